@@ -1,0 +1,48 @@
+import type { ProxySettings } from '../http/client.js';
+import { parseLogLevel, type LogLevel } from '../splunk/log.js';
+import type { SplunkRest } from '../splunk/rest.js';
+import { proxyUrl } from './rules.js';
+import { ConfigError, SECRET_REALM } from './account.js';
+
+export const SETTINGS_CONF = 'defender_xdr_settings';
+export const PROXY_SECRET_USER = '__proxy__';
+
+export interface Settings {
+  logLevel: LogLevel;
+  proxy?: ProxySettings;
+  reReadWindowSeconds: number;
+  requestTimeoutSeconds: number;
+  maxRetries: number;
+}
+
+function positive(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value && Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** Reads defender_xdr_settings.conf ([logging], [proxy], [collection]) and the proxy password. */
+export async function loadSettings(rest: SplunkRest): Promise<Settings> {
+  const [logging, proxy, collection] = await Promise.all([
+    rest.confStanza(SETTINGS_CONF, 'logging'),
+    rest.confStanza(SETTINGS_CONF, 'proxy'),
+    rest.confStanza(SETTINGS_CONF, 'collection'),
+  ]);
+  const settings: Settings = {
+    logLevel: parseLogLevel(logging?.loglevel),
+    reReadWindowSeconds: positive(collection?.reread_window, 300),
+    requestTimeoutSeconds: positive(collection?.request_timeout, 60) || 60,
+    maxRetries: Math.round(positive(collection?.max_retries, 6)),
+  };
+  if (isTrue(proxy?.proxy_enabled) && proxy?.proxy_url) {
+    const problem = proxyUrl(proxy.proxy_url);
+    if (problem) throw new ConfigError(`${SETTINGS_CONF}.conf [proxy] proxy_url: ${problem}`);
+    const username = proxy.proxy_username || undefined;
+    const password = username ? await rest.password(SECRET_REALM, PROXY_SECRET_USER) : undefined;
+    settings.proxy = { url: proxy.proxy_url, username, password };
+  }
+  return settings;
+}
+
+export function isTrue(value: string | undefined): boolean {
+  return /^(1|true|yes|t|y|on)$/i.test((value ?? '').trim());
+}

@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import type { Logger } from '../splunk/log.js';
+import { HttpError, NetworkError, safeUrl } from './errors.js';
+import { DEFAULT_RETRY, retryDelayMs, type AttemptOutcome, type RetryPolicy } from './retry.js';
+
+export interface ProxySettings {
+  /** http(s)://host:port */
+  url: string;
+  username?: string;
+  password?: string;
+}
+
+export interface HttpClientOptions {
+  logger: Logger;
+  proxy?: ProxySettings;
+  /** Path of an extra PEM CA bundle (TLS-inspecting proxies), trusted on top of the public CAs. */
+  caFile?: string;
+  /** Per attempt: connect + headers + body. */
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+  userAgent?: string;
+  /** Injected in tests to observe waits without spending them. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PATCH';
+  headers?: Record<string, string>;
+  body?: string;
+  /** Overrides the client's policy for this call (e.g. fewer tries for a request with a fallback). */
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+}
+
+/** Counters for the poll summary: what the API cost and how much it throttled us. */
+export interface HttpStats {
+  requests: number;
+  retries: number;
+  throttled: number;
+  waitedMs: number;
+}
+
+/**
+ * The one HTTP client of the add-on, used for Entra (through msal's network module) and the APIs:
+ * one undici dispatcher carries proxy, CA bundle and timeouts; retries follow the pure policy in retry.ts.
+ * Redirects are not followed, so an Authorization header never travels to another host.
+ */
+export class HttpClient {
+  readonly dispatcher: Dispatcher;
+  readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, waitedMs: 0 };
+  private readonly policy: RetryPolicy;
+  private readonly timeoutMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly options: HttpClientOptions) {
+    this.policy = options.retry ?? DEFAULT_RETRY;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.sleep = options.sleep ?? ((ms) => sleep(ms));
+    this.dispatcher = buildDispatcher(options, this.timeoutMs);
+  }
+
+  async send(url: string, options: RequestOptions = {}): Promise<HttpResponse> {
+    const policy = { ...this.policy, ...options.retry };
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt(url, options);
+      if ('text' in outcome && outcome.status < 400) return outcome;
+      const decision: AttemptOutcome =
+        'text' in outcome
+          ? { kind: 'response', status: outcome.status, retryAfter: outcome.headers['retry-after'], bodyText: outcome.text }
+          : { kind: 'network', code: outcome.code };
+      if (decision.kind === 'response' && decision.status === 429) this.stats.throttled++;
+      const wait = retryDelayMs(attempt, decision, policy);
+      if (wait === undefined) throw finalError(url, outcome);
+      this.stats.retries++;
+      this.stats.waitedMs += wait;
+      this.options.logger.warn('Request failed, retrying', {
+        url: safeUrl(url),
+        status: 'text' in outcome ? outcome.status : undefined,
+        error: 'text' in outcome ? undefined : outcome.code,
+        attempt,
+        wait_ms: wait,
+      });
+      await this.sleep(wait);
+    }
+  }
+
+  async sendJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.send(url, options);
+    try {
+      return JSON.parse(response.text) as T;
+    } catch {
+      throw new NetworkError('Response body is not valid JSON', url, 'EBADJSON');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private async attempt(url: string, options: RequestOptions): Promise<HttpResponse | { code: string; message: string }> {
+    this.stats.requests++;
+    try {
+      const response = await request(url, {
+        method: options.method ?? 'GET',
+        headers: { 'user-agent': this.options.userAgent ?? 'TA-defender-xdr', ...options.headers },
+        body: options.body,
+        dispatcher: this.dispatcher,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      // Reading the whole body here makes a truncated body a retryable network failure.
+      const text = await response.body.text();
+      return { status: response.statusCode, headers: flattenHeaders(response.headers), text };
+    } catch (error) {
+      const err = error as NodeJS.ErrnoException;
+      return { code: err.code ?? err.name ?? 'ERROR', message: err.message };
+    }
+  }
+}
+
+function finalError(url: string, outcome: HttpResponse | { code: string; message: string }): Error {
+  if ('text' in outcome) {
+    let body: unknown;
+    try {
+      body = JSON.parse(outcome.text);
+    } catch {
+      body = undefined;
+    }
+    return new HttpError(outcome.status, url, body, outcome.text.slice(0, 2000));
+  }
+  return new NetworkError(`${outcome.code}: ${outcome.message}`, url, outcome.code);
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+/** Public CAs plus NODE_EXTRA_CA_CERTS plus the account's ca_file; verification is never turned off. */
+function trustedCas(caFile: string | undefined): string[] | undefined {
+  if (!caFile) return undefined; // Node's default store already includes NODE_EXTRA_CA_CERTS
+  const cas = [...rootCertificates];
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  if (extra) cas.push(readFileSync(extra, 'utf8'));
+  try {
+    cas.push(readFileSync(caFile, 'utf8'));
+  } catch (error) {
+    throw new Error(`Cannot read ca_file ${caFile}: ${(error as Error).message}`);
+  }
+  return cas;
+}
+
+function buildDispatcher(options: HttpClientOptions, timeoutMs: number): Dispatcher {
+  const ca = trustedCas(options.caFile);
+  const tls = ca ? { ca } : {};
+  const common = { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: Math.min(timeoutMs, 30_000), ...tls } };
+  if (!options.proxy?.url) return new Agent(common);
+  const { url, username, password } = options.proxy;
+  const token = username ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
+  return new ProxyAgent({ ...common, uri: url, token, requestTls: tls });
+}

@@ -1,0 +1,161 @@
+import { accountFromStanza, ACCOUNT_CONF, ConfigError, loadAccount, loadSecret, validateAccountStanza } from '../config/account.js';
+import { interval } from '../config/rules.js';
+import { loadSettings } from '../config/settings.js';
+import { HttpClient } from '../http/client.js';
+import { DEFAULT_RETRY } from '../http/retry.js';
+import { TokenProvider } from '../microsoft/auth.js';
+import type { PollContext, PollSummary } from '../sources/pollContext.js';
+import { EventWriter } from '../splunk/eventWriter.js';
+import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
+import { parseInputConfig, readStdin, type InputConfig } from '../splunk/modinput.js';
+import { SplunkRest } from '../splunk/rest.js';
+import { schemeXml, validateParams, type InputDefinition } from '../splunk/scheme.js';
+import { xmlText } from '../splunk/xml.js';
+
+export interface InputProgram {
+  definition: InputDefinition;
+  poll: (ctx: PollContext) => Promise<PollSummary>;
+}
+
+interface Io {
+  argv: string[];
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream & import('node:stream').Writable;
+  stderrLine: (line: string) => void;
+}
+
+const defaultIo = (): Io => ({
+  argv: process.argv.slice(2),
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderrLine: (line) => process.stderr.write(line + '\n'),
+});
+
+/** The entry point of every input: dispatches on splunkd's three modes and returns the exit code. */
+export async function runInput(program: InputProgram, io: Io = defaultIo()): Promise<number> {
+  const mode = io.argv[0];
+  if (mode === '--scheme') {
+    await write(io.stdout, schemeXml(program.definition) + '\n');
+    return 0;
+  }
+  if (mode === '--validate-arguments') return validate(program, io);
+  if (mode) {
+    io.stderrLine(`ERROR Unknown argument ${mode}: expected --scheme, --validate-arguments or the run configuration on stdin`);
+    return 2;
+  }
+  return run(program, io);
+}
+
+async function validate(program: InputProgram, io: Io): Promise<number> {
+  let problem: string | undefined;
+  try {
+    const config = parseInputConfig(await readStdin(io.stdin));
+    problem = validateParams(program.definition, config.params);
+    if (!problem && config.params.interval) problem = prefix('Interval (interval)', interval(config.params.interval.trim()));
+    if (!problem) problem = await validateAccount(config);
+  } catch (error) {
+    problem = (error as Error).message;
+  }
+  if (!problem) return 0;
+  await write(io.stdout, `<error><message>${xmlText(problem)}</message></error>\n`);
+  return 1;
+}
+
+function prefix(label: string, problem: string | undefined): string | undefined {
+  return problem ? `${label}: ${problem}` : undefined;
+}
+
+/** The account must exist, be well formed and have its secret stored. */
+async function validateAccount(config: InputConfig): Promise<string | undefined> {
+  const rest = new SplunkRest(config.serverUri, config.sessionKey);
+  const name = config.params.account.trim();
+  const stanza = await rest.confStanza(ACCOUNT_CONF, name);
+  if (!stanza) return `Account (account): "${name}" does not exist. Create the account first.`;
+  const problem = validateAccountStanza(name, stanza);
+  if (problem) return problem;
+  try {
+    await loadSecret(rest, accountFromStanza(name, stanza));
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
+}
+
+async function run(program: InputProgram, io: Io): Promise<number> {
+  const started = Date.now();
+  let logger: Logger = createLogger({ write: io.stderrLine });
+  let config: InputConfig;
+  try {
+    config = parseInputConfig(await readStdin(io.stdin));
+  } catch (error) {
+    logger.error(`Cannot read the configuration from splunkd: ${(error as Error).message}`);
+    return 1;
+  }
+  logger = logger.child({ input: config.stanza });
+  redactSecret(config.sessionKey);
+  const writer = new EventWriter(io.stdout, config.stanza);
+  let http: HttpClient | undefined;
+  let exitCode = 0;
+  try {
+    const problem = validateParams(program.definition, config.params);
+    if (problem) throw new ConfigError(problem);
+    const rest = new SplunkRest(config.serverUri, config.sessionKey);
+    const settings = await loadSettings(rest);
+    logger = createLogger({ write: io.stderrLine, level: settings.logLevel }, { input: config.stanza });
+    redactSecret(settings.proxy?.password);
+    const account = await loadAccount(rest, config.params.account.trim());
+    const secret = await loadSecret(rest, account);
+    redactSecret(secret);
+    http = new HttpClient({
+      logger,
+      proxy: settings.proxy,
+      caFile: account.caFile,
+      timeoutMs: settings.requestTimeoutSeconds * 1000,
+      retry: { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
+    });
+    const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
+    const summary = await program.poll({
+      stanza: config.stanza,
+      params: config.params,
+      checkpointDir: config.checkpointDir,
+      account,
+      settings,
+      http,
+      tokens,
+      writer,
+      logger,
+      nowMs: started,
+    });
+    logger.info('Poll finished', { account: account.name, ...summary, ...http.stats, duration_ms: Date.now() - started });
+  } catch (error) {
+    exitCode = 1;
+    const err = error as Error;
+    logger.error(`Poll failed: ${err.message}`, { error: err.name, duration_ms: Date.now() - started, ...(http ? http.stats : {}) });
+  } finally {
+    try {
+      await writer.close();
+    } catch (error) {
+      logger.error(`Cannot write to splunkd: ${(error as Error).message}`);
+      exitCode = 1;
+    }
+    await http?.close();
+  }
+  return exitCode;
+}
+
+function write(out: NodeJS.WritableStream, text: string): Promise<void> {
+  return new Promise((resolve, reject) => out.write(text, (error) => (error ? reject(error) : resolve())));
+}
+
+/** Runs the program as the process: sets the exit code without process.exit(), so stdout drains. */
+export function main(program: InputProgram): void {
+  runInput(program).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`ERROR ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

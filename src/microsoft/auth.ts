@@ -1,0 +1,135 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import {
+  ConfidentialClientApplication,
+  LogLevel,
+  type Configuration,
+  type INetworkModule,
+  type NetworkRequestOptions,
+  type NetworkResponse,
+} from '@azure/msal-node';
+import type { HttpClient } from '../http/client.js';
+import { HttpError } from '../http/errors.js';
+import type { Logger } from '../splunk/log.js';
+
+export interface Credentials {
+  tenantId: string;
+  clientId: string;
+  authType: 'client_secret' | 'certificate';
+  /** Client secret, or a PEM holding the private key (and usually the certificate). */
+  secret: string;
+  /** Needed only when the PEM holds no certificate to compute it from. */
+  certificateThumbprint?: string;
+  loginUrl: string;
+}
+
+/** A token could not be acquired; the message says what to fix. */
+export class AuthenticationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthenticationError';
+  }
+}
+
+const KNOWN_LOGIN_HOSTS = new Set(['login.microsoftonline.com', 'login.microsoftonline.us', 'login.chinacloudapi.cn', 'login.partner.microsoftonline.cn']);
+
+/**
+ * Client-credentials tokens from Entra ID through msal-node. msal caches a token until shortly
+ * before it expires, so every page of a poll reuses one token. All of msal's HTTP goes through
+ * our HttpClient (proxy, CA bundle, timeouts, retries on Entra outages).
+ */
+export class TokenProvider {
+  private readonly app: ConfidentialClientApplication;
+
+  constructor(
+    private readonly credentials: Credentials,
+    http: HttpClient,
+    logger: Logger,
+  ) {
+    const host = new URL(credentials.loginUrl).host;
+    const config: Configuration = {
+      auth: {
+        clientId: credentials.clientId,
+        authority: `${credentials.loginUrl}/${credentials.tenantId}`,
+        // A custom authority is trusted as given (no instance discovery call to the public cloud).
+        knownAuthorities: KNOWN_LOGIN_HOSTS.has(host) ? undefined : [host],
+        ...(credentials.authType === 'certificate' ? { clientCertificate: certificateOptions(credentials) } : { clientSecret: credentials.secret }),
+      },
+      system: {
+        networkClient: msalNetworkClient(http),
+        loggerOptions: {
+          piiLoggingEnabled: false,
+          logLevel: LogLevel.Warning,
+          loggerCallback: (_level, message) => logger.debug('msal', { message }),
+        },
+      },
+    };
+    this.app = new ConfidentialClientApplication(config);
+  }
+
+  /** @param resource e.g. https://graph.microsoft.com */
+  async token(resource: string, forceRefresh = false): Promise<string> {
+    try {
+      const result = await this.app.acquireTokenByClientCredential({ scopes: [`${resource}/.default`], skipCache: forceRefresh });
+      if (!result?.accessToken) throw new AuthenticationError('Entra ID returned no access token.');
+      return result.accessToken;
+    } catch (error) {
+      if (error instanceof AuthenticationError) throw error;
+      throw new AuthenticationError(explainAuthFailure(error, this.credentials));
+    }
+  }
+}
+
+/** Turns Entra's AADSTS codes into what an admin has to do. */
+export function explainAuthFailure(error: unknown, credentials: Pick<Credentials, 'tenantId' | 'clientId' | 'authType'>): string {
+  const err = error as { errorCode?: string; errorMessage?: string; message?: string };
+  const text = `${err.errorMessage ?? ''} ${err.message ?? ''}`;
+  const code = /AADSTS(\d+)/.exec(text)?.[1];
+  const secretWord = credentials.authType === 'certificate' ? 'certificate' : 'client secret';
+  const hints: Record<string, string> = {
+    '7000215': `The client secret is wrong (AADSTS7000215). Copy the secret's Value (not its ID) from Entra ID > App registrations > ${credentials.clientId} > Certificates & secrets, and update the account.`,
+    '7000222': 'The client secret has expired (AADSTS7000222). Create a new secret in Entra ID and update the account.',
+    '90002': `Tenant ${credentials.tenantId} was not found (AADSTS90002). Check tenant_id and the account's cloud.`,
+    '900023': `Tenant ${credentials.tenantId} is not a valid tenant (AADSTS900023). Check tenant_id.`,
+    '700016': `Application ${credentials.clientId} was not found in tenant ${credentials.tenantId} (AADSTS700016). Check client_id, tenant_id and the cloud; the app may need admin consent in this tenant.`,
+    '700027': 'The certificate is not registered for this application, or the assertion is invalid (AADSTS700027). Upload the certificate to the app registration.',
+    '7000214': 'The certificate has expired or been revoked (AADSTS7000214). Upload a new certificate.',
+  };
+  if (code && hints[code]) return hints[code];
+  if (err.errorCode === 'invalid_client') return `Entra ID rejected the ${secretWord} (invalid_client${code ? `, AADSTS${code}` : ''}). Check the account's ${secretWord}.`;
+  const summary = (err.errorMessage ?? err.message ?? String(error)).split(/\r?\n/)[0].slice(0, 300);
+  return `Could not get a token from Entra ID for client ${credentials.clientId}: ${summary}`;
+}
+
+function certificateOptions(credentials: Credentials): { thumbprintSha256?: string; thumbprint?: string; privateKey: string; x5c?: string } {
+  const pem = credentials.secret;
+  const keyMatch = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.exec(pem);
+  if (!keyMatch) throw new AuthenticationError('The stored certificate secret holds no PEM private key (-----BEGIN PRIVATE KEY-----).');
+  const certMatch = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
+  if (certMatch) {
+    const cert = new X509Certificate(certMatch[0]);
+    const thumbprintSha256 = createHash('sha256').update(cert.raw).digest('hex');
+    // x5c lets Entra validate certificates issued by a CA (subject name + issuer authentication).
+    return { thumbprintSha256, privateKey: keyMatch[0], x5c: certMatch[0] };
+  }
+  const thumbprint = (credentials.certificateThumbprint ?? '').replace(/[^0-9a-fA-F]/g, '');
+  if (thumbprint.length === 64) return { thumbprintSha256: thumbprint, privateKey: keyMatch[0] };
+  if (thumbprint.length === 40) return { thumbprint, privateKey: keyMatch[0] };
+  throw new AuthenticationError('The stored PEM holds no certificate: add the certificate to the PEM, or set certificate_thumbprint (SHA-1 or SHA-256 hex) on the account.');
+}
+
+/** msal's INetworkModule on our HttpClient: Entra's error responses are returned, not thrown, for msal to parse. */
+function msalNetworkClient(http: HttpClient): INetworkModule {
+  const send = async <T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> => {
+    try {
+      const response = await http.send(url, { method, headers: options?.headers, body: options?.body });
+      return { status: response.status, headers: response.headers, body: JSON.parse(response.text) as T };
+    } catch (error) {
+      if (error instanceof HttpError && error.body !== undefined) return { status: error.status, headers: {}, body: error.body as T };
+      throw error;
+    }
+  };
+  return {
+    sendGetRequestAsync: (url, options) => send('GET', url, options),
+    sendPostRequestAsync: (url, options) => send('POST', url, options),
+  };
+}

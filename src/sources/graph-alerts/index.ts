@@ -1,0 +1,30 @@
+import { GraphClient } from '../../microsoft/graph.js';
+import type { PollContext, PollSummary } from '../pollContext.js';
+import { graphWindowQuery } from '../graphQuery.js';
+import { eventTimeMs, windowedPoll } from '../windowedPoll.js';
+
+export const ALERT_SOURCETYPE = 'ms:defender:alert';
+export const ALERTS_PATH = '/v1.0/security/alerts_v2';
+/** alerts_v2 serves at most 1000 per page. */
+const PAGE_SIZE = 1000;
+
+export interface GraphAlert {
+  id: string;
+  lastUpdateDateTime: string;
+  [property: string]: unknown;
+}
+
+export async function pollAlerts(ctx: PollContext): Promise<PollSummary> {
+  const graph = new GraphClient(ctx.http, ctx.tokens, ctx.account.endpoints.graphUrl, 'SecurityAlert.Read.All');
+  return windowedPoll<GraphAlert>(ctx, {
+    query: graphWindowQuery<GraphAlert>(graph, { path: ALERTS_PATH, pageSize: PAGE_SIZE, extraFilter: ctx.params.filter }),
+    maxSliceItems: PAGE_SIZE * 10,
+    toEvents: async (alerts) =>
+      alerts.map((alert) => ({
+        timeMs: eventTimeMs(alert.lastUpdateDateTime),
+        data: JSON.stringify(alert),
+        sourcetype: ALERT_SOURCETYPE,
+        index: ctx.params.index || undefined,
+      })),
+  });
+}

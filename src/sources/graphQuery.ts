@@ -1,0 +1,39 @@
+import type { RetryPolicy } from '../http/retry.js';
+import type { GraphClient, GraphList } from '../microsoft/graph.js';
+import type { Page, WindowQuery } from './window.js';
+
+export interface GraphQueryOptions {
+  path: string;
+  pageSize: number;
+  /** The input's optional extra $filter clause. */
+  extraFilter?: string;
+  extraQuery?: Record<string, string>;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** The OData filter of one closed window; the admin's clause is parenthesised so its `or` cannot escape. */
+export function windowFilter(from: string, to: string, extraFilter?: string): string {
+  const window = `lastUpdateDateTime ge ${from} and lastUpdateDateTime lt ${to}`;
+  return extraFilter?.trim() ? `${window} and (${extraFilter.trim()})` : window;
+}
+
+/** A WindowQuery over a Graph list: $filter on the window, $count on every page, @odata.nextLink followed verbatim. */
+export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptions): WindowQuery<T> {
+  const toPage = (body: GraphList<T>): Page<T> => {
+    const nextLink = body['@odata.nextLink'];
+    return {
+      items: body.value ?? [],
+      count: typeof body['@odata.count'] === 'number' ? body['@odata.count'] : -1,
+      next: nextLink ? async () => toPage(await graph.get<GraphList<T>>(nextLink, { retry: options.retry })) : undefined,
+    };
+  };
+  return async (from, to) => {
+    const url = graph.url(options.path, {
+      $filter: windowFilter(from, to, options.extraFilter),
+      $top: String(options.pageSize),
+      $count: 'true',
+      ...options.extraQuery,
+    });
+    return toPage(await graph.get<GraphList<T>>(url, { retry: options.retry }));
+  };
+}

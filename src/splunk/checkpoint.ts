@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from './log.js';
+
+/**
+ * Per-stanza JSON checkpoint in splunkd's checkpoint_dir, written atomically
+ * (temp file, fsync, rename, fsync of the folder) so a kill -9 leaves either the old or the new file.
+ */
+export class CheckpointStore<T> {
+  readonly file: string;
+
+  constructor(dir: string, stanza: string, private readonly logger: Logger) {
+    this.file = path.join(dir, checkpointFileName(stanza));
+  }
+
+  /** Returns undefined when there is no checkpoint yet, or when it was corrupt (moved aside, logged at ERROR). */
+  async load(isValid: (value: unknown) => value is T): Promise<{ state?: T; corrupt: boolean }> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { corrupt: false };
+      throw error;
+    }
+    try {
+      const value: unknown = JSON.parse(text);
+      if (isValid(value)) return { state: value, corrupt: false };
+    } catch {
+      // fall through: handled as corrupt below
+    }
+    const aside = `${this.file}.corrupt-${Date.now()}`;
+    await rename(this.file, aside);
+    this.logger.error('Checkpoint is corrupt; moved aside, collection restarts from start_date (events may repeat)', {
+      checkpoint: this.file,
+      moved_to: aside,
+    });
+    return { corrupt: true };
+  }
+
+  async save(state: T): Promise<void> {
+    const dir = path.dirname(this.file);
+    await mkdir(dir, { recursive: true });
+    const temp = `${this.file}.tmp-${process.pid}`;
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(state));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.file);
+    await syncDirectory(dir);
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  // Makes the rename itself durable. Not possible on Windows, where opening a folder fails.
+  if (process.platform === 'win32') return;
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A readable, file-system-safe, collision-free name for a stanza like `defender_xdr_alerts://prod tenant`. */
+export function checkpointFileName(stanza: string): string {
+  const readable = stanza.replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 80);
+  const hash = createHash('sha256').update(stanza).digest('hex').slice(0, 12);
+  return `${readable}.${hash}.json`;
+}
