@@ -62,7 +62,7 @@ export function inputsSpec(defs: InputDefinition[]): string {
     return lines.join('\n');
   });
   return [
-    '# Generated from the input definitions in src/sources/*/definition.ts by build.mjs: do not edit by hand.',
+    '# Generated from the input definitions in src/sources/*/definition.ts (npm run gen:spec): do not edit by hand.',
     '# interval, index, disabled and the other generic settings are described in Splunk\'s own inputs.conf.spec.',
     '',
     ...blocks,

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { EventWriter } from '../../src/splunk/eventWriter.js';
+import { xmlText } from '../../src/splunk/xml.js';
+
+const HOSTILE = [
+  'cmd.exe /c "echo <script>&amp;</script>" \u0000\u0001\u001b[31m',
+  ']]></data></event><event><data>injected',
+  'lone surrogate \uD800 and \uDC00 kept out, emoji 😀 kept',
+  "quotes ' \" and \uFFFE\uFFFF non-characters",
+  'tab\tnewline\ncarriage\rreturn stay',
+];
+
+test('xmlText escapes markup and removes characters XML 1.0 forbids', () => {
+  assert.equal(xmlText('a<b>&"\''), 'a&lt;b&gt;&amp;&quot;&apos;');
+  assert.equal(xmlText('x\u0000\u0008\u000B\u000C\u001Fy'), 'xy');
+  assert.equal(xmlText('\uD800x\uDC00'), 'x');
+  assert.equal(xmlText('😀'), '😀');
+  assert.equal(xmlText('\t\n\r'), '\t\n\r');
+});
+
+async function streamOf(events: { data: string; sourcetype: string; host?: string }[], stanza: string): Promise<string> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const writer = new EventWriter(out, stanza);
+  await writer.writeEvents(events.map((e) => ({ ...e, timeMs: 1714556400123, index: 'main' })));
+  await writer.close();
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+test('a stream with hostile strings in every field stays well-formed and keeps the text', async () => {
+  const events = HOSTILE.map((text) => ({ data: JSON.stringify({ processCommandLine: text }), sourcetype: 'ms:defender:alert', host: text }));
+  const xml = await streamOf(events, 'defender_xdr_alerts://a"<b>');
+  assert.equal(XMLValidator.validate(xml), true);
+  const parsed = new XMLParser({ ignoreAttributes: false, parseTagValue: false, trimValues: false, isArray: (n) => n === 'event' }).parse(xml) as {
+    stream: { event: { '@_stanza': string; time: string; data: string; host: string; index: string }[] };
+  };
+  const parsedEvents = parsed.stream.event;
+  assert.equal(parsedEvents.length, HOSTILE.length);
+  assert.equal(parsedEvents[0]['@_stanza'], 'defender_xdr_alerts://a"<b>');
+  assert.equal(parsedEvents[0].time, '1714556400.123');
+  assert.equal(parsedEvents[0].index, 'main');
+  // JSON.stringify already escapes C0 controls and lone surrogates, so data round-trips exactly.
+  HOSTILE.forEach((text, i) => assert.equal(JSON.parse(parsedEvents[i].data).processCommandLine, text.replace(/[\uFFFE\uFFFF]/g, '')));
+  assert.equal(parsedEvents[1].host, ']]></data></event><event><data>injected');
+});
+
+test('an empty poll still writes a valid, closed stream', async () => {
+  assert.equal(await streamOf([], 'defender_xdr_alerts://x'), '<stream></stream>');
+});
+
+test('the writer waits for a slow reader (back-pressure) and loses nothing', async () => {
+  const out = new PassThrough({ highWaterMark: 1024 });
+  const writer = new EventWriter(out, 's://x');
+  const received: Buffer[] = [];
+  let resolved = false;
+  const big = Array.from({ length: 2000 }, (_, i) => ({ timeMs: i, data: 'x'.repeat(1000) + i, sourcetype: 'st' }));
+  const done = writer.writeEvents(big).then(() => (resolved = true));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(resolved, false, 'must not resolve while nobody reads the pipe');
+  out.on('data', (c: Buffer) => received.push(c));
+  await done;
+  await writer.close();
+  await new Promise((r) => setImmediate(r));
+  const text = Buffer.concat(received).toString('utf8');
+  assert.equal(text.match(/<event /g)?.length, 2000);
+  assert.ok(text.endsWith('</stream>'));
+});
