@@ -45,7 +45,7 @@ export interface HttpStats {
   requests: number;
   retries: number;
   throttled: number;
-  waitedMs: number;
+  waited_ms: number;
 }
 
 /**
@@ -55,7 +55,7 @@ export interface HttpStats {
  */
 export class HttpClient {
   readonly dispatcher: Dispatcher;
-  readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, waitedMs: 0 };
+  readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, waited_ms: 0 };
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -71,7 +71,8 @@ export class HttpClient {
     const policy = { ...this.policy, ...options.retry };
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.attempt(url, options);
-      if ('text' in outcome && outcome.status < 400) return outcome;
+      // 3xx counts as a failure: redirects are never followed (see the class comment).
+      if ('text' in outcome && outcome.status < 300) return outcome;
       const decision: AttemptOutcome =
         'text' in outcome
           ? { kind: 'response', status: outcome.status, retryAfter: outcome.headers['retry-after'], bodyText: outcome.text }
@@ -80,7 +81,7 @@ export class HttpClient {
       const wait = retryDelayMs(attempt, decision, policy);
       if (wait === undefined) throw finalError(url, outcome);
       this.stats.retries++;
-      this.stats.waitedMs += wait;
+      this.stats.waited_ms += wait;
       this.options.logger.warn('Request failed, retrying', {
         url: safeUrl(url),
         status: 'text' in outcome ? outcome.status : undefined,

@@ -177,10 +177,10 @@ describe('splunkd stand-in through splunk-sdk', () => {
 
   it('creates and updates a stanza through the conf-file collection', async (t) => {
     const standIn = await started(t);
-    const files = await sdkService(standIn).configurations({ owner: 'nobody', app: APP }).fetch();
     standIn.setConfStanza(APP, 'defender_xdr_settings', 'logging', { loglevel: 'INFO' });
-    const settings = (await sdkService(standIn).configurations({ owner: 'nobody', app: APP }).fetch()).item('defender_xdr_settings');
-    assert.equal(files.item('defender_xdr_settings'), null); // not there before it was set
+    const files = await sdkService(standIn).configurations({ owner: 'nobody', app: APP }).fetch();
+    assert.equal(files.item('defender_xdr_account'), null);
+    const settings = files.item('defender_xdr_settings');
     assert.ok(settings);
 
     const proxy = await settings.create('proxy', { proxy_enabled: '1', proxy_url: 'http://proxy.example:3128' });

@@ -1,0 +1,136 @@
+/**
+ * The HTTP client against real loopback servers: TLS verification with an extra CA, an
+ * authenticating CONNECT proxy, timeouts, and no redirect following.
+ */
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { HttpClient } from '../../src/http/client.js';
+import { HttpError, NetworkError } from '../../src/http/errors.js';
+import { createLogger } from '../../src/splunk/log.js';
+import { makeLocalCertificate } from '../../tools/simulator/tls.js';
+
+let origin: string;
+let caFile: string;
+let https: ReturnType<typeof createHttpsServer>;
+let proxy: Server;
+let proxyUrl: string;
+const connects: { target: string; auth?: string }[] = [];
+const logger = createLogger({ write: () => {} });
+const fast = { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 };
+
+before(async () => {
+  const tls = await makeLocalCertificate();
+  caFile = path.join(mkdtempSync(path.join(tmpdir(), 'ca-')), 'ca.pem');
+  writeFileSync(caFile, tls.cert);
+  https = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    if (req.url === '/redirect') {
+      res.writeHead(302, { location: 'https://example.invalid/steal' }).end();
+    } else if (req.url === '/slow') {
+      setTimeout(() => res.end('{}'), 2000);
+    } else {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ path: req.url, auth: req.headers.authorization ?? null }));
+    }
+  });
+  await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
+  origin = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
+
+  // A minimal authenticating CONNECT proxy, as corporate proxies are.
+  proxy = createHttpServer((_req, res) => res.writeHead(405).end());
+  proxy.on('connect', (req, client: Socket, head) => {
+    connects.push({ target: req.url ?? '', auth: req.headers['proxy-authorization'] });
+    if (req.headers['proxy-authorization'] !== `Basic ${Buffer.from('svc:pr0xy-pass').toString('base64')}`) {
+      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n');
+      return;
+    }
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client).pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  https.closeAllConnections();
+  proxy.closeAllConnections();
+  await Promise.all([new Promise((r) => https.close(r)), new Promise((r) => proxy.close(r))]);
+});
+
+test('an untrusted certificate is refused: verification stays on', async () => {
+  const client = new HttpClient({ logger, retry: fast });
+  await assert.rejects(client.send(`${origin}/x`), (e: unknown) => e instanceof NetworkError && /certificate/i.test(e.message));
+  await client.close();
+});
+
+test('ca_file adds a trusted CA on top of the public ones', async () => {
+  const client = new HttpClient({ logger, retry: fast, caFile });
+  const body = await client.sendJson<{ path: string }>(`${origin}/hello?a=1`);
+  assert.equal(body.path, '/hello?a=1');
+  await client.close();
+});
+
+test('an unreadable ca_file is a clear error', () => {
+  assert.throws(() => new HttpClient({ logger, caFile: '/nonexistent/ca.pem' }), /Cannot read ca_file \/nonexistent\/ca.pem/);
+});
+
+test('requests go through an authenticating proxy with CONNECT', async () => {
+  connects.length = 0;
+  const client = new HttpClient({ logger, retry: fast, caFile, proxy: { url: proxyUrl, username: 'svc', password: 'pr0xy-pass' } });
+  const body = await client.sendJson<{ auth: string }>(`${origin}/via-proxy`, { headers: { authorization: 'Bearer t' } });
+  assert.equal(body.auth, 'Bearer t');
+  assert.equal(connects.length, 1);
+  assert.equal(connects[0].target, origin.replace('https://', ''));
+  await client.close();
+});
+
+test('a wrong proxy password fails without leaking it', async () => {
+  const lines: string[] = [];
+  const client = new HttpClient({ logger: createLogger({ write: (l) => lines.push(l) }), retry: fast, caFile, proxy: { url: proxyUrl, username: 'svc', password: 'wrong-pass' } });
+  await assert.rejects(client.send(`${origin}/x`), (e: unknown) => e instanceof Error && !e.message.includes('wrong-pass'));
+  assert.ok(!lines.join('\n').includes('wrong-pass'));
+  await client.close();
+});
+
+test('redirects are not followed, so Authorization never travels to another host', async () => {
+  const client = new HttpClient({ logger, retry: fast, caFile });
+  const error = await client.send(`${origin}/redirect`).catch((e: unknown) => e);
+  assert.ok(error instanceof HttpError);
+  assert.equal(error.status, 302);
+  assert.equal(client.stats.requests, 1, 'not retried, not followed');
+  await client.close();
+});
+
+test('a request that outlives the timeout is retried, then fails as a network error', async () => {
+  const slept: number[] = [];
+  const client = new HttpClient({ logger, retry: fast, caFile, timeoutMs: 200, sleep: async (ms) => void slept.push(ms) });
+  const started = Date.now();
+  await assert.rejects(client.send(`${origin}/slow`), NetworkError);
+  assert.ok(Date.now() - started < 1500);
+  assert.equal(slept.length, 1);
+  assert.equal(client.stats.requests, 2);
+  await client.close();
+});
+
+test('HttpError carries status and parsed body', async () => {
+  const server = createHttpServer((_req, res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"NotFound"}}'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = new HttpClient({ logger, retry: fast });
+  const error = await client.send(`http://127.0.0.1:${(server.address() as AddressInfo).port}/nope?$skiptoken=secret`).catch((e: unknown) => e);
+  assert.ok(error instanceof HttpError);
+  assert.equal(error.status, 404);
+  assert.deepEqual(error.body, { error: { code: 'NotFound' } });
+  assert.ok(!error.message.includes('skiptoken'), 'query strings stay out of messages');
+  await client.close();
+  server.close();
+});

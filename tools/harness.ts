@@ -1,0 +1,138 @@
+/**
+ * Starts the stand-ins (Graph/Entra simulator over https with a self-signed certificate, splunkd
+ * REST stand-in), provisions an account the way the configuration page would, and runs the built
+ * inputs exactly as splunkd does: the launcher, configuration XML on stdin, stdout read as a stream.
+ * Used by `npm start` and the end-to-end tests.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { XMLParser } from 'fast-xml-parser';
+import { GraphSimulator, type GraphSimulatorOptions } from './simulator/graph.js';
+import { SplunkdStandIn } from './simulator/splunkd.js';
+import { makeLocalCertificate } from './simulator/tls.js';
+
+export const APP = 'TA-defender-xdr';
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const APP_DIR = path.join(ROOT, 'dist', APP);
+
+export interface StandIns {
+  graph: GraphSimulator;
+  splunkd: SplunkdStandIn;
+  sessionKey: string;
+  workDir: string;
+  caFile: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  stop(): Promise<void>;
+}
+
+export async function startStandIns(options: Partial<Pick<GraphSimulatorOptions, 'expandFailsWithFilter'>> = {}): Promise<StandIns> {
+  const workDir = mkdtempSync(path.join(tmpdir(), 'ta-defender-xdr-'));
+  const tls = await makeLocalCertificate();
+  const caFile = path.join(workDir, 'simulator-ca.pem');
+  writeFileSync(caFile, tls.cert);
+  const tenantId = randomUUID();
+  const clientId = randomUUID();
+  const clientSecret = `Sim~${randomBytes(18).toString('base64url')}`;
+  const graph = new GraphSimulator({
+    tls,
+    apps: [{ tenantId, clientId, clientSecret, roles: ['SecurityAlert.Read.All', 'SecurityIncident.Read.All'] }],
+    ...options,
+  });
+  await graph.start();
+  const sessionKey = randomBytes(24).toString('hex');
+  const splunkd = new SplunkdStandIn({ sessionKey });
+  await splunkd.start();
+  return {
+    graph, splunkd, sessionKey, workDir, caFile, tenantId, clientId, clientSecret,
+    stop: async () => {
+      await Promise.all([graph.stop(), splunkd.stop()]);
+    },
+  };
+}
+
+/** Creates the account stanza and its secret, as the configuration page does. */
+export function provisionAccount(s: StandIns, name = 'demo', overrides: Record<string, string> = {}, secret: string | undefined = s.clientSecret): void {
+  s.splunkd.setConfStanza(APP, 'defender_xdr_account', name, {
+    tenant_id: s.tenantId,
+    client_id: s.clientId,
+    auth_type: 'client_secret',
+    cloud: 'custom',
+    login_url: s.graph.baseUrl,
+    graph_url: s.graph.baseUrl,
+    ca_file: s.caFile,
+    ...overrides,
+  });
+  if (secret !== undefined) s.splunkd.setPassword(APP, APP, name, secret);
+}
+
+export function runConfigXml(s: StandIns, scheme: string, name: string, params: Record<string, string>, checkpointDir: string): string {
+  const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const paramXml = Object.entries(params).map(([k, v]) => `<param name="${esc(k)}">${esc(v)}</param>`).join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<input><server_host>hf01</server_host><server_uri>${esc(s.splunkd.serverUri)}</server_uri><session_key>${esc(s.sessionKey)}</session_key>
+<checkpoint_dir>${esc(checkpointDir)}</checkpoint_dir>
+<configuration><stanza name="${esc(`${scheme}://${name}`)}" app="${APP}">${paramXml}</stanza></configuration></input>`;
+}
+
+export function validateConfigXml(s: StandIns, name: string, params: Record<string, string>): string {
+  return runConfigXml(s, 'x', name, params, path.join(s.workDir, 'cp'))
+    .replace(/<input>/, '<items>').replace(/<\/input>$/, '</items>')
+    .replace(/<configuration><stanza name="[^"]*" app="[^"]*">/, `<item name="${name}">`)
+    .replace(/<\/stanza><\/configuration>/, '</item>');
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs bin/<scheme>.sh (what splunkd starts on Linux) with stdin, like ExecProcessor. */
+export function runInputProcess(scheme: string, args: string[], stdin: string, opts: { killAfterStdoutBytes?: number; env?: Record<string, string> } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(APP_DIR, 'bin', `${scheme}.sh`), args, {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (opts.killAfterStdoutBytes !== undefined && stdout.length >= opts.killAfterStdoutBytes) child.kill('SIGKILL');
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+export interface StreamEvent {
+  stanza: string;
+  time: number;
+  sourcetype: string;
+  index?: string;
+  data: string;
+}
+
+const streamParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseTagValue: false, trimValues: false, isArray: (n) => n === 'event' });
+
+/** Parses a modular-input stream as splunkd would; a stream cut by a kill keeps only its complete events. */
+export function parseStream(stdout: string, { complete = true } = {}): StreamEvent[] {
+  let xml = stdout;
+  if (!complete) {
+    const lastEnd = xml.lastIndexOf('</event>');
+    xml = lastEnd < 0 ? '<stream></stream>' : `${xml.slice(0, lastEnd + '</event>'.length)}</stream>`;
+  }
+  if (!xml.trim()) return [];
+  const doc = streamParser.parse(xml) as { stream?: { event?: Record<string, string>[] } | '' };
+  const events = (doc.stream && typeof doc.stream === 'object' ? doc.stream.event : undefined) ?? [];
+  return events.map((e) => ({ stanza: e.stanza, time: Number(e.time), sourcetype: e.sourcetype, index: e.index, data: e.data }));
+}

@@ -1,0 +1,1118 @@
+/**
+ * An https simulator of the two Microsoft services the add-on talks to:
+ *
+ *  - Entra ID (v2.0 endpoints): OpenID discovery, instance discovery, and the client
+ *    credentials token endpoint with client secrets or certificate assertions;
+ *  - Microsoft Graph security: `alerts_v2` and `incidents` lists and single items, with
+ *    the OData behaviour the add-on depends on ($filter, $top caps, $skip offset paging,
+ *    $count, $expand=alerts, evolvable enums).
+ *
+ * Status codes, headers and error bodies follow what the real services send, so client
+ * code tested against it handles the real thing. Tests drive it through the public store
+ * (`addAlerts`, `updateAlert`, …), `faults`, `onListPage` and the `requests` log.
+ */
+import https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { constants as cryptoConstants, createHash, randomBytes, randomUUID, timingSafeEqual, verify, X509Certificate } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ALERT_STATUSES, CLASSIFICATIONS, DETERMINATIONS, DETECTION_SOURCES, INCIDENT_STATUSES, SERVICE_SOURCES, SEVERITIES,
+  DocumentGenerator, TICKS_PER_MS, dateToTicks, evolvableMembers,
+  type Alert, type Incident,
+} from './documents.js';
+import { ODataFilterError, evaluateFilter, formatTicks, parseFilter, toTicks, type FilterNode, type FilterSchema } from './odata.js';
+
+export type { Alert, Incident } from './documents.js';
+
+// ---------------------------------------------------------------------------------------
+// Public API
+
+export interface SimulatorApp {
+  tenantId: string;
+  clientId: string;
+  clientSecret?: string;
+  /** Public certificate (PEM) that verifies client_assertion JWTs (RS256/PS256, `x5t#S256` or `x5t` header). */
+  certificatePem?: string;
+  /** Application roles, e.g. `['SecurityAlert.Read.All', 'SecurityIncident.Read.All']`; checked on every request. */
+  roles: string[];
+}
+
+export type Fault =
+  | { kind: 'status'; status: number; retryAfter?: string; body?: unknown; bodyRetryText?: boolean }
+  | { kind: 'reset' }
+  | { kind: 'truncate' }
+  | { kind: 'delay'; ms: number };
+
+export interface FaultRule {
+  /** Tested against the request's path and query, percent-decoded (`/v1.0/security/alerts_v2?$top=10`). */
+  match: RegExp;
+  fault: Fault;
+  /** How many matching requests get the fault; decremented on each use. */
+  times: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** Request headers; credentials (Authorization, Cookie) are redacted. */
+  headers: Record<string, string | string[] | undefined>;
+  /** Response status; 0 while pending or when the connection was reset. */
+  status: number;
+}
+
+export interface GraphSimulatorOptions {
+  tls: { key: string; cert: string };
+  apps: SimulatorApp[];
+  /** Incidents list with both `$expand=alerts` and `$filter` -> persistent 500 (seen on large tenants). */
+  expandFailsWithFilter?: boolean;
+  /** Access token lifetime; default 3599 like Entra. */
+  tokenLifetimeSeconds?: number;
+  /** Seed for the document generator; default 1. */
+  seed?: number;
+}
+
+export interface ListPageInfo {
+  collection: 'alerts' | 'incidents';
+  skip: number;
+  top: number;
+  returned: number;
+}
+
+/** Largest `$top` each list accepts; also the page size when `$top` is absent. */
+export const PAGE_LIMITS = { alerts: 1000, incidents: 50 } as const;
+
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+// ---------------------------------------------------------------------------------------
+// Internal types
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+interface RequestContext {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** Query pairs in arrival order, to rebuild `@odata.nextLink`. */
+  queryPairs: [string, string][];
+  headers: IncomingHttpHeaders;
+  body: string;
+  requestId: string;
+  clientRequestId: string;
+}
+
+interface IssuedToken {
+  clientId: string;
+  tenantId: string;
+  resource: string;
+  expiresAt: number;
+}
+
+type Collection = 'alerts' | 'incidents';
+
+/** A Graph error response: `{"error":{"code","message","innerError"}}`. */
+class GraphError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** An Entra (AADSTS) error response. */
+class EntraError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly aadsts: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Constants
+
+const GRAPH_CONTENT_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
+const ENTRA_CONTENT_TYPE = 'application/json; charset=utf-8';
+const PREFER_UNKNOWN_ENUMS = 'include-unknown-enum-members';
+const CLOCK_SKEW_SECONDS = 300;
+
+const GRAPH_RESOURCES = [
+  'https://graph.microsoft.com', 'https://graph.microsoft.us', 'https://dod-graph.microsoft.us',
+  'https://microsoftgraph.chinacloudapi.cn', '00000003-0000-0000-c000-000000000000',
+];
+const OTHER_RESOURCES = [
+  'https://api.securitycenter.microsoft.com', 'https://api.security.microsoft.com',
+  'https://api-gcc.securitycenter.microsoft.us', 'https://api-gov.securitycenter.microsoft.us',
+  'https://securitycenter.onmicrosoft.com/windowsatpservice',
+];
+const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
+
+const REQUIRED_ROLES: Record<Collection, readonly string[]> = {
+  alerts: ['SecurityAlert.Read.All', 'SecurityAlert.ReadWrite.All'],
+  incidents: ['SecurityIncident.Read.All', 'SecurityIncident.ReadWrite.All'],
+};
+
+const ALERT_SCHEMA: FilterSchema = {
+  typeName: 'microsoft.graph.security.alert',
+  fields: {
+    assignedTo: { type: 'string' },
+    classification: { type: 'enum', members: CLASSIFICATIONS },
+    // Both spellings appear in Microsoft's docs; accept either in filters.
+    determination: { type: 'enum', members: [...DETERMINATIONS, 'compromisedUser', 'clean', 'insufficientData', 'confirmedUserActivity'] },
+    createdDateTime: { type: 'datetime' },
+    lastUpdateDateTime: { type: 'datetime' },
+    severity: { type: 'enum', members: SEVERITIES },
+    serviceSource: { type: 'enum', members: SERVICE_SOURCES },
+    status: { type: 'enum', members: ALERT_STATUSES },
+    // Not in the filterable list of the docs, but used (and answered) to read one incident's alerts.
+    incidentId: { type: 'string' },
+  },
+};
+
+const INCIDENT_SCHEMA: FilterSchema = {
+  typeName: 'microsoft.graph.security.incident',
+  fields: {
+    assignedTo: { type: 'string' },
+    classification: { type: 'enum', members: CLASSIFICATIONS },
+    createdDateTime: { type: 'datetime' },
+    determination: { type: 'enum', members: [...DETERMINATIONS, 'compromisedUser', 'clean', 'insufficientData', 'confirmedUserActivity'] },
+    lastUpdateDateTime: { type: 'datetime' },
+    severity: { type: 'enum', members: SEVERITIES },
+    status: { type: 'enum', members: INCIDENT_STATUSES },
+  },
+};
+
+const EVOLVABLE = {
+  serviceSource: evolvableMembers(SERVICE_SOURCES),
+  detectionSource: evolvableMembers(DETECTION_SOURCES),
+  incidentStatus: evolvableMembers(INCIDENT_STATUSES),
+};
+
+const SYSTEM_QUERY_OPTIONS = new Set(['top', 'skip', 'filter', 'count', 'expand', 'orderby', 'select', 'search', 'format', 'skiptoken']);
+
+// ---------------------------------------------------------------------------------------
+// The simulator
+
+export class GraphSimulator {
+  faults: FaultRule[] = [];
+  requests: RecordedRequest[] = [];
+  onListPage?: (info: ListPageInfo) => void;
+  expandFailsWithFilter: boolean;
+  alerts = new Map<string, Alert>();
+  incidents = new Map<string, Incident>();
+
+  private readonly apps: SimulatorApp[];
+  private readonly tokens = new Map<string, IssuedToken>();
+  private readonly tokenLifetimeSeconds: number;
+  private readonly generator: DocumentGenerator;
+  private readonly server: https.Server;
+  private readonly stopping = new AbortController();
+  private base?: string;
+  private lastStampTicks = 0n;
+
+  constructor(opts: GraphSimulatorOptions) {
+    this.apps = opts.apps.map((a) => ({ ...a, roles: [...a.roles] }));
+    this.expandFailsWithFilter = opts.expandFailsWithFilter ?? false;
+    this.tokenLifetimeSeconds = opts.tokenLifetimeSeconds ?? 3599;
+    this.generator = new DocumentGenerator({
+      tenantId: this.apps[0]?.tenantId ?? '8f3c2d1e-5b4a-4c3d-9e8f-7a6b5c4d3e2f',
+      seed: opts.seed,
+    });
+    this.server = https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, (req, res) => {
+      void this.handle(req, res);
+    });
+  }
+
+  get baseUrl(): string {
+    if (!this.base) throw new Error('GraphSimulator is not started');
+    return this.base;
+  }
+
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address() as AddressInfo;
+    this.base = `https://127.0.0.1:${address.port}`;
+    return this.base;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  // --- store -------------------------------------------------------------------------------
+
+  addAlerts(n: number, opts: { at?: Date; spreadMs?: number; incidentId?: string } = {}): Alert[] {
+    const added: Alert[] = [];
+    for (let i = 0; i < n; i++) {
+      const ticks = this.spreadTicks(opts.at, opts.spreadMs);
+      const incidentId = opts.incidentId ?? this.generator.nextIncidentId();
+      const alert = this.generator.alert({ createdTicks: ticks, lastUpdateTicks: ticks, incidentId });
+      this.alerts.set(alert.id, alert);
+      this.linkAlert(alert);
+      added.push(alert);
+    }
+    return added;
+  }
+
+  addIncidents(n: number, opts: { alertsPerIncident?: number; at?: Date; spreadMs?: number } = {}): Incident[] {
+    const added: Incident[] = [];
+    for (let i = 0; i < n; i++) {
+      const ticks = this.spreadTicks(opts.at, opts.spreadMs);
+      const id = this.generator.nextIncidentId();
+      const alerts = Array.from({ length: opts.alertsPerIncident ?? 2 }, () =>
+        this.generator.alert({ createdTicks: ticks, lastUpdateTicks: ticks, incidentId: id }),
+      );
+      const previous = added.at(-1)?.id ?? [...this.incidents.keys()].at(-1);
+      const incident = this.generator.incident({ id, createdTicks: ticks, lastUpdateTicks: ticks, alerts, redirectCandidate: previous });
+      for (const alert of alerts) this.alerts.set(alert.id, alert);
+      this.incidents.set(id, incident);
+      added.push(incident);
+    }
+    return added;
+  }
+
+  /** Sets `lastUpdateDateTime` (to `at`, or now), then applies `patch`; keeps the incident's embedded copy in step. */
+  updateAlert(id: string, patch: Partial<Alert> = {}, at?: Date): Alert {
+    const current = this.alerts.get(id);
+    if (!current) throw new Error(`GraphSimulator: no alert '${id}'`);
+    const stamp = this.stamp(at);
+    const updated: Alert = { ...current, lastUpdateDateTime: stamp, ...patch };
+    if (updated.status === 'resolved' && current.status !== 'resolved' && !('resolvedDateTime' in patch)) {
+      updated.resolvedDateTime = stamp;
+    }
+    this.unlinkAlert(current);
+    this.alerts.set(id, updated);
+    this.linkAlert(updated);
+    return updated;
+  }
+
+  updateIncident(id: string, patch: Partial<Incident> = {}, at?: Date): Incident {
+    const current = this.incidents.get(id);
+    if (!current) throw new Error(`GraphSimulator: no incident '${id}'`);
+    const updated: Incident = { ...current, lastUpdateDateTime: this.stamp(at), ...patch };
+    this.incidents.set(id, updated);
+    return updated;
+  }
+
+  revokeRole(clientId: string, role: string): void {
+    for (const app of this.appsById(clientId)) app.roles = app.roles.filter((r) => r !== role);
+  }
+
+  grantRole(clientId: string, role: string): void {
+    for (const app of this.appsById(clientId)) if (!app.roles.includes(role)) app.roles.push(role);
+  }
+
+  /** Makes every access token issued so far expired, as if an hour had passed. */
+  expireTokens(): void {
+    for (const token of this.tokens.values()) token.expiresAt = 0;
+  }
+
+  private appsById(clientId: string): SimulatorApp[] {
+    return this.apps.filter((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
+  }
+
+  private spreadTicks(at: Date | undefined, spreadMs = 0): bigint {
+    const base = dateToTicks(at ?? new Date());
+    return base - this.generator.randomTicks(BigInt(Math.max(0, Math.floor(spreadMs))) * TICKS_PER_MS);
+  }
+
+  /** `at` exactly, or "now" made strictly increasing so successive updates never tie. */
+  private stamp(at?: Date): string {
+    if (at) return formatTicks(dateToTicks(at));
+    const now = dateToTicks(new Date());
+    this.lastStampTicks = now > this.lastStampTicks ? now : this.lastStampTicks + 1n;
+    return formatTicks(this.lastStampTicks);
+  }
+
+  private linkAlert(alert: Alert): void {
+    const incident = this.incidents.get(alert.incidentId);
+    if (!incident) return;
+    const others = (incident.alerts ?? []).filter((a) => a.id !== alert.id);
+    incident.alerts = [...others, alert];
+  }
+
+  private unlinkAlert(alert: Alert): void {
+    const incident = this.incidents.get(alert.incidentId);
+    if (incident?.alerts) incident.alerts = incident.alerts.filter((a) => a.id !== alert.id);
+  }
+
+  // --- request pipeline ---------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const record = this.record(req);
+    try {
+      const body = await readBody(req);
+      const ctx = this.context(req, body);
+      const fault = this.takeFault(req.url ?? '/');
+      if (fault?.kind === 'reset') return resetConnection(req);
+      if (fault?.kind === 'delay' && !(await this.delay(fault.ms))) return;
+      const reply = fault?.kind === 'status' ? this.faultReply(fault, ctx) : this.route(ctx);
+      record.status = reply.status;
+      if (fault?.kind === 'truncate') sendTruncated(res, reply);
+      else send(res, reply);
+    } catch (err) {
+      record.status = 500;
+      if (!res.headersSent && !res.destroyed) {
+        send(res, { status: 500, headers: { 'Content-Type': 'text/plain' }, body: `simulator error: ${String(err)}` });
+      }
+    }
+  }
+
+  private record(req: IncomingMessage): RecordedRequest {
+    const url = new URL(req.url ?? '/', 'https://simulator.invalid');
+    const entry: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: redactHeaders(req.headers),
+      status: 0,
+    };
+    this.requests.push(entry);
+    return entry;
+  }
+
+  private context(req: IncomingMessage, body: string): RequestContext {
+    const url = new URL(req.url ?? '/', 'https://simulator.invalid');
+    const requestId = randomUUID();
+    const clientRequestId = headerValue(req.headers['client-request-id']) ?? requestId;
+    return {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      queryPairs: [...url.searchParams.entries()],
+      headers: req.headers,
+      body,
+      requestId,
+      clientRequestId,
+    };
+  }
+
+  private takeFault(rawUrl: string): Fault | undefined {
+    const target = safeDecode(rawUrl);
+    const rule = this.faults.find((r) => r.times > 0 && r.match.test(target));
+    if (!rule) return undefined;
+    rule.times--;
+    return rule.fault;
+  }
+
+  /** Resolves false when the simulator stops during the delay (the response is then dropped). */
+  private async delay(ms: number): Promise<boolean> {
+    try {
+      await sleep(ms, undefined, { signal: this.stopping.signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private faultReply(fault: Extract<Fault, { kind: 'status' }>, ctx: RequestContext): Reply {
+    const isGraph = isGraphPath(ctx.path);
+    const headers: Record<string, string> = isGraph ? this.graphHeaders(ctx, true) : this.entraHeaders(ctx);
+    if (fault.retryAfter !== undefined && !fault.bodyRetryText) headers['Retry-After'] = fault.retryAfter;
+    if (fault.body !== undefined) return customBodyReply(fault.status, headers, fault.body);
+    if (fault.bodyRetryText) {
+      const seconds = fault.retryAfter ?? '1';
+      return this.graphErrorReply(ctx, new GraphError(fault.status, 'TooManyRequests', `Rate limit is exceeded. Try again in ${seconds} seconds.`, headers));
+    }
+    if (isGraph) {
+      const [code, message] = defaultGraphError(fault.status);
+      return this.graphErrorReply(ctx, new GraphError(fault.status, code, message, headers));
+    }
+    const [error, aadsts, message] = defaultEntraError(fault.status);
+    return { ...this.entraErrorReply(ctx, new EntraError(fault.status, error, aadsts, message)), headers };
+  }
+
+  private route(ctx: RequestContext): Reply {
+    const segments = ctx.path.split('/').filter(Boolean).map(safeDecode);
+    if (segments[0]?.toLowerCase() === 'v1.0') {
+      try {
+        return this.graph(ctx, segments.slice(1));
+      } catch (err) {
+        if (err instanceof GraphError) return this.graphErrorReply(ctx, err);
+        throw err;
+      }
+    }
+    try {
+      return this.entra(ctx, segments);
+    } catch (err) {
+      if (err instanceof EntraError) return this.entraErrorReply(ctx, err);
+      throw err;
+    }
+  }
+
+  // --- Entra ID ------------------------------------------------------------------------------
+
+  private entra(ctx: RequestContext, segments: string[]): Reply {
+    const [first, ...rest] = segments;
+    const tail = rest.join('/').toLowerCase();
+    if (first?.toLowerCase() === 'common' && tail === 'discovery/instance') return this.instanceDiscovery(ctx);
+    if (first && tail === 'v2.0/.well-known/openid-configuration') return this.openIdConfiguration(ctx, first);
+    if (first && tail === 'discovery/v2.0/keys') {
+      this.tenant(first);
+      return this.entraJson(ctx, 200, { keys: [] });
+    }
+    if (first && tail === 'oauth2/v2.0/token') return this.token(ctx, first);
+    return { status: 404, headers: this.entraHeaders(ctx), body: '' };
+  }
+
+  private hostAliases(): string[] {
+    const port = new URL(this.baseUrl).port;
+    return [`127.0.0.1:${port}`, `localhost:${port}`];
+  }
+
+  /** What msal asks `login.microsoftonline.com/common/discovery/instance` for an authority. */
+  private instanceDiscovery(ctx: RequestContext): Reply {
+    const authorize = ctx.query.get('authorization_endpoint');
+    let tenant = 'common';
+    if (authorize) {
+      const url = tryUrl(authorize);
+      if (!url || !this.hostAliases().includes(url.host)) {
+        throw new EntraError(400, 'invalid_instance', 50049, 'Unknown or invalid instance.');
+      }
+      tenant = url.pathname.split('/').filter(Boolean)[0] ?? 'common';
+    }
+    const [host] = this.hostAliases();
+    return this.entraJson(ctx, 200, {
+      tenant_discovery_endpoint: `${this.baseUrl}/${tenant}/v2.0/.well-known/openid-configuration`,
+      'api-version': '1.1',
+      metadata: [{ preferred_network: host, preferred_cache: host, aliases: this.hostAliases() }],
+    });
+  }
+
+  private openIdConfiguration(ctx: RequestContext, tenantSegment: string): Reply {
+    const generic = ['common', 'organizations'].includes(tenantSegment.toLowerCase());
+    const tenant = generic ? tenantSegment.toLowerCase() : this.tenant(tenantSegment);
+    const t = `${this.baseUrl}/${tenant}`;
+    return this.entraJson(ctx, 200, {
+      token_endpoint: `${t}/oauth2/v2.0/token`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      jwks_uri: `${t}/discovery/v2.0/keys`,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      issuer: generic ? `${this.baseUrl}/{tenantid}/v2.0` : `${t}/v2.0`,
+      request_uri_parameter_supported: false,
+      userinfo_endpoint: `${this.baseUrl}/oidc/userinfo`,
+      authorization_endpoint: `${t}/oauth2/v2.0/authorize`,
+      device_authorization_endpoint: `${t}/oauth2/v2.0/devicecode`,
+      http_logout_supported: true,
+      frontchannel_logout_supported: true,
+      end_session_endpoint: `${t}/oauth2/v2.0/logout`,
+      claims_supported: ['sub', 'iss', 'cloud_instance_name', 'cloud_instance_host_name', 'cloud_graph_host_name', 'msgraph_host', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'],
+      kerberos_endpoint: `${t}/kerberos`,
+      tenant_region_scope: 'EU',
+      cloud_instance_name: 'microsoftonline.com',
+      cloud_graph_host_name: 'graph.windows.net',
+      msgraph_host: new URL(this.baseUrl).host,
+      rbac_url: 'https://pas.windows.net',
+    });
+  }
+
+  /** Canonical tenant id for a path segment, or AADSTS90002. */
+  private tenant(segment: string): string {
+    const app = this.apps.find((a) => a.tenantId.toLowerCase() === segment.toLowerCase());
+    if (!app) {
+      throw new EntraError(400, 'invalid_tenant', 90002, `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
+    }
+    return app.tenantId;
+  }
+
+  private token(ctx: RequestContext, tenantSegment: string): Reply {
+    const tenantId = this.tenant(tenantSegment);
+    if (ctx.method !== 'POST') {
+      throw new EntraError(400, 'invalid_request', 900561, `The endpoint only accepts POST, OPTIONS requests. Received a ${ctx.method} request.`);
+    }
+    const form = isFormEncoded(ctx.headers) ? new URLSearchParams(ctx.body) : new URLSearchParams();
+    const grantType = requireParam(form, 'grant_type');
+    if (grantType !== 'client_credentials') {
+      throw new EntraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`);
+    }
+    const basic = basicCredentials(ctx.headers);
+    const clientId = form.get('client_id') ?? basic?.clientId ?? requireParam(form, 'client_id');
+    const app = this.apps.find((a) => a.tenantId === tenantId && a.clientId.toLowerCase() === clientId.toLowerCase());
+    if (!app) {
+      throw new EntraError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenantSegment}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+    }
+    this.authenticateClient(app, form, basic?.secret, `${this.baseUrl}/${tenantId}`);
+    const resource = this.resourceFromScope(requireParam(form, 'scope'), tenantSegment);
+    return this.issueToken(ctx, app, resource);
+  }
+
+  private authenticateClient(app: SimulatorApp, form: URLSearchParams, basicSecret: string | undefined, tenantBase: string): void {
+    const secret = form.get('client_secret') ?? basicSecret;
+    const assertion = form.get('client_assertion');
+    if (secret !== undefined && secret !== null) {
+      if (!app.clientSecret || !sameSecret(secret, app.clientSecret)) {
+        throw new EntraError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
+      }
+      return;
+    }
+    if (assertion !== null) {
+      if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE) {
+        throw new EntraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_assertion_type'.");
+      }
+      verifyClientAssertion(assertion, app, `${tenantBase}/oauth2/v2.0/token`, `${tenantBase}/v2.0`);
+      return;
+    }
+    throw new EntraError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+  }
+
+  /** Client credentials need exactly one `<resource>/.default` scope (OIDC scopes are tolerated). */
+  private resourceFromScope(scope: string, tenantSegment: string): string {
+    const scopes = scope.split(/\s+/).filter((s) => s && !OIDC_SCOPES.has(s.toLowerCase()));
+    const only = scopes.length === 1 ? scopes[0]! : scope;
+    if (scopes.length !== 1 || !only.toLowerCase().endsWith('/.default')) {
+      throw new EntraError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+    }
+    const resource = normalizeResource(only.slice(0, -'/.default'.length));
+    const known = [...GRAPH_RESOURCES, ...OTHER_RESOURCES, this.baseUrl].map(normalizeResource);
+    if (!known.includes(resource)) {
+      throw new EntraError(400, 'invalid_resource', 500011, `The resource principal named ${only.slice(0, -'/.default'.length)} was not found in the tenant named ${tenantSegment}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`);
+    }
+    return resource;
+  }
+
+  private issueToken(ctx: RequestContext, app: SimulatorApp, resource: string): Reply {
+    const accessToken = randomBytes(48).toString('base64url');
+    this.tokens.set(accessToken, {
+      clientId: app.clientId,
+      tenantId: app.tenantId,
+      resource,
+      expiresAt: Date.now() + this.tokenLifetimeSeconds * 1000,
+    });
+    return this.entraJson(ctx, 200, {
+      token_type: 'Bearer',
+      expires_in: this.tokenLifetimeSeconds,
+      ext_expires_in: this.tokenLifetimeSeconds,
+      access_token: accessToken,
+    });
+  }
+
+  private entraHeaders(ctx: RequestContext): Record<string, string> {
+    return {
+      'Content-Type': ENTRA_CONTENT_TYPE,
+      'Cache-Control': 'no-store, no-cache',
+      Pragma: 'no-cache',
+      'x-ms-request-id': ctx.requestId,
+      'x-ms-ests-server': '2.1.19404.5 - WEULR1 ProdSlices',
+      'request-id': ctx.requestId,
+      'client-request-id': ctx.clientRequestId,
+    };
+  }
+
+  private entraJson(ctx: RequestContext, status: number, body: unknown): Reply {
+    return { status, headers: this.entraHeaders(ctx), body: JSON.stringify(body) };
+  }
+
+  private entraErrorReply(ctx: RequestContext, err: EntraError): Reply {
+    const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    const correlationId = ctx.clientRequestId;
+    return this.entraJson(ctx, err.status, {
+      error: err.error,
+      error_description: `AADSTS${err.aadsts}: ${err.message} Trace ID: ${ctx.requestId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+      error_codes: [err.aadsts],
+      timestamp,
+      trace_id: ctx.requestId,
+      correlation_id: correlationId,
+      error_uri: `${this.baseUrl}/error?code=${err.aadsts}`,
+    });
+  }
+
+  // --- Microsoft Graph -------------------------------------------------------------------------
+
+  private graph(ctx: RequestContext, segments: string[]): Reply {
+    this.authenticate(ctx);
+    const collection = graphCollection(segments);
+    if (ctx.method !== 'GET') {
+      throw new GraphError(405, 'MethodNotAllowed', `The HTTP method '${ctx.method}' is not supported by this simulator for this resource.`);
+    }
+    this.authorize(ctx, collection);
+    const id = segments[2];
+    return id === undefined ? this.list(ctx, collection) : this.single(ctx, collection, id);
+  }
+
+  private authenticate(ctx: RequestContext): SimulatorApp {
+    const header = headerValue(ctx.headers.authorization);
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) throw unauthorized(this.baseUrl, 'Access token is empty.');
+    const token = this.tokens.get(match[1]!);
+    if (!token) {
+      throw unauthorized(this.baseUrl, match[1]!.includes('.') ? 'Access token validation failure. Invalid signature.' : "IDX14100: JWT is not well formed, there are no dots (.).\nThe token needs to be in JWS or JWE Compact Serialization Format. (JWS): 'EncodedHeader.EncodedPayload.Signature'. (JWE): 'EncodedProtectedHeader.EncodedEncryptedKey.EncodedInitializationVector.EncodedCiphertext.EncodedAuthenticationTag'.");
+    }
+    if (Date.now() >= token.expiresAt) throw unauthorized(this.baseUrl, 'Lifetime validation failed, the token is expired.');
+    const graphResources = [...GRAPH_RESOURCES, this.baseUrl].map(normalizeResource);
+    if (!graphResources.includes(token.resource)) throw unauthorized(this.baseUrl, 'Access token validation failure. Invalid audience.');
+    const app = this.apps.find((a) => a.clientId === token.clientId && a.tenantId === token.tenantId);
+    if (!app) throw unauthorized(this.baseUrl, 'Access token validation failure.');
+    return app;
+  }
+
+  /** Roles are read live, so `revokeRole` takes effect on the next request. */
+  private authorize(ctx: RequestContext, collection: Collection): void {
+    const app = this.authenticate(ctx);
+    const required = REQUIRED_ROLES[collection];
+    if (!required.some((r) => app.roles.includes(r))) {
+      throw new GraphError(403, 'Forbidden', `Missing application permissions: ${required[0]}`);
+    }
+  }
+
+  private list(ctx: RequestContext, collection: Collection): Reply {
+    const options = parseListOptions(ctx, collection);
+    if (collection === 'incidents' && options.expand && options.filter && this.expandFailsWithFilter) {
+      throw new GraphError(500, 'InternalServerError', 'An internal server error occurred while processing the request.');
+    }
+    const matching = this.matching(collection, options.filter);
+    const page = matching.slice(options.skip, options.skip + options.top);
+    const includeUnknown = prefersUnknownEnums(ctx.headers);
+    const value = page.map((item) => present(item, includeUnknown, options.expand));
+    const body: Record<string, unknown> = { '@odata.context': this.contextUrl(collection, options.expand, false) };
+    if (options.count) body['@odata.count'] = matching.length;
+    body.value = value;
+    if (options.top > 0 && options.skip + page.length < matching.length) {
+      body['@odata.nextLink'] = this.nextLink(ctx, options.skip + options.top);
+    }
+    this.onListPage?.({ collection, skip: options.skip, top: options.top, returned: page.length });
+    return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(body) };
+  }
+
+  private single(ctx: RequestContext, collection: Collection, id: string): Reply {
+    const expand = parseExpand(ctx, collection);
+    const item = collection === 'alerts' ? this.alerts.get(id) : this.incidents.get(id);
+    if (!item) {
+      const noun = collection === 'alerts' ? 'Alert' : 'Incident';
+      throw new GraphError(404, 'NotFound', `${noun} with id '${id}' was not found.`);
+    }
+    const body = { '@odata.context': this.contextUrl(collection, expand, true), ...present(item, prefersUnknownEnums(ctx.headers), expand) };
+    return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(body) };
+  }
+
+  /** Newest first by createdDateTime, ties by id: the documented order, which offset paging shifts. */
+  private matching(collection: Collection, filter: FilterNode | undefined): (Alert | Incident)[] {
+    const items: (Alert | Incident)[] = collection === 'alerts' ? [...this.alerts.values()] : [...this.incidents.values()];
+    const kept = filter ? items.filter((item) => evaluateFilter(filter, item as unknown as Record<string, unknown>)) : items;
+    const keyed = kept.map((item) => ({ item, ticks: toTicks(item.createdDateTime) ?? 0n }));
+    keyed.sort((a, b) => (a.ticks === b.ticks ? (a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0) : a.ticks > b.ticks ? -1 : 1));
+    return keyed.map((k) => k.item);
+  }
+
+  private contextUrl(collection: Collection, expand: boolean, entity: boolean): string {
+    const set = collection === 'alerts' ? 'security/alerts_v2' : `security/incidents${expand ? '(alerts())' : ''}`;
+    return `${this.baseUrl}/v1.0/$metadata#${set}${entity ? '/$entity' : ''}`;
+  }
+
+  /** The same request with `$skip` advanced, as an absolute URL on this server. */
+  private nextLink(ctx: RequestContext, skip: number): string {
+    const pairs = ctx.queryPairs.filter(([k]) => normalizeOption(k) !== 'skip');
+    pairs.push(['$skip', String(skip)]);
+    const query = pairs.map(([k, v]) => `${encodeOptionName(k)}=${encodeURIComponent(v)}`).join('&');
+    return `${this.baseUrl}${ctx.path}?${query}`;
+  }
+
+  private graphHeaders(ctx: RequestContext, error: boolean): Record<string, string> {
+    return {
+      'Content-Type': error ? 'application/json' : GRAPH_CONTENT_TYPE,
+      'Cache-Control': 'no-cache',
+      'Strict-Transport-Security': 'max-age=31536000',
+      'OData-Version': '4.0',
+      'request-id': ctx.requestId,
+      'client-request-id': ctx.clientRequestId,
+      'x-ms-ags-diagnostic': JSON.stringify({ ServerInfo: { DataCenter: 'West Europe', Slice: 'E', Ring: '5', ScaleUnit: '003', RoleInstance: 'AM2PEPF0001A2B3' } }),
+      'x-ms-resource-unit': '1',
+    };
+  }
+
+  private graphErrorReply(ctx: RequestContext, err: GraphError): Reply {
+    const body = {
+      error: {
+        code: err.code,
+        message: err.message,
+        innerError: {
+          date: new Date().toISOString().slice(0, 19),
+          'request-id': ctx.requestId,
+          'client-request-id': ctx.clientRequestId,
+        },
+      },
+    };
+    return { status: err.status, headers: { ...this.graphHeaders(ctx, true), ...err.headers }, body: JSON.stringify(body) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Graph helpers
+
+function graphCollection(segments: string[]): Collection {
+  const [root, set, , extra] = segments;
+  if (root?.toLowerCase() !== 'security') throw notFoundSegment(root ?? '');
+  const collection = set?.toLowerCase() === 'alerts_v2' ? 'alerts' : set?.toLowerCase() === 'incidents' ? 'incidents' : undefined;
+  if (!collection) throw notFoundSegment(set ?? '');
+  if (extra !== undefined) throw notFoundSegment(extra);
+  return collection;
+}
+
+function notFoundSegment(segment: string): GraphError {
+  return new GraphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
+}
+
+function unauthorized(base: string, message: string): GraphError {
+  return new GraphError(401, 'InvalidAuthenticationToken', message, {
+    'WWW-Authenticate': `Bearer realm="", authorization_uri="${base}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+  });
+}
+
+interface ListOptions {
+  top: number;
+  skip: number;
+  count: boolean;
+  expand: boolean;
+  filter?: FilterNode;
+}
+
+/** `$top`, `top` and `$TOP` are the same option to Graph. */
+function normalizeOption(name: string): string {
+  const bare = name.toLowerCase().replace(/^\$/, '');
+  return SYSTEM_QUERY_OPTIONS.has(bare) ? bare : name;
+}
+
+function encodeOptionName(name: string): string {
+  return encodeURIComponent(name).replace(/^%24/, '$');
+}
+
+/** Reads each system query option once; repeating one is a 400 in Graph. */
+function queryOptions(ctx: RequestContext): Map<string, string> {
+  const options = new Map<string, string>();
+  for (const [key, value] of ctx.queryPairs) {
+    const name = normalizeOption(key);
+    if (!SYSTEM_QUERY_OPTIONS.has(name)) continue;
+    if (options.has(name)) {
+      throw new GraphError(400, 'BadRequest', `Query option '$${name}' was specified more than once, but it must be specified at most once.`);
+    }
+    options.set(name, value);
+  }
+  return options;
+}
+
+function parseListOptions(ctx: RequestContext, collection: Collection): ListOptions {
+  const options = queryOptions(ctx);
+  const limit = PAGE_LIMITS[collection];
+  const top = parseNonNegative(options.get('top'), '$top') ?? limit;
+  if (top > limit) {
+    throw new GraphError(400, 'BadRequest', `The limit of '${limit}' for Top query has been exceeded. The value from the incoming request is '${top}'.`);
+  }
+  const skip = parseNonNegative(options.get('skip'), '$skip') ?? 0;
+  const count = parseCount(options.get('count'));
+  const expand = parseExpandValue(options.get('expand'), collection);
+  const filterText = options.get('filter');
+  return { top, skip, count, expand, filter: filterText === undefined ? undefined : parseFilterOption(filterText, collection) };
+}
+
+function parseFilterOption(text: string, collection: Collection): FilterNode {
+  try {
+    return parseFilter(text, collection === 'alerts' ? ALERT_SCHEMA : INCIDENT_SCHEMA);
+  } catch (err) {
+    if (err instanceof ODataFilterError) throw new GraphError(400, 'BadRequest', `Invalid filter clause: ${err.message}`);
+    throw err;
+  }
+}
+
+function parseNonNegative(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) {
+    throw new GraphError(400, 'BadRequest', `Invalid value '${raw}' for ${name} query option found. The ${name} query option requires a non-negative integer value.`);
+  }
+  return Number(raw);
+}
+
+function parseCount(raw: string | undefined): boolean {
+  if (raw === undefined) return false;
+  const v = raw.trim().toLowerCase();
+  if (v !== 'true' && v !== 'false') throw new GraphError(400, 'BadRequest', `'${raw}' is not a valid count option.`);
+  return v === 'true';
+}
+
+function parseExpand(ctx: RequestContext, collection: Collection): boolean {
+  return parseExpandValue(queryOptions(ctx).get('expand'), collection);
+}
+
+/** Only incidents have a navigation property (`alerts`); anything else is Graph's "could not find a property". */
+function parseExpandValue(raw: string | undefined, collection: Collection): boolean {
+  if (raw === undefined || raw.trim() === '') return false;
+  const names = raw.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (collection !== 'incidents' || name.toLowerCase() !== 'alerts') {
+      const type = collection === 'alerts' ? ALERT_SCHEMA.typeName : INCIDENT_SCHEMA.typeName;
+      throw new GraphError(400, 'BadRequest', `Could not find a property named '${name}' on type '${type}'.`);
+    }
+  }
+  return true;
+}
+
+function prefersUnknownEnums(headers: IncomingHttpHeaders): boolean {
+  const raw = headers.prefer;
+  const values = (Array.isArray(raw) ? raw : [raw ?? '']).flatMap((v) => v.split(','));
+  return values.some((v) => v.trim().toLowerCase() === PREFER_UNKNOWN_ENUMS);
+}
+
+/** A wire copy: evolvable enum members masked unless asked for; `alerts` only with $expand. */
+function present(item: Alert | Incident, includeUnknown: boolean, expand: boolean): Record<string, unknown> {
+  if (item['@odata.type'] === '#microsoft.graph.security.alert') return presentAlert(item, includeUnknown);
+  const { alerts, ...rest } = item;
+  const out: Record<string, unknown> = { ...rest, status: mask(rest.status, EVOLVABLE.incidentStatus, includeUnknown) };
+  if (expand) out.alerts = (alerts ?? []).map((a) => presentAlert(a, includeUnknown));
+  return out;
+}
+
+function presentAlert(alert: Alert, includeUnknown: boolean): Record<string, unknown> {
+  return {
+    ...alert,
+    serviceSource: mask(alert.serviceSource, EVOLVABLE.serviceSource, includeUnknown),
+    detectionSource: mask(alert.detectionSource, EVOLVABLE.detectionSource, includeUnknown),
+  };
+}
+
+function mask(value: string, evolvable: ReadonlySet<string>, includeUnknown: boolean): string {
+  return !includeUnknown && evolvable.has(value) ? 'unknownFutureValue' : value;
+}
+
+function defaultGraphError(status: number): [string, string] {
+  switch (status) {
+    case 400: return ['BadRequest', 'Bad request.'];
+    case 401: return ['InvalidAuthenticationToken', 'Access token validation failure.'];
+    case 403: return ['Forbidden', 'Forbidden.'];
+    case 404: return ['NotFound', 'Not found.'];
+    case 429: return ['TooManyRequests', 'Too many requests'];
+    case 500: return ['InternalServerError', 'An internal server error occurred while processing the request.'];
+    case 502: return ['BadGateway', 'Bad gateway.'];
+    case 503: return ['ServiceUnavailable', 'The service is currently unavailable. Please try again later.'];
+    case 504: return ['GatewayTimeout', 'The gateway did not receive a response in time.'];
+    default: return ['UnknownError', `HTTP ${status}`];
+  }
+}
+
+function defaultEntraError(status: number): [string, number, string] {
+  if (status === 429 || status >= 500) return ['temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'];
+  return ['invalid_request', 90000, `Request failed with HTTP ${status}.`];
+}
+
+function customBodyReply(status: number, headers: Record<string, string>, body: unknown): Reply {
+  if (typeof body === 'string') {
+    const type = body.trimStart().startsWith('<') ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8';
+    return { status, headers: { ...headers, 'Content-Type': type }, body };
+  }
+  return { status, headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+function isGraphPath(path: string): boolean {
+  return /^\/v1\.0(\/|$)/i.test(path);
+}
+
+// ---------------------------------------------------------------------------------------
+// Entra helpers
+
+function requireParam(form: URLSearchParams, name: string): string {
+  const value = form.get(name);
+  if (value === null || value === '') {
+    throw new EntraError(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
+  }
+  return value;
+}
+
+function isFormEncoded(headers: IncomingHttpHeaders): boolean {
+  return (headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+}
+
+/** client_secret_basic: `Authorization: Basic base64(urlencode(id):urlencode(secret))`. */
+function basicCredentials(headers: IncomingHttpHeaders): { clientId: string; secret: string } | undefined {
+  const match = /^Basic\s+(\S+)$/i.exec(headerValue(headers.authorization) ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { clientId: safeDecode(decoded.slice(0, colon)), secret: safeDecode(decoded.slice(colon + 1)) };
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function normalizeResource(resource: string): string {
+  return resource.toLowerCase().replace(/\/+$/, '');
+}
+
+interface JwtParts {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  signingInput: string;
+  signature: Buffer;
+}
+
+function decodeJwt(jwt: string): JwtParts | undefined {
+  const parts = jwt.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const header: unknown = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
+    const payload: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    if (!isRecord(header) || !isRecord(payload)) return undefined;
+    return { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2]!, 'base64url') };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Validates a certificate client assertion the way Entra does: registered key (by
+ * `x5t#S256`, or legacy `x5t`), RS256/PS256 signature, iss = sub = client_id, aud = the
+ * token endpoint (or issuer), and exp/nbf within a 5-minute skew.
+ */
+function verifyClientAssertion(jwt: string, app: SimulatorApp, tokenEndpoint: string, issuer: string): void {
+  const parts = decodeJwt(jwt);
+  if (!parts) throw new EntraError(401, 'invalid_client', 50027, 'JWT token is invalid or malformed.');
+  const cert = app.certificatePem ? new X509Certificate(app.certificatePem) : undefined;
+  const presented = String(parts.header['x5t#S256'] ?? parts.header.x5t ?? '');
+  if (!cert || !thumbprintMatches(cert, parts.header)) {
+    throw new EntraError(401, 'invalid_client', 700027, `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${presented}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '${app.clientId}'.]`);
+  }
+  if (!signatureValid(parts, cert)) {
+    throw new EntraError(401, 'invalid_client', 700027, 'Client assertion contains an invalid signature. [Reason - The key was found, but signature verification failed.]');
+  }
+  const { iss, sub, aud, exp, nbf } = parts.payload;
+  if (iss !== app.clientId || sub !== app.clientId) {
+    throw new EntraError(401, 'invalid_client', 700021, "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .");
+  }
+  const audiences = (Array.isArray(aud) ? aud : [aud]).map((a) => String(a).toLowerCase());
+  if (!audiences.includes(tokenEndpoint.toLowerCase()) && !audiences.includes(issuer.toLowerCase())) {
+    throw new EntraError(401, 'invalid_client', 700023, `Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`);
+  }
+  checkAssertionLifetime(exp, nbf);
+}
+
+function thumbprintMatches(cert: X509Certificate, header: Record<string, unknown>): boolean {
+  const sha256 = createHash('sha256').update(cert.raw).digest('base64url');
+  const sha1 = createHash('sha1').update(cert.raw).digest('base64url');
+  return header['x5t#S256'] === sha256 || (header['x5t#S256'] === undefined && header.x5t === sha1);
+}
+
+function signatureValid(parts: JwtParts, cert: X509Certificate): boolean {
+  const data = Buffer.from(parts.signingInput);
+  switch (parts.header.alg) {
+    case 'RS256':
+      return verify('sha256', data, cert.publicKey, parts.signature);
+    case 'PS256':
+      return verify('sha256', data, { key: cert.publicKey, padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: cryptoConstants.RSA_PSS_SALTLEN_DIGEST }, parts.signature);
+    default:
+      return false;
+  }
+}
+
+function checkAssertionLifetime(exp: unknown, nbf: unknown): void {
+  const now = Math.floor(Date.now() / 1000);
+  const fmt = (s: unknown) => (typeof s === 'number' ? new Date(s * 1000).toISOString() : 'none');
+  const expired = typeof exp !== 'number' || now > exp + CLOCK_SKEW_SECONDS;
+  const early = typeof nbf === 'number' && nbf > now + CLOCK_SKEW_SECONDS;
+  if (expired || early) {
+    throw new EntraError(401, 'invalid_client', 700024, `Client assertion is not within its valid time range. Current time: ${new Date(now * 1000).toISOString()}, assertion valid from ${fmt(nbf)}, expiry time of assertion ${fmt(exp)}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP plumbing
+
+const MAX_BODY_BYTES = 1 << 20;
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (res.destroyed) return;
+  const body = Buffer.from(reply.body, 'utf8');
+  res.writeHead(reply.status, { ...reply.headers, 'Content-Length': String(body.length) });
+  res.end(body);
+}
+
+/** Promise the whole body in Content-Length, deliver half, then drop the connection. */
+function sendTruncated(res: ServerResponse, reply: Reply): void {
+  if (res.destroyed) return;
+  const body = Buffer.from(reply.body, 'utf8');
+  res.writeHead(reply.status, { ...reply.headers, 'Content-Length': String(body.length) });
+  const half = body.subarray(0, Math.max(1, Math.floor(body.length / 2)));
+  res.write(half, () => res.socket?.destroy());
+}
+
+/** A TCP RST when possible, so clients see ECONNRESET rather than a clean close. */
+function resetConnection(req: IncomingMessage): void {
+  const socket = req.socket;
+  if (typeof socket.resetAndDestroy === 'function') {
+    try {
+      socket.resetAndDestroy();
+      return;
+    } catch {
+      // TLS sockets may not expose a TCP handle; fall through to a plain destroy.
+    }
+  }
+  socket.destroy();
+}
+
+function redactHeaders(headers: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
+  const copy: Record<string, string | string[] | undefined> = { ...headers };
+  for (const name of ['authorization', 'cookie', 'proxy-authorization']) {
+    const value = headerValue(headers[name]);
+    if (value !== undefined) copy[name] = `${value.split(/\s+/)[0] ?? ''} [redacted]`;
+  }
+  return copy;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function tryUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
