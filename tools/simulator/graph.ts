@@ -212,7 +212,8 @@ export class GraphSimulator {
   alerts = new Map<string, Alert>();
   incidents = new Map<string, Incident>();
 
-  private readonly apps: SimulatorApp[];
+  /** The registered apps (copies of the options); tests may edit roles directly. */
+  readonly apps: SimulatorApp[];
   private readonly tokens = new Map<string, IssuedToken>();
   private readonly tokenLifetimeSeconds: number;
   private readonly generator: DocumentGenerator;
@@ -379,7 +380,7 @@ export class GraphSimulator {
   }
 
   private record(req: IncomingMessage): RecordedRequest {
-    const url = new URL(req.url ?? '/', 'https://simulator.invalid');
+    const url = requestUrl(req);
     const entry: RecordedRequest = {
       method: req.method ?? 'GET',
       path: url.pathname,
@@ -392,7 +393,7 @@ export class GraphSimulator {
   }
 
   private context(req: IncomingMessage, body: string): RequestContext {
-    const url = new URL(req.url ?? '/', 'https://simulator.invalid');
+    const url = requestUrl(req);
     const requestId = randomUUID();
     const clientRequestId = headerValue(req.headers['client-request-id']) ?? requestId;
     return {
@@ -563,7 +564,7 @@ export class GraphSimulator {
   private authenticateClient(app: SimulatorApp, form: URLSearchParams, basicSecret: string | undefined, tenantBase: string): void {
     const secret = form.get('client_secret') ?? basicSecret;
     const assertion = form.get('client_assertion');
-    if (secret !== undefined && secret !== null) {
+    if (secret !== undefined) {
       if (!app.clientSecret || !sameSecret(secret, app.clientSecret)) {
         throw new EntraError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
       }
@@ -631,7 +632,7 @@ export class GraphSimulator {
     const correlationId = ctx.clientRequestId;
     return this.entraJson(ctx, err.status, {
       error: err.error,
-      error_description: `AADSTS${err.aadsts}: ${err.message} Trace ID: ${ctx.requestId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+      error_description: `AADSTS${err.aadsts}: ${err.message}\r\nTrace ID: ${ctx.requestId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
       error_codes: [err.aadsts],
       timestamp,
       trace_id: ctx.requestId,
@@ -643,12 +644,12 @@ export class GraphSimulator {
   // --- Microsoft Graph -------------------------------------------------------------------------
 
   private graph(ctx: RequestContext, segments: string[]): Reply {
-    this.authenticate(ctx);
+    const app = this.authenticate(ctx);
     const collection = graphCollection(segments);
     if (ctx.method !== 'GET') {
       throw new GraphError(405, 'MethodNotAllowed', `The HTTP method '${ctx.method}' is not supported by this simulator for this resource.`);
     }
-    this.authorize(ctx, collection);
+    authorize(app, collection);
     const id = segments[2];
     return id === undefined ? this.list(ctx, collection) : this.single(ctx, collection, id);
   }
@@ -667,15 +668,6 @@ export class GraphSimulator {
     const app = this.apps.find((a) => a.clientId === token.clientId && a.tenantId === token.tenantId);
     if (!app) throw unauthorized(this.baseUrl, 'Access token validation failure.');
     return app;
-  }
-
-  /** Roles are read live, so `revokeRole` takes effect on the next request. */
-  private authorize(ctx: RequestContext, collection: Collection): void {
-    const app = this.authenticate(ctx);
-    const required = REQUIRED_ROLES[collection];
-    if (!required.some((r) => app.roles.includes(r))) {
-      throw new GraphError(403, 'Forbidden', `Missing application permissions: ${required[0]}`);
-    }
   }
 
   private list(ctx: RequestContext, collection: Collection): Reply {
@@ -761,6 +753,14 @@ export class GraphSimulator {
 
 // ---------------------------------------------------------------------------------------
 // Graph helpers
+
+/** Roles are read live from the app, so `revokeRole` takes effect on the next request. */
+function authorize(app: SimulatorApp, collection: Collection): void {
+  const required = REQUIRED_ROLES[collection];
+  if (!required.some((r) => app.roles.includes(r))) {
+    throw new GraphError(403, 'Forbidden', `Missing application permissions: ${required[0]}`);
+  }
+}
 
 function graphCollection(segments: string[]): Collection {
   const [root, set, , extra] = segments;
@@ -1091,6 +1091,11 @@ function redactHeaders(headers: IncomingHttpHeaders): Record<string, string | st
     if (value !== undefined) copy[name] = `${value.split(/\s+/)[0] ?? ''} [redacted]`;
   }
   return copy;
+}
+
+function requestUrl(req: IncomingMessage): URL {
+  const raw = req.url ?? '/';
+  return raw.startsWith('/') ? new URL(`https://simulator.invalid${raw}`) : new URL(raw);
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

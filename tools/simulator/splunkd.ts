@@ -24,6 +24,7 @@
  *   404 `Could not find object id=<name>`, 409 `An object with name=<name> already exists`,
  *   400 `Argument "<arg>" is not supported by this handler.` for passwords.
  * - Also `GET properties` (the conf files visible, used by `service.configurations()`) and `GET server/info`.
+ * - `loadConfDir(app, dir)` loads an app's shipped `default/*.conf`, as splunkd would see them.
  *
  * Failure injection: `failNext` holds one rule or a list; a rule whose `match` tests
  * `"<METHOD> <raw path>"` (e.g. /^GET .*storage\/passwords/) answers `status` for the next `times`
@@ -32,7 +33,10 @@
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { parseConf } from '../conf.js';
 
 export interface SplunkdStandInOptions {
   sessionKey: string;
@@ -59,6 +63,7 @@ export interface RecordedRequest {
   /** The form-encoded body of a POST (empty otherwise). */
   form: URLSearchParams;
   authorized: boolean;
+  /** The status answered; 0 when a failure rule dropped the connection. */
   status: number;
 }
 
@@ -186,6 +191,21 @@ export class SplunkdStandIn {
       existing.updated = new Date();
     } else {
       this.confLayers.push({ ...scope, file, name: stanza, values: { ...values }, updated: new Date() });
+    }
+  }
+
+  /**
+   * Loads every `<file>.conf` of an app directory (e.g. the built app's `default/`) as app-level
+   * stanzas of `app`, as splunkd layers an app's shipped defaults. Keys before the first stanza
+   * go to `[default]`, where splunkd puts them.
+   */
+  loadConfDir(app: string, dir: string): void {
+    for (const fileName of readdirSync(dir).filter((f) => f.endsWith('.conf'))) {
+      const file = fileName.slice(0, -'.conf'.length);
+      for (const [stanza, values] of parseConf(readFileSync(join(dir, fileName), 'utf8'))) {
+        if (stanza === '' && values.size === 0) continue;
+        this.setConfStanza(app, file, stanza === '' ? 'default' : stanza, Object.fromEntries(values));
+      }
     }
   }
 
@@ -674,19 +694,23 @@ function xml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** splunkd's `<s:dict>`/`<s:list>` encoding of a value; booleans render as 0/1 as in splunkd's XML. */
+/**
+ * splunkd's `<s:dict>`/`<s:list>` encoding of a value; booleans render as 0/1 as in splunkd's XML.
+ * `indent` is that of the element holding the value; nested containers go one level deeper.
+ */
 function atomValue(value: unknown, indent: string): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'boolean') return value ? '1' : '0';
+  const inner = `${indent}  `;
   if (Array.isArray(value)) {
-    const items = value.map((v) => `${indent}  <s:item>${atomValue(v, `${indent}  `)}</s:item>`);
-    return `\n${indent}<s:list>\n${items.join('\n')}\n${indent}</s:list>\n${indent}`;
+    const items = value.map((v) => `${inner}  <s:item>${atomValue(v, `${inner}  `)}</s:item>`);
+    return `\n${inner}<s:list>\n${items.join('\n')}\n${inner}</s:list>\n${indent}`;
   }
   if (typeof value === 'object') {
     const keys = Object.entries(value as Record<string, unknown>).map(
-      ([k, v]) => `${indent}  <s:key name="${xml(k)}">${atomValue(v, `${indent}    `)}</s:key>`,
+      ([k, v]) => `${inner}  <s:key name="${xml(k)}">${atomValue(v, `${inner}  `)}</s:key>`,
     );
-    return `\n${indent}<s:dict>\n${keys.join('\n')}\n${indent}</s:dict>\n${indent}`;
+    return `\n${inner}<s:dict>\n${keys.join('\n')}\n${inner}</s:dict>\n${indent}`;
   }
   return xml(String(value));
 }
@@ -702,7 +726,7 @@ function entryAtom(entry: FeedEntry): string {
     `    <updated>${entry.updated}</updated>`,
     ...links,
     `    <author><name>${xml(entry.author)}</name></author>`,
-    `    <content type="text/xml">${atomValue(content, '      ')}</content>`,
+    `    <content type="text/xml">${atomValue(content, '    ')}</content>`,
     '  </entry>',
   ].join('\n');
 }
