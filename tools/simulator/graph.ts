@@ -531,17 +531,17 @@ export class GraphSimulator {
     });
   }
 
-  /** Canonical tenant id for a path segment, or AADSTS90002. */
-  private tenant(segment: string): string {
+  /** Canonical tenant id for a path segment, or AADSTS90002 (`invalid_tenant` on metadata, `invalid_request` on the token endpoint). */
+  private tenant(segment: string, error = 'invalid_tenant'): string {
     const app = this.apps.find((a) => a.tenantId.toLowerCase() === segment.toLowerCase());
     if (!app) {
-      throw new EntraError(400, 'invalid_tenant', 90002, `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
+      throw new EntraError(400, error, 90002, `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`);
     }
     return app.tenantId;
   }
 
   private token(ctx: RequestContext, tenantSegment: string): Reply {
-    const tenantId = this.tenant(tenantSegment);
+    const tenantId = this.tenant(tenantSegment, 'invalid_request');
     if (ctx.method !== 'POST') {
       throw new EntraError(400, 'invalid_request', 900561, `The endpoint only accepts POST, OPTIONS requests. Received a ${ctx.method} request.`);
     }
@@ -703,7 +703,7 @@ export class GraphSimulator {
   /** Newest first by createdDateTime, ties by id: the documented order, which offset paging shifts. */
   private matching(collection: Collection, filter: FilterNode | undefined): (Alert | Incident)[] {
     const items: (Alert | Incident)[] = collection === 'alerts' ? [...this.alerts.values()] : [...this.incidents.values()];
-    const kept = filter ? items.filter((item) => evaluateFilter(filter, item as unknown as Record<string, unknown>)) : items;
+    const kept = filter ? items.filter((item) => evaluateFilter(filter, item)) : items;
     const keyed = kept.map((item) => ({ item, ticks: toTicks(item.createdDateTime) ?? 0n }));
     keyed.sort((a, b) => (a.ticks === b.ticks ? (a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0) : a.ticks > b.ticks ? -1 : 1));
     return keyed.map((k) => k.item);

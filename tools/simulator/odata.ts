@@ -321,14 +321,15 @@ export function parseFilter(text: string, schema: FilterSchema): FilterNode {
 // ---------------------------------------------------------------------------------------
 // Evaluation
 
-export function evaluateFilter(node: FilterNode, item: Readonly<Record<string, unknown>>): boolean {
+/** Evaluates against a plain JSON document (property values read by name). */
+export function evaluateFilter(node: FilterNode, item: object): boolean {
   switch (node.kind) {
     case 'and':
       return evaluateFilter(node.left, item) && evaluateFilter(node.right, item);
     case 'or':
       return evaluateFilter(node.left, item) || evaluateFilter(node.right, item);
     case 'compare':
-      return compareNode(node.op, node.field, item[node.property], node.literal);
+      return compareNode(node.op, node.field, (item as Record<string, unknown>)[node.property], node.literal);
   }
 }
 
