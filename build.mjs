@@ -79,6 +79,9 @@ async function bundle() {
     format: 'cjs',
     // splunk-sdk's index loads dotenv, which would read a .env from splunkd's working directory.
     alias: { dotenv: path.join(root, 'src/build/empty-dotenv.cjs') },
+    // tsconfig's strict implies "use strict" at the top of the bundle, which would also apply to
+    // splunk-sdk's pre-ES5 class helper (it reads arguments.callee). Types stay strict in tsc.
+    tsconfigRaw: { compilerOptions: { alwaysStrict: false } },
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
@@ -122,6 +125,9 @@ async function packageApp() {
 checkVersions();
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(path.join(appDir, 'bin'), { recursive: true });
+// The bundles are CommonJS (what a bare .js is on the forwarder); this keeps the repository's
+// "type": "module" from applying to them when they run from dist/. It is not packaged.
+writeFileSync(path.join(dist, 'package.json'), '{ "type": "commonjs" }\n');
 await bundle();
 copyStatic();
 const file = await packageApp();

@@ -57,7 +57,7 @@ export async function startStandIns(options: Partial<Pick<GraphSimulatorOptions,
 }
 
 /** Creates the account stanza and its secret, as the configuration page does. */
-export function provisionAccount(s: StandIns, name = 'demo', overrides: Record<string, string> = {}, secret: string | undefined = s.clientSecret): void {
+export function provisionAccount(s: StandIns, name = 'demo', overrides: Record<string, string> = {}, secret: string | null = s.clientSecret): void {
   s.splunkd.setConfStanza(APP, 'defender_xdr_account', name, {
     tenant_id: s.tenantId,
     client_id: s.clientId,
@@ -68,7 +68,8 @@ export function provisionAccount(s: StandIns, name = 'demo', overrides: Record<s
     ca_file: s.caFile,
     ...overrides,
   });
-  if (secret !== undefined) s.splunkd.setPassword(APP, APP, name, secret);
+  // null: no secret stored (an explicit undefined would take the default).
+  if (secret !== null) s.splunkd.setPassword(APP, APP, name, secret);
 }
 
 export function runConfigXml(s: StandIns, scheme: string, name: string, params: Record<string, string>, checkpointDir: string): string {

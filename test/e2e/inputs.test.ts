@@ -55,7 +55,7 @@ describe('splunkd calling modes', () => {
     assert.equal(good.stdout, '');
 
     provisionAccount(s, 'badguid', { client_id: 'not-a-guid' });
-    provisionAccount(s, 'nosecret', {}, undefined);
+    provisionAccount(s, 'nosecret', {}, null);
     const cases: [Record<string, string>, RegExp][] = [
       [{ account: 'prod', start_date: 'last tuesday' }, /start_date/],
       [{ account: 'ghost' }, /account.*"ghost" does not exist/i],
@@ -202,7 +202,7 @@ describe('alerts input', () => {
     const unknown = await runOnce('defender_xdr_alerts', 'u', { account: 'ghost' }, newCheckpointDir());
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /^ERROR Poll failed: Account "ghost" does not exist/m);
-    provisionAccount(s, 'nosecret2', {}, undefined);
+    provisionAccount(s, 'nosecret2', {}, null);
     const noSecret = await runOnce('defender_xdr_alerts', 'n', { account: 'nosecret2' }, newCheckpointDir());
     assert.equal(noSecret.code, 1);
     assert.match(noSecret.stderr, /^ERROR Poll failed: No client secret is stored for account "nosecret2"/m);
