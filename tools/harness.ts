@@ -47,6 +47,8 @@ export async function startStandIns(options: Partial<Pick<GraphSimulatorOptions,
   await graph.start();
   const sessionKey = randomBytes(24).toString('hex');
   const splunkd = new SplunkdStandIn({ sessionKey });
+  // As on a forwarder: the app's shipped default/*.conf are visible through REST.
+  splunkd.loadConfDir(APP, path.join(ROOT, 'default'));
   await splunkd.start();
   return {
     graph, splunkd, sessionKey, workDir, caFile, tenantId, clientId, clientSecret,

@@ -24,8 +24,8 @@ export interface PollContext {
 export interface PollSummary {
   emitted: number;
   pages: number;
-  skippedDuplicates: number;
+  skipped_duplicates: number;
   repaged: number;
-  highWaterMark: string;
+  high_water_mark: string;
   [extra: string]: string | number;
 }

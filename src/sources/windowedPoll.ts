@@ -43,9 +43,9 @@ export async function windowedPoll<T extends { id: string; lastUpdateDateTime: s
   return {
     emitted: result.emitted,
     pages: result.pages,
-    skippedDuplicates: result.skippedDuplicates,
+    skipped_duplicates: result.skippedDuplicates,
     repaged: result.repaged,
-    highWaterMark: result.highWaterMark,
+    high_water_mark: result.highWaterMark,
     window_from: fromEpochMs(fromMs),
   };
 }

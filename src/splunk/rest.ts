@@ -2,6 +2,10 @@ import splunkjs, { type SdkResponse } from 'splunk-sdk';
 
 export const APP = 'TA-defender-xdr';
 
+// splunk-sdk prints its own errors to the console, which would reach splunkd.log without a level
+// word (and a 404 for an optional stanza is not an error); this module reports failures itself.
+splunkjs.Logger.setLevel('NONE');
+
 /** A splunkd REST failure, with splunkd's own message text. */
 export class SplunkdError extends Error {
   constructor(

@@ -21,6 +21,6 @@ declare module 'splunk-sdk' {
     post(path: string, params: Record<string, string | number>): Promise<SdkResponse>;
     del(path: string, params: Record<string, string | number>): Promise<SdkResponse>;
   }
-  const splunkjs: { Service: typeof Service };
+  const splunkjs: { Service: typeof Service; Logger: { setLevel(level: 'ALL' | 'INFO' | 'WARN' | 'ERROR' | 'NONE'): void } };
   export default splunkjs;
 }
