@@ -34,8 +34,12 @@ export function serverRequestedWaitMs(outcome: AttemptOutcome, nowMs: number): n
   return inBody ? Number(inBody[1]) * 1000 : undefined;
 }
 
+/** Network failures that another attempt cannot fix: an untrusted or invalid certificate, an unknown host. */
+const PERMANENT_NETWORK = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ALTNAME|ENOTFOUND|ERR_INVALID_URL/;
+
 export function isRetryable(outcome: AttemptOutcome): boolean {
-  return outcome.kind === 'network' || RETRYABLE_STATUS.has(outcome.status);
+  if (outcome.kind === 'network') return !PERMANENT_NETWORK.test(outcome.code ?? '');
+  return RETRYABLE_STATUS.has(outcome.status);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { accountFromStanza, ACCOUNT_CONF, ConfigError, loadAccount, loadSecret, validateAccountStanza } from '../config/account.js';
+import { accountFromStanza, ACCOUNT_CONF, ConfigError, loadAccount, loadSecret, validateAccountStanza, type Account } from '../config/account.js';
 import { interval } from '../config/rules.js';
 import { loadSettings } from '../config/settings.js';
 import { HttpClient } from '../http/client.js';
@@ -15,6 +15,8 @@ import { xmlText } from '../splunk/xml.js';
 export interface InputProgram {
   definition: InputDefinition;
   poll: (ctx: PollContext) => Promise<PollSummary>;
+  /** Says why this input cannot work with an account (e.g. an API its cloud does not offer). */
+  unsupported?: (account: Account) => string | undefined;
 }
 
 interface Io {
@@ -52,7 +54,7 @@ async function validate(program: InputProgram, io: Io): Promise<number> {
     const config = parseInputConfig(await readStdin(io.stdin));
     problem = validateParams(program.definition, config.params);
     if (!problem && config.params.interval) problem = prefix('Interval (interval)', interval(config.params.interval.trim()));
-    if (!problem) problem = await validateAccount(config);
+    if (!problem) problem = await validateAccount(program, config);
   } catch (error) {
     problem = (error as Error).message;
   }
@@ -66,15 +68,18 @@ function prefix(label: string, problem: string | undefined): string | undefined 
 }
 
 /** The account must exist, be well formed and have its secret stored. */
-async function validateAccount(config: InputConfig): Promise<string | undefined> {
+async function validateAccount(program: InputProgram, config: InputConfig): Promise<string | undefined> {
   const rest = new SplunkRest(config.serverUri, config.sessionKey);
   const name = config.params.account.trim();
   const stanza = await rest.confStanza(ACCOUNT_CONF, name);
   if (!stanza) return `Account (account): "${name}" does not exist. Create the account first.`;
   const problem = validateAccountStanza(name, stanza);
   if (problem) return problem;
+  const account = accountFromStanza(name, stanza);
+  const unsupported = program.unsupported?.(account);
+  if (unsupported) return unsupported;
   try {
-    await loadSecret(rest, accountFromStanza(name, stanza));
+    await loadSecret(rest, account);
   } catch (error) {
     return (error as Error).message;
   }
@@ -104,6 +109,8 @@ async function run(program: InputProgram, io: Io): Promise<number> {
     logger = createLogger({ write: io.stderrLine, level: settings.logLevel }, { input: config.stanza });
     redactSecret(settings.proxy?.password);
     const account = await loadAccount(rest, config.params.account.trim());
+    const unsupported = program.unsupported?.(account);
+    if (unsupported) throw new ConfigError(unsupported);
     const secret = await loadSecret(rest, account);
     redactSecret(secret);
     http = new HttpClient({

@@ -8,7 +8,7 @@ import {
   type NetworkResponse,
 } from '@azure/msal-node';
 import type { HttpClient } from '../http/client.js';
-import { HttpError } from '../http/errors.js';
+import { HttpError, NetworkError } from '../http/errors.js';
 import type { Logger } from '../splunk/log.js';
 
 export interface Credentials {
@@ -39,6 +39,8 @@ const KNOWN_LOGIN_HOSTS = new Set(['login.microsoftonline.com', 'login.microsoft
  */
 export class TokenProvider {
   private readonly app: ConfidentialClientApplication;
+  /** msal hides transport failures behind its own codes; the real cause is kept here. */
+  private readonly network: { lastError?: NetworkError } = {};
 
   constructor(
     private readonly credentials: Credentials,
@@ -55,7 +57,7 @@ export class TokenProvider {
         ...(credentials.authType === 'certificate' ? { clientCertificate: certificateOptions(credentials) } : { clientSecret: credentials.secret }),
       },
       system: {
-        networkClient: msalNetworkClient(http),
+        networkClient: msalNetworkClient(http, this.network),
         loggerOptions: {
           piiLoggingEnabled: false,
           logLevel: LogLevel.Warning,
@@ -68,19 +70,23 @@ export class TokenProvider {
 
   /** @param resource e.g. https://graph.microsoft.com */
   async token(resource: string, forceRefresh = false): Promise<string> {
+    this.network.lastError = undefined;
     try {
       const result = await this.app.acquireTokenByClientCredential({ scopes: [`${resource}/.default`], skipCache: forceRefresh });
       if (!result?.accessToken) throw new AuthenticationError('Entra ID returned no access token.');
       return result.accessToken;
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
+      // Set by the network module during the await above (TypeScript cannot see that).
+      const cause = this.network.lastError as NetworkError | undefined;
+      if (cause) throw new AuthenticationError(`Cannot reach Entra ID: ${cause.message}`);
       throw new AuthenticationError(explainAuthFailure(error, this.credentials));
     }
   }
 }
 
 /** Turns Entra's AADSTS codes into what an admin has to do. */
-export function explainAuthFailure(error: unknown, credentials: Pick<Credentials, 'tenantId' | 'clientId' | 'authType'>): string {
+export function explainAuthFailure(error: unknown, credentials: Pick<Credentials, 'tenantId' | 'clientId' | 'authType' | 'loginUrl'>): string {
   const err = error as { errorCode?: string; errorMessage?: string; message?: string };
   const text = `${err.errorMessage ?? ''} ${err.message ?? ''}`;
   const code = /AADSTS(\d+)/.exec(text)?.[1];
@@ -95,6 +101,10 @@ export function explainAuthFailure(error: unknown, credentials: Pick<Credentials
     '7000214': 'The certificate has expired or been revoked (AADSTS7000214). Upload a new certificate.',
   };
   if (code && hints[code]) return hints[code];
+  if (err.errorCode === 'endpoints_resolution_error') {
+    // msal could not read the tenant's OpenID metadata: unknown tenant, wrong cloud, or no route.
+    return `Could not resolve tenant ${credentials.tenantId} at ${credentials.loginUrl} (endpoints_resolution_error). Check tenant_id, the account's cloud, and the proxy.`;
+  }
   if (err.errorCode === 'invalid_client') return `Entra ID rejected the ${secretWord} (invalid_client${code ? `, AADSTS${code}` : ''}). Check the account's ${secretWord}.`;
   const summary = (err.errorMessage ?? err.message ?? String(error)).split(/\r?\n/)[0].slice(0, 300);
   return `Could not get a token from Entra ID for client ${credentials.clientId}: ${summary}`;
@@ -118,13 +128,14 @@ function certificateOptions(credentials: Credentials): { thumbprintSha256?: stri
 }
 
 /** msal's INetworkModule on our HttpClient: Entra's error responses are returned, not thrown, for msal to parse. */
-function msalNetworkClient(http: HttpClient): INetworkModule {
+function msalNetworkClient(http: HttpClient, network: { lastError?: NetworkError }): INetworkModule {
   const send = async <T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> => {
     try {
       const response = await http.send(url, { method, headers: options?.headers, body: options?.body });
       return { status: response.status, headers: response.headers, body: JSON.parse(response.text) as T };
     } catch (error) {
       if (error instanceof HttpError && error.body !== undefined) return { status: error.status, headers: {}, body: error.body as T };
+      if (error instanceof NetworkError) network.lastError = error;
       throw error;
     }
   };

@@ -4,7 +4,7 @@
  * splunkd REST stand-in.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
@@ -12,6 +12,7 @@ import {
   APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, validateConfigXml,
   type StandIns, type StreamEvent,
 } from '../../tools/harness.js';
+import { ConnectProxy } from '../helpers/connectProxy.js';
 
 let s: StandIns;
 before(async () => {
@@ -238,5 +239,63 @@ describe('incidents input', () => {
     } finally {
       s.graph.expandFailsWithFilter = false;
     }
+  });
+});
+
+describe('forwarder environment', () => {
+  test('NODE_EXTRA_CA_CERTS is trusted when the account has no ca_file', async () => {
+    provisionAccount(s, 'noca', { ca_file: '' });
+    s.graph.alerts.clear();
+    s.graph.addAlerts(5, { at: new Date(Date.now() - 60_000) });
+    const config = runConfigXml(s, 'defender_xdr_alerts', 'noca', { account: 'noca' }, newCheckpointDir());
+    const untrusted = await runInputProcess('defender_xdr_alerts', [], config);
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.stderr, /^ERROR Poll failed: Cannot reach Entra ID: .*SELF_SIGNED.*set the account's ca_file/m);
+    assert.doesNotMatch(untrusted.stderr, /retrying/, 'an untrusted certificate is not retried');
+    const trusted = await runInputProcess('defender_xdr_alerts', [], config, { env: { NODE_EXTRA_CA_CERTS: s.caFile } });
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.equal(parseStream(trusted.stdout).length, 5);
+  });
+
+  test('the proxy from defender_xdr_settings.conf, with its password from storage/passwords, carries every call', async () => {
+    const proxy = new ConnectProxy('svc-splunk', 'Pr0xy~pass');
+    await proxy.start();
+    try {
+      s.splunkd.setConfStanza('TA-defender-xdr', 'defender_xdr_settings', 'proxy', { proxy_enabled: '1', proxy_url: proxy.url, proxy_username: 'svc-splunk' });
+      s.splunkd.setPassword('TA-defender-xdr', 'TA-defender-xdr', '__proxy__', 'Pr0xy~pass');
+      s.graph.alerts.clear();
+      s.graph.addAlerts(7, { at: new Date(Date.now() - 60_000) });
+      const r = await runOnce('defender_xdr_alerts', 'proxied', { account: 'prod' }, newCheckpointDir());
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.events.length, 7);
+      assert.ok(proxy.connects.length >= 1, 'nothing went through the proxy');
+      assert.ok(proxy.connects.every((c) => c.target === new URL(s.graph.baseUrl).host));
+      assert.ok(!r.stderr.includes('Pr0xy~pass'));
+    } finally {
+      s.splunkd.setConfStanza('TA-defender-xdr', 'defender_xdr_settings', 'proxy', { proxy_enabled: '0', proxy_url: '', proxy_username: '' });
+      await proxy.stop();
+    }
+  });
+
+  test('a corrupt checkpoint is moved aside with an ERROR and collection restarts from start_date', async () => {
+    s.graph.alerts.clear();
+    s.graph.addAlerts(30, { at: new Date(Date.now() - 60_000), spreadMs: 600_000 });
+    const cp = newCheckpointDir();
+    const params = { account: 'prod', start_date: new Date(Date.now() - 86_400_000).toISOString() };
+    await runOnce('defender_xdr_alerts', 'corrupt', params, cp);
+    const [file] = readdirSync(cp);
+    writeFileSync(path.join(cp, file), '{"version":1,"highWaterMark":');
+    const r = await runOnce('defender_xdr_alerts', 'corrupt', params, cp);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^ERROR Checkpoint is corrupt; moved aside/m);
+    assert.equal(r.events.length, 30, 'duplicates rather than gaps');
+    assert.ok(readdirSync(cp).some((f) => f.includes('.corrupt-')));
+  });
+
+  test('the alerts input refuses a China-cloud account with the reason, at validation time', async () => {
+    provisionAccount(s, 'cn', { cloud: 'china', login_url: '', graph_url: '' });
+    const r = await runInputProcess('defender_xdr_alerts', ['--validate-arguments'], validateConfigXml(s, 'cn', { account: 'cn' }));
+    assert.equal(r.code, 1);
+    assert.match(new XMLParser().parse(r.stdout).error.message, /China cloud.*does not offer security\/alerts_v2/);
   });
 });

@@ -3,9 +3,9 @@
  * authenticating CONNECT proxy, timeouts, and no redirect following.
  */
 import assert from 'node:assert/strict';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,13 +14,13 @@ import { HttpClient } from '../../src/http/client.js';
 import { HttpError, NetworkError } from '../../src/http/errors.js';
 import { createLogger } from '../../src/splunk/log.js';
 import { makeLocalCertificate } from '../../tools/simulator/tls.js';
+import { ConnectProxy } from '../helpers/connectProxy.js';
 
 let origin: string;
 let caFile: string;
 let https: ReturnType<typeof createHttpsServer>;
-let proxy: Server;
+let proxy: ConnectProxy;
 let proxyUrl: string;
-const connects: { target: string; auth?: string }[] = [];
 const logger = createLogger({ write: () => {} });
 const fast = { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 };
 
@@ -41,30 +41,13 @@ before(async () => {
   await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
   origin = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
 
-  // A minimal authenticating CONNECT proxy, as corporate proxies are.
-  proxy = createHttpServer((_req, res) => res.writeHead(405).end());
-  proxy.on('connect', (req, client: Socket, head) => {
-    connects.push({ target: req.url ?? '', auth: req.headers['proxy-authorization'] });
-    if (req.headers['proxy-authorization'] !== `Basic ${Buffer.from('svc:pr0xy-pass').toString('base64')}`) {
-      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n');
-      return;
-    }
-    const [host, port] = (req.url ?? '').split(':');
-    const upstream = connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(client).pipe(upstream);
-    });
-    upstream.on('error', () => client.destroy());
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  proxy = new ConnectProxy('svc', 'pr0xy-pass');
+  proxyUrl = await proxy.start();
 });
 
 after(async () => {
   https.closeAllConnections();
-  proxy.closeAllConnections();
-  await Promise.all([new Promise((r) => https.close(r)), new Promise((r) => proxy.close(r))]);
+  await Promise.all([new Promise((r) => https.close(r)), proxy.stop()]);
 });
 
 test('an untrusted certificate is refused: verification stays on', async () => {
@@ -85,12 +68,12 @@ test('an unreadable ca_file is a clear error', () => {
 });
 
 test('requests go through an authenticating proxy with CONNECT', async () => {
-  connects.length = 0;
+  proxy.connects.length = 0;
   const client = new HttpClient({ logger, retry: fast, caFile, proxy: { url: proxyUrl, username: 'svc', password: 'pr0xy-pass' } });
   const body = await client.sendJson<{ auth: string }>(`${origin}/via-proxy`, { headers: { authorization: 'Bearer t' } });
   assert.equal(body.auth, 'Bearer t');
-  assert.equal(connects.length, 1);
-  assert.equal(connects[0].target, origin.replace('https://', ''));
+  assert.equal(proxy.connects.length, 1);
+  assert.equal(proxy.connects[0].target, origin.replace('https://', ''));
   await client.close();
 });
 

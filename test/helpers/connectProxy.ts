@@ -1,0 +1,41 @@
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+
+/** A minimal authenticating HTTP CONNECT proxy on loopback, as corporate proxies are. */
+export class ConnectProxy {
+  readonly connects: { target: string; auth?: string }[] = [];
+  private readonly server: Server;
+  url = '';
+
+  constructor(private readonly username: string, private readonly password: string) {
+    this.server = createServer((_req, res) => res.writeHead(405).end());
+    this.server.on('connect', (req, client: Socket, head) => this.tunnel(req.url ?? '', req.headers['proxy-authorization'], client, head));
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+
+  private tunnel(target: string, auth: string | undefined, client: Socket, head: Buffer): void {
+    this.connects.push({ target, auth });
+    if (auth !== `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`) {
+      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n');
+      return;
+    }
+    const [host, port] = target.split(':');
+    const upstream = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client).pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  }
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { accountFromStanza, validateAccountStanza } from '../../src/config/account.js';
+import * as rules from '../../src/config/rules.js';
+import { explainAuthFailure } from '../../src/microsoft/auth.js';
+import { cloudEndpoints } from '../../src/microsoft/clouds.js';
+import { canonicalTimestamp, parseStartDate } from '../../src/microsoft/timestamps.js';
+import { windowFilter } from '../../src/sources/graphQuery.js';
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const CLIENT = '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
+
+test('account stanzas: each bad field is named', () => {
+  const good = { tenant_id: TENANT, client_id: CLIENT, auth_type: 'client_secret', cloud: 'commercial' };
+  assert.equal(validateAccountStanza('a', good), undefined);
+  assert.equal(validateAccountStanza('a', { ...good, tenant_id: 'contoso.onmicrosoft.com' }), undefined);
+  assert.match(validateAccountStanza('a', { ...good, tenant_id: 'not a tenant' })!, /tenant_id/);
+  assert.match(validateAccountStanza('a', { ...good, client_id: '1234' })!, /client_id.*not a GUID/);
+  assert.match(validateAccountStanza('a', { ...good, cloud: 'moon' })!, /cloud/);
+  assert.match(validateAccountStanza('a', { ...good, auth_type: 'password' })!, /auth_type/);
+  assert.match(validateAccountStanza('a', { ...good, cloud: 'custom' })!, /login_url is required/);
+  assert.match(validateAccountStanza('a', { ...good, cloud: 'custom', login_url: 'http://login.example', graph_url: 'https://g.example' })!, /login_url.*https/);
+});
+
+test('clouds resolve to their sign-in and Graph hosts', () => {
+  assert.equal(accountFromStanza('a', { tenant_id: TENANT, client_id: CLIENT }).endpoints.graphUrl, 'https://graph.microsoft.com');
+  assert.deepEqual(cloudEndpoints('gcc_high'), { loginUrl: 'https://login.microsoftonline.us', graphUrl: 'https://graph.microsoft.us', mdeUrl: 'https://api-gov.securitycenter.microsoft.us' });
+  assert.equal(cloudEndpoints('dod').graphUrl, 'https://dod-graph.microsoft.us');
+  assert.equal(cloudEndpoints('china').mdeUrl, undefined);
+  assert.deepEqual(cloudEndpoints('custom', { loginUrl: 'https://l.example/', graphUrl: 'https://g.example//' }), { loginUrl: 'https://l.example', graphUrl: 'https://g.example', mdeUrl: undefined });
+});
+
+test('rules shared with the configuration page', () => {
+  assert.equal(rules.interval('300'), undefined);
+  assert.equal(rules.interval('*/5 * * * *'), undefined);
+  assert.match(rules.interval('10')!, /60 to 86400/);
+  assert.equal(rules.proxyUrl('http://proxy.corp:8080'), undefined);
+  assert.match(rules.proxyUrl('http://user:pw@proxy.corp:8080')!, /own fields/);
+  assert.match(rules.odataFilter("(a eq 'x'")!, /without its/);
+  assert.equal(rules.odataFilter("title eq 'it''s (fine'"), undefined);
+  assert.match(rules.accountName('../etc')!, /letters, digits/);
+});
+
+test('timestamps: 0-7 fractional digits compare correctly in canonical form', () => {
+  assert.equal(canonicalTimestamp('2024-05-01T10:11:12Z'), '2024-05-01T10:11:12.0000000Z');
+  assert.equal(canonicalTimestamp('2024-05-01T10:11:12.1234567Z'), '2024-05-01T10:11:12.1234567Z');
+  assert.ok(canonicalTimestamp('2024-05-01T10:11:12.5Z') > canonicalTimestamp('2024-05-01T10:11:12Z'));
+  assert.equal(canonicalTimestamp('2024-05-01T12:11:12.000+02:00'), '2024-05-01T10:11:12.0000000Z');
+  assert.equal(parseStartDate('2024-05-01'), Date.parse('2024-05-01T00:00:00Z'));
+  assert.equal(parseStartDate('2024-05-01T08:00:00'), Date.parse('2024-05-01T08:00:00Z'));
+  assert.equal(parseStartDate('May 1st'), undefined);
+});
+
+test('the admin filter is parenthesised so its "or" cannot widen the window', () => {
+  assert.equal(
+    windowFilter('2024-05-01T00:00:00.0000000Z', '2024-05-02T00:00:00.0000000Z', "severity eq 'high' or status eq 'new'"),
+    "lastUpdateDateTime ge 2024-05-01T00:00:00.0000000Z and lastUpdateDateTime lt 2024-05-02T00:00:00.0000000Z and (severity eq 'high' or status eq 'new')",
+  );
+});
+
+test('Entra errors become instructions', () => {
+  const c = { tenantId: TENANT, clientId: CLIENT, authType: 'client_secret' as const, loginUrl: 'https://login.microsoftonline.com' };
+  assert.match(explainAuthFailure({ errorCode: 'invalid_client', errorMessage: 'AADSTS7000222: The provided client secret keys are expired.' }, c), /expired.*new secret/);
+  assert.match(explainAuthFailure({ errorCode: 'invalid_request', errorMessage: 'AADSTS90002: Tenant not found.' }, c), new RegExp(`Tenant ${TENANT} was not found`));
+  assert.match(explainAuthFailure({ errorCode: 'invalid_client', errorMessage: 'AADSTS700027: Client assertion failed signature validation.' }, { ...c, authType: 'certificate' }), /certificate is not registered/);
+  assert.match(explainAuthFailure(new Error('socket hang up'), c), /Could not get a token .*socket hang up/);
+});
