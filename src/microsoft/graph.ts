@@ -34,11 +34,12 @@ export class GraphClient {
   }
 
   url(path: string, query: Record<string, string | undefined> = {}): string {
-    const url = new URL(`${this.graphUrl}${path}`);
-    for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, value);
-    // OData reads `$` literally; URLSearchParams would encode it as %24, which Graph accepts, but
-    // keeping it readable makes logs and the simulator's request log clearer.
-    return url.toString().replace(/%24/g, '$');
+    // Built by hand: URLSearchParams would write spaces as '+', which only form decoders read
+    // as a space; %20 means a space to every server. `$` stays literal, as OData documents it.
+    const pairs = Object.entries(query)
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([key, value]) => `${key}=${encodeURIComponent(value)}`);
+    return `${this.graphUrl}${path}${pairs.length ? `?${pairs.join('&')}` : ''}`;
   }
 
   async get<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {

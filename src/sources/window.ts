@@ -142,8 +142,7 @@ class WindowCollector<T> {
     const fresh: T[] = [];
     const keys = new Set<string>();
     for (const item of items) {
-      const { id, lastUpdate } = this.o.identify(item);
-      const key = `${canonicalTimestamp(lastUpdate)}|${id}`;
+      const key = this.keyOf(item);
       // The same version can appear twice within a pass when offsets shift back.
       if (this.emitted.has(key) || keys.has(key)) {
         this.result.skippedDuplicates++;
@@ -158,6 +157,18 @@ class WindowCollector<T> {
     this.result.emitted += fresh.length;
     // Saved after the flush: a kill between the two re-emits this page, never loses it.
     await this.save();
+  }
+
+  /** `lastUpdate|id`; an unparseable time is kept verbatim, so one odd item never stops a poll. */
+  private keyOf(item: T): string {
+    const { id, lastUpdate } = this.o.identify(item);
+    let time: string;
+    try {
+      time = canonicalTimestamp(String(lastUpdate));
+    } catch {
+      time = String(lastUpdate);
+    }
+    return `${time}|${id}`;
   }
 
   private async advance(toMs: number): Promise<void> {

@@ -51,6 +51,12 @@ export async function windowedPoll<T extends { id: string; lastUpdateDateTime: s
 }
 
 /** `_time` of an item: when it last changed, so each state change lands when it happened. */
-export function eventTimeMs(lastUpdateDateTime: string): number {
-  return toEpochMs(canonicalTimestamp(lastUpdateDateTime));
+export function eventTimeMs(lastUpdateDateTime: string, fallbackMs: number = Date.now()): number {
+  try {
+    const ms = toEpochMs(canonicalTimestamp(lastUpdateDateTime));
+    return Number.isFinite(ms) ? ms : fallbackMs;
+  } catch {
+    // An item without a usable time still gets indexed, stamped with the poll time.
+    return fallbackMs;
+  }
 }

@@ -186,3 +186,30 @@ test('killed mid-run: resume loses nothing and repeats at most one page', async 
     assert.ok(all.length - 95 <= 10, `kill after page ${killAt}: ${all.length - 95} repeated`);
   }
 });
+
+test('an item with an unusable lastUpdateDateTime is emitted once and does not stop the poll', async () => {
+  const list = new FakeList(10);
+  list.add('ok', T0 + 1000);
+  const odd = { id: 'odd', lastUpdateDateTime: 'not a time', createdDateTime: fromEpochMs(T0) };
+  const query: WindowQuery<Item> = async (from, to) => {
+    const page = await list.query(from, to);
+    return { ...page, items: [...page.items, odd], count: page.count + 1 };
+  };
+  const emitted: string[] = [];
+  let saved: WindowCheckpoint = { version: 1, highWaterMark: fromEpochMs(T0), emitted: [] };
+  for (let run = 0; run < 2; run++) {
+    await collectWindow<Item>({
+      query,
+      identify: (i) => ({ id: i.id, lastUpdate: i.lastUpdateDateTime }),
+      emit: async (items) => void emitted.push(...items.map((i) => i.id)),
+      save: async (c) => void (saved = structuredClone(c)),
+      logger: quiet,
+      checkpoint: saved,
+      fromMs: T0,
+      toMs: T0 + 10_000,
+      reReadWindowMs: 60_000,
+      maxSliceItems: 100,
+    });
+  }
+  assert.deepEqual(emitted.sort(), ['odd', 'ok']);
+});
