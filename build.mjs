@@ -41,7 +41,7 @@ case "$(uname -s)-$(uname -m)" in
   Darwin-x86_64) PLATFORM=darwin-x64 ;;
   *) PLATFORM=unknown ;;
 esac
-for NODE in "$TA_DEFENDER_XDR_NODE" "$APP_DIR/runtime/$PLATFORM/bin/node" "$SPLUNK_HOME/bin/node" "$(command -v node 2>/dev/null)"; do
+for NODE in "$TA_DEFENDER_XDR_NODE" "$APP_DIR/runtime/$PLATFORM/bin/node" "\${SPLUNK_HOME:+$SPLUNK_HOME/bin/node}" "$(command -v node 2>/dev/null)"; do
   if [ -n "$NODE" ] && [ -x "$NODE" ] && "$NODE" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
     exec "$NODE" "$BIN_DIR/${scheme}.js" "$@"
   fi
@@ -83,6 +83,10 @@ async function bundle() {
     // splunk-sdk's pre-ES5 class helper (it reads arguments.callee). Types stay strict in tsc.
     tsconfigRaw: { compilerOptions: { alwaysStrict: false } },
     legalComments: 'none',
+    // Smaller app, same stack traces: whitespace and syntax only, names kept.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    keepNames: true,
     metafile: true,
     logLevel: 'warning',
   });

@@ -1,0 +1,64 @@
+/** The installable package as "Install app from file" receives it. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import * as tar from 'tar';
+import { ROOT } from '../../tools/harness.js';
+
+const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
+const tgz = path.join(ROOT, 'dist', `TA-defender-xdr-${version}.tgz`);
+
+async function entries(): Promise<Map<string, { mode: number; type: string; mtime: number }>> {
+  const found = new Map<string, { mode: number; type: string; mtime: number }>();
+  await tar.t({ file: tgz, onReadEntry: (e) => void found.set(e.path, { mode: e.mode ?? 0, type: e.type, mtime: e.mtime?.getTime() ?? -1 }) });
+  return found;
+}
+
+test('one app folder named TA-defender-xdr with the launchers, bundles, conf and specs', async () => {
+  const files = await entries();
+  for (const name of files.keys()) assert.ok(name.startsWith('TA-defender-xdr/'), `${name} outside the app folder`);
+  for (const required of [
+    'TA-defender-xdr/app.manifest',
+    'TA-defender-xdr/LICENSE',
+    'TA-defender-xdr/default/app.conf',
+    'TA-defender-xdr/default/inputs.conf',
+    'TA-defender-xdr/default/props.conf',
+    'TA-defender-xdr/metadata/default.meta',
+    'TA-defender-xdr/README/inputs.conf.spec',
+    'TA-defender-xdr/README/defender_xdr_account.conf.spec',
+    'TA-defender-xdr/README/defender_xdr_settings.conf.spec',
+    ...['defender_xdr_alerts', 'defender_xdr_incidents'].flatMap((s) => [`TA-defender-xdr/bin/${s}.sh`, `TA-defender-xdr/bin/${s}.cmd`, `TA-defender-xdr/bin/${s}.js`]),
+  ]) {
+    assert.ok(files.has(required), `missing ${required}`);
+  }
+});
+
+test('only the .sh launchers are executable; no local/, hidden files, node_modules or source maps; fixed mtimes', async () => {
+  const files = await entries();
+  for (const [name, info] of files) {
+    if (info.type !== 'File') continue;
+    assert.equal((info.mode & 0o111) !== 0, name.endsWith('.sh'), `${name} mode ${info.mode.toString(8)}`);
+    assert.doesNotMatch(name, /\/local\/|\/\.|node_modules|\.map$|local\.meta$/);
+    assert.equal(info.mtime, 0, `${name} mtime`);
+  }
+});
+
+test('launchers: LF for sh, CRLF for cmd', () => {
+  const bin = path.join(ROOT, 'dist', 'TA-defender-xdr', 'bin');
+  const sh = readFileSync(path.join(bin, 'defender_xdr_alerts.sh'), 'utf8');
+  const cmd = readFileSync(path.join(bin, 'defender_xdr_alerts.cmd'), 'utf8');
+  assert.ok(sh.startsWith('#!/bin/sh\n') && !sh.includes('\r'));
+  assert.ok(cmd.split('\n').slice(0, -1).every((line) => line.endsWith('\r')));
+});
+
+test('the launcher says plainly when no suitable Node.js exists', async () => {
+  const { spawnSync } = await import('node:child_process');
+  // A PATH with the tools a shell script needs but no node; no SPLUNK_HOME.
+  const dir = mkdtempSync(path.join(tmpdir(), 'nonode-'));
+  for (const tool of ['dirname', 'uname']) symlinkSync(spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), path.join(dir, tool));
+  const r = spawnSync('/bin/sh', [path.join(ROOT, 'dist', 'TA-defender-xdr', 'bin', 'defender_xdr_alerts.sh'), '--scheme'], { env: { PATH: dir }, encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^ERROR defender_xdr_alerts: no Node\.js 20 or later found/);
+});
