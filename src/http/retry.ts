@@ -11,6 +11,8 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Cap of a server-requested wait (Retry-After); beyond it we still wait only this long. */
   maxRetryAfterMs: number;
+  /** Fewer attempts for some statuses, e.g. a 500 that a fallback handles better than waiting. */
+  maxAttemptsByStatus?: Record<number, number>;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, maxRetryAfterMs: 300_000 };
@@ -54,6 +56,7 @@ export function retryDelayMs(
   nowMs: number = Date.now(),
 ): number | undefined {
   if (!isRetryable(outcome) || attempt >= policy.maxAttempts) return undefined;
+  if (outcome.kind === 'response' && attempt >= (policy.maxAttemptsByStatus?.[outcome.status] ?? Infinity)) return undefined;
   const requested = serverRequestedWaitMs(outcome, nowMs);
   if (requested !== undefined) return Math.min(requested, policy.maxRetryAfterMs);
   // Equal jitter: at least half the exponential step, so retries never collapse to zero,

@@ -123,19 +123,23 @@ class WindowCollector<T> {
     await this.advance(toMs);
   }
 
-  /** One pass over a slice; true when the set was stable (same count on every page, every item seen). */
+  /**
+   * One pass over a slice; true when it provably saw the whole set: every page reported the same
+   * count and the pass met exactly that many distinct versions (a repeat means offsets shifted, so
+   * something else may have been skipped). A page without a count (-1) proves nothing either way.
+   */
   private async readSlice(first: Page<T>): Promise<boolean> {
     const expected = first.count;
-    let seen = 0;
+    const seen = new Set<string>();
     let stable = true;
     for (let page: Page<T> | undefined = first; page; page = page.next ? await page.next() : undefined) {
       this.result.pages++;
-      seen += page.items.length;
-      if (page.count !== expected) stable = false;
+      for (const item of page.items) seen.add(this.keyOf(item));
+      if (page.count >= 0 && page.count !== expected) stable = false;
       await this.emitNew(page.items);
     }
     // Without a count nothing can be verified; Graph always sends one when asked.
-    return expected < 0 || (stable && seen === expected);
+    return expected < 0 || (stable && seen.size === expected);
   }
 
   private async emitNew(items: T[]): Promise<void> {

@@ -38,3 +38,11 @@ test('network failures retry, client errors and exhausted attempts give up', () 
   assert.equal(retryDelayMs(5, { kind: 'response', status: 503 }, policy), undefined);
   assert.equal(retryDelayMs(5, { kind: 'response', status: 429, retryAfter: '1' }, policy), undefined);
 });
+
+test('a status can have its own, smaller attempt budget', () => {
+  const p = { ...policy, maxAttemptsByStatus: { 500: 2 } };
+  assert.ok(retryDelayMs(1, { kind: 'response', status: 500 }, p, () => 0)! > 0);
+  assert.equal(retryDelayMs(2, { kind: 'response', status: 500 }, p), undefined);
+  assert.ok(retryDelayMs(3, { kind: 'response', status: 503 }, p, () => 0)! > 0);
+  assert.equal(retryDelayMs(3, { kind: 'response', status: 429, retryAfter: '2' }, p), 2000);
+});

@@ -11,6 +11,8 @@ export const INCIDENT_SOURCETYPE = 'ms:defender:incident';
 export const INCIDENTS_PATH = '/v1.0/security/incidents';
 /** Graph rejects $top above 50 on incidents. */
 const PAGE_SIZE = 50;
+/** The expansion's 500 is persistent where it happens: fall back after one more try; throttling keeps the full policy. */
+const FAIL_FAST_ON_500 = { maxAttemptsByStatus: { 500: 2 } };
 
 export interface GraphIncident {
   id: string;
@@ -26,8 +28,10 @@ export interface GraphIncident {
  */
 export async function pollIncidents(ctx: PollContext): Promise<PollSummary> {
   const graph = new GraphClient(ctx.http, ctx.tokens, ctx.account.endpoints.graphUrl, 'SecurityIncident.Read.All');
+  // The fallback's last resort reads alerts_v2, which needs its own permission.
+  const alertsGraph = new GraphClient(ctx.http, ctx.tokens, ctx.account.endpoints.graphUrl, 'SecurityAlert.Read.All');
   const base = { path: INCIDENTS_PATH, pageSize: PAGE_SIZE, extraFilter: ctx.params.filter };
-  const expanded = graphWindowQuery<GraphIncident>(graph, { ...base, extraQuery: { $expand: 'alerts' }, retry: { maxAttempts: 2 } });
+  const expanded = graphWindowQuery<GraphIncident>(graph, { ...base, extraQuery: { $expand: 'alerts' }, retry: FAIL_FAST_ON_500 });
   const plain = graphWindowQuery<GraphIncident>(graph, base);
   const mode = { expand: true };
   const query = withExpandFallback(expanded, plain, mode, ctx.logger);
@@ -36,7 +40,7 @@ export async function pollIncidents(ctx: PollContext): Promise<PollSummary> {
     query,
     maxSliceItems: PAGE_SIZE * 10,
     toEvents: async (incidents) => {
-      const complete = mode.expand ? incidents : await withAlerts(graph, incidents);
+      const complete = mode.expand ? incidents : await withAlerts(graph, alertsGraph, incidents, ctx.logger);
       return complete.map((incident) => ({
         timeMs: eventTimeMs(incident.lastUpdateDateTime),
         data: JSON.stringify(incident),
@@ -76,27 +80,34 @@ function withExpandFallback(
   };
 }
 
-async function withAlerts(graph: GraphClient, incidents: GraphIncident[]): Promise<GraphIncident[]> {
+async function withAlerts(graph: GraphClient, alertsGraph: GraphClient, incidents: GraphIncident[], logger: Logger): Promise<GraphIncident[]> {
   const out: GraphIncident[] = [];
   // One at a time: the security API allows ~150 requests a minute per app and tenant.
   for (const incident of incidents) {
-    out.push({ ...incident, alerts: await alertsOf(graph, incident.id) });
+    try {
+      out.push({ ...incident, alerts: await alertsOf(graph, alertsGraph, incident.id) });
+    } catch (error) {
+      // Gone since it was listed (merged, deleted): ingest what was listed rather than block the input.
+      if (!(error instanceof HttpError) || error.status !== 404) throw error;
+      logger.warn('Incident disappeared before its alerts could be read; ingesting it without them', { incident: incident.id });
+      out.push(incident);
+    }
   }
   return out;
 }
 
 /** One incident's alerts: expanded on the single incident, else (server error) from alerts_v2 by incidentId. */
-async function alertsOf(graph: GraphClient, incidentId: string): Promise<unknown[]> {
+async function alertsOf(graph: GraphClient, alertsGraph: GraphClient, incidentId: string): Promise<unknown[]> {
   try {
     const url = graph.url(`${INCIDENTS_PATH}/${encodeURIComponent(incidentId)}`, { $expand: 'alerts' });
-    return (await graph.get<GraphIncident>(url, { retry: { maxAttempts: 2 } })).alerts ?? [];
+    return (await graph.get<GraphIncident>(url, { retry: FAIL_FAST_ON_500 })).alerts ?? [];
   } catch (error) {
     if (!(error instanceof HttpError) || error.status < 500) throw error;
   }
   const alerts: unknown[] = [];
-  let url: string | undefined = graph.url(ALERTS_PATH, { $filter: `incidentId eq '${incidentId.replace(/'/g, "''")}'`, $top: '1000' });
+  let url: string | undefined = alertsGraph.url(ALERTS_PATH, { $filter: `incidentId eq '${incidentId.replace(/'/g, "''")}'`, $top: '1000' });
   while (url) {
-    const page: GraphList<unknown> = await graph.get<GraphList<unknown>>(url);
+    const page: GraphList<unknown> = await alertsGraph.get<GraphList<unknown>>(url);
     alerts.push(...(page.value ?? []));
     url = page['@odata.nextLink'];
   }
