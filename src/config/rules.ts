@@ -50,10 +50,14 @@ export const integerBetween =
   (v) =>
     /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? undefined : `"${v}" must be a whole number from ${min} to ${max}.`;
 
-/** splunkd's interval: seconds, or a cron schedule. */
+/**
+ * splunkd's interval: seconds, -1 (once at start-up) or a cron schedule. Under 60 s is refused:
+ * the Graph security API allows about 150 requests a minute per app and tenant, for all inputs.
+ */
 export const interval: Rule = (v) => {
-  if (/^\d+$/.test(v)) return integerBetween(60, 86_400)(v);
-  return /^(\S+\s+){4}\S+$/.test(v) ? undefined : `"${v}" must be seconds (60 to 86400) or a cron schedule.`;
+  if (v === '-1' || (/^\d+$/.test(v) && Number(v) >= 60)) return undefined;
+  if (/^\d+$/.test(v)) return `"${v}" is too short: poll at most once a minute (60 or more seconds), the API's rate limit is shared by all inputs of the app.`;
+  return /^(\S+\s+){4}\S+$/.test(v) ? undefined : `"${v}" must be seconds (60 or more), -1 (once at start-up) or a cron schedule.`;
 };
 
 export const cloud: Rule = (v) => (isCloudName(v) ? undefined : `"${v}" is not one of commercial, gcc, gcc_high, dod, china, custom.`);

@@ -56,6 +56,8 @@ export interface HttpStats {
 export class HttpClient {
   readonly dispatcher: Dispatcher;
   readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, waited_ms: 0 };
+  /** Local clock minus the server's, from the latest Date header (1 s resolution). */
+  private skewMs = 0;
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -102,6 +104,14 @@ export class HttpClient {
     }
   }
 
+  /**
+   * How far the local clock runs ahead of Microsoft's (ms, 0 when behind or unknown). The Date
+   * header has 1 s resolution, so differences up to 2 s are treated as none.
+   */
+  clockAheadMs(): number {
+    return this.skewMs > 2000 ? this.skewMs : 0;
+  }
+
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
@@ -118,7 +128,10 @@ export class HttpClient {
       });
       // Reading the whole body here makes a truncated body a retryable network failure.
       const text = await response.body.text();
-      return { status: response.statusCode, headers: flattenHeaders(response.headers), text };
+      const headers = flattenHeaders(response.headers);
+      const serverMs = headers.date ? Date.parse(headers.date) : NaN;
+      if (Number.isFinite(serverMs)) this.skewMs = Date.now() - serverMs;
+      return { status: response.statusCode, headers, text };
     } catch (error) {
       const err = error as NodeJS.ErrnoException;
       return { code: err.code ?? err.name ?? 'ERROR', message: err.message };
@@ -168,5 +181,6 @@ function buildDispatcher(options: HttpClientOptions, timeoutMs: number): Dispatc
   if (!options.proxy?.url) return new Agent(common);
   const { url, username, password } = options.proxy;
   const token = username ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
-  return new ProxyAgent({ ...common, uri: url, token, requestTls: tls });
+  // proxyTls: an https:// proxy is verified against the same CAs, with the same connect timeout.
+  return new ProxyAgent({ ...common, uri: url, token, requestTls: tls, proxyTls: common.connect });
 }

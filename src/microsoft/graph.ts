@@ -42,6 +42,11 @@ export class GraphClient {
     return `${this.graphUrl}${path}${pairs.length ? `?${pairs.join('&')}` : ''}`;
   }
 
+  /** Acquires (and caches) the token; the first call of a poll also learns the server's clock. */
+  async warmUp(): Promise<void> {
+    await this.tokens.token(this.graphUrl);
+  }
+
   async get<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
     const call = async (forceRefresh: boolean) =>

@@ -8,6 +8,8 @@ const DEFAULT_LOOKBACK_MS = 7 * 24 * 3600 * 1000;
 
 export interface WindowedSpec<T extends { id: string; lastUpdateDateTime: string }> {
   query: WindowQuery<T>;
+  /** Gets the token before the window is fixed, so the server's clock is known (see below). */
+  warmUp: () => Promise<void>;
   /** Turns a page's new items into events (may fetch more, e.g. an incident's alerts). */
   toEvents: (items: T[]) => Promise<SplunkEvent[]>;
   maxSliceItems: number;
@@ -26,6 +28,13 @@ export async function windowedPoll<T extends { id: string; lastUpdateDateTime: s
   const checkpoint: WindowCheckpoint = loaded.state ?? { version: 1, highWaterMark: fromEpochMs(startMs), emitted: [] };
   const fromMs = loaded.state ? toEpochMs(checkpoint.highWaterMark) - reReadWindowMs : startMs;
 
+  // The window must end no later than Microsoft's "now": a forwarder clock running ahead by more
+  // than the re-read window would otherwise move the high-water mark past updates not yet made.
+  await spec.warmUp();
+  const aheadMs = ctx.http.clockAheadMs();
+  if (aheadMs > 60_000) ctx.logger.warn('This host\'s clock runs ahead of Microsoft\'s; using Microsoft\'s time. Fix NTP on this host.', { ahead_ms: aheadMs });
+  const toMs = ctx.nowMs - aheadMs;
+
   const result = await collectWindow<T>({
     query: spec.query,
     identify: (item) => ({ id: item.id, lastUpdate: item.lastUpdateDateTime }),
@@ -36,7 +45,7 @@ export async function windowedPoll<T extends { id: string; lastUpdateDateTime: s
     logger: ctx.logger,
     checkpoint,
     fromMs,
-    toMs: ctx.nowMs,
+    toMs,
     reReadWindowMs,
     maxSliceItems: spec.maxSliceItems,
   });

@@ -117,3 +117,14 @@ test('HttpError carries status and parsed body', async () => {
   await client.close();
   server.close();
 });
+
+test("the server's Date header tells how far this host's clock runs ahead", async () => {
+  const server = createHttpServer((_req, res) => res.writeHead(200, { date: new Date(Date.now() - 600_000).toUTCString() }).end('{}'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = new HttpClient({ logger, retry: fast });
+  assert.equal(client.clockAheadMs(), 0);
+  await client.send(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  assert.ok(Math.abs(client.clockAheadMs() - 600_000) < 3000, String(client.clockAheadMs()));
+  await client.close();
+  server.close();
+});

@@ -33,7 +33,10 @@ test('clouds resolve to their sign-in and Graph hosts', () => {
 test('rules shared with the configuration page', () => {
   assert.equal(rules.interval('300'), undefined);
   assert.equal(rules.interval('*/5 * * * *'), undefined);
-  assert.match(rules.interval('10')!, /60 to 86400/);
+  assert.match(rules.interval('10')!, /too short/);
+  assert.equal(rules.interval('-1'), undefined);
+  assert.equal(rules.interval('604800'), undefined);
+  assert.match(rules.interval('soon')!, /cron schedule/);
   assert.equal(rules.proxyUrl('http://proxy.corp:8080'), undefined);
   assert.match(rules.proxyUrl('http://user:pw@proxy.corp:8080')!, /own fields/);
   assert.match(rules.odataFilter("(a eq 'x'")!, /without its/);

@@ -38,6 +38,7 @@ export async function pollIncidents(ctx: PollContext): Promise<PollSummary> {
 
   const summary = await windowedPoll<GraphIncident>(ctx, {
     query,
+    warmUp: () => graph.warmUp(),
     maxSliceItems: PAGE_SIZE * 10,
     toEvents: async (incidents) => {
       const complete = mode.expand ? incidents : await withAlerts(graph, alertsGraph, incidents, ctx.logger);
