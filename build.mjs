@@ -102,7 +102,7 @@ async function bundle() {
 }
 
 function copyStatic() {
-  for (const entry of ['default', 'README', 'metadata', 'app.manifest', 'LICENSE']) {
+  for (const entry of ['default', 'README', 'metadata', 'lookups', 'app.manifest', 'LICENSE']) {
     const from = path.join(root, entry);
     if (existsSync(from)) cpSync(from, path.join(appDir, entry), { recursive: true });
   }

@@ -58,11 +58,14 @@ function stanzaOf(conf: Conf, name: string): Map<string, string> {
  * A predicate telling whether `key` is declared by a parsed .spec stanza. Spec keys may hold
  * placeholders (`EXTRACT-<class>`, `reload.<conf_file_name>`), each matching one or more characters.
  */
-export function specKeyMatcher(specStanza: Map<string, string>): (key: string) => boolean {
+export function specKeyMatcher(specStanza: Map<string, string>, options: { barePlaceholders?: boolean } = {}): (key: string) => boolean {
   const literal = new Set<string>();
   const patterns: RegExp[] = [];
   for (const specKey of specStanza.keys()) {
     if (specKey.startsWith('*') || /\s/.test(specKey)) continue; // prose that happens to hold '='
+    // A key that is only a placeholder (`<name> = …`) would accept anything; only files whose
+    // grammar really is free-form keys (tags.conf: `<tag> = enabled`) opt in.
+    if (/^<[^>]*>$/.test(specKey) && !options.barePlaceholders) continue;
     if (specKey.includes('<')) patterns.push(placeholderPattern(specKey));
     else literal.add(specKey);
   }

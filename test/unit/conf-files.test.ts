@@ -204,7 +204,7 @@ describe('metadata/default.meta', () => {
 
 /** Every key of `parsed` must be declared by the Splunk spec (any stanza, placeholders allowed). */
 function assertDeclared(parsed: Conf, spec: Conf, label: string): void {
-  const declared = specKeyMatcher(allSpecKeys(spec));
+  const declared = specKeyMatcher(allSpecKeys(spec), { barePlaceholders: label === 'tags.conf' });
   for (const [name, settings] of parsed) {
     for (const key of settings.keys()) assert.ok(declared(key), `${label} [${name}] ${key} is not in the Splunk 9.2 spec`);
   }
@@ -241,3 +241,51 @@ function specProblems(spec: string, needDefault: boolean): string[] {
   close();
   return problems;
 }
+
+describe('every shipped conf file', () => {
+  const files = readdirSync(resolve(ROOT, 'default')).filter((f) => f.endsWith('.conf'));
+
+  for (const file of files) {
+    it(`${file}: settings declared by Splunk's or our spec, no key twice in a stanza`, () => {
+      const specPath = existsSync(resolve(SPLUNK_SPECS, `${file}.spec`)) ? resolve(SPLUNK_SPECS, `${file}.spec`) : resolve(ROOT, 'README', `${file}.spec`);
+      assert.ok(existsSync(specPath), `no spec for ${file}`);
+      assertDeclared(conf(`default/${file}`), parseConf(readFileSync(specPath, 'utf8')), file);
+      // parseConf keeps the last of two equal keys, as splunkd does; a repeat is always a mistake.
+      let stanzaName = '';
+      const seen = new Set<string>();
+      for (const line of text(`default/${file}`).split(/\r?\n/)) {
+        const header = /^\s*\[(.*)\]\s*$/.exec(line);
+        if (header) {
+          stanzaName = header[1];
+          seen.clear();
+          continue;
+        }
+        const key = /^\s*([^#=\s][^=]*?)\s*=/.exec(line)?.[1];
+        if (!key) continue;
+        assert.ok(!seen.has(key), `[${stanzaName}] ${key} appears twice in ${file}`);
+        seen.add(key);
+      }
+    });
+  }
+
+  it('tags refer to defined eventtypes, and LOOKUP-/REPORT- to defined transforms with their files', () => {
+    const eventtypes = conf('default/eventtypes.conf');
+    for (const name of conf('default/tags.conf').keys()) {
+      if (!name) continue;
+      const eventtype = /^eventtype=(.+)$/.exec(name)?.[1];
+      if (eventtype) assert.ok(eventtypes.has(eventtype), `tags.conf [${name}] has no eventtype`);
+    }
+    const transforms = conf('default/transforms.conf');
+    for (const [sourcetype, settings] of conf('default/props.conf')) {
+      for (const [key, value] of settings) {
+        if (!/^(LOOKUP|REPORT|TRANSFORMS)-/.test(key)) continue;
+        for (const target of key.startsWith('LOOKUP-') ? [value.split(/\s+/)[0]] : value.split(/\s*,\s*/)) {
+          const t = transforms.get(target);
+          assert.ok(t, `[${sourcetype}] ${key} refers to missing transforms stanza ${target}`);
+          const filename = t.get('filename');
+          if (filename) assert.ok(existsSync(resolve(ROOT, 'lookups', filename)), `lookups/${filename} is missing`);
+        }
+      }
+    }
+  });
+});
