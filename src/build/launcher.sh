@@ -1,0 +1,42 @@
+#!/bin/sh
+# Starts the @SCHEME@ modular input under Node.js (splunkd runs this file on Linux and macOS).
+# Node.js @MIN_NODE@ or later is looked for in this order:
+#   1. the runtime bundled in platform packages: <app>/linux_x86_64/bin/node (or linux_aarch64, darwin_*)
+#   2. [runtime] node_path in defender_xdr_settings.conf (local/ over default/)
+#   3. $TA_DEFENDER_XDR_NODE (e.g. set in $SPLUNK_HOME/etc/splunk-launch.conf)
+#   4. Splunk's own node, $SPLUNK_HOME/bin/node (Splunk Enterprise before 10.2)
+#   5. node on PATH
+# If none fits, one ERROR line goes to splunkd.log (index=_internal) and the input does not run.
+BIN_DIR=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+APP_DIR=$(dirname -- "$BIN_DIR")
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) ARCH_DIR=linux_x86_64 ;;
+  Linux-aarch64|Linux-arm64) ARCH_DIR=linux_aarch64 ;;
+  Darwin-arm64) ARCH_DIR=darwin_arm64 ;;
+  Darwin-x86_64) ARCH_DIR=darwin_x86_64 ;;
+  *) ARCH_DIR=unknown ;;
+esac
+
+conf_node_path() {
+  for conf in "$APP_DIR/local/defender_xdr_settings.conf" "$APP_DIR/default/defender_xdr_settings.conf"; do
+    [ -f "$conf" ] || continue
+    value=$(sed -n -e '/^\[runtime\]/,/^\[/{' -e 's/^[[:space:]]*node_path[[:space:]]*=[[:space:]]*//p' -e '}' "$conf" | tr -d '\r' | sed -e 's/[[:space:]]*$//' -e 'q')
+    if [ -n "$value" ]; then
+      printf '%s\n' "$value"
+      return
+    fi
+  done
+}
+
+fits() {
+  [ -n "$1" ] && [ -f "$1" ] && [ -x "$1" ] &&
+    "$1" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= @MIN_NODE@ ? 0 : 1)' >/dev/null 2>&1
+}
+
+for NODE in "$APP_DIR/$ARCH_DIR/bin/node" "$(conf_node_path)" "$TA_DEFENDER_XDR_NODE" "${SPLUNK_HOME:+$SPLUNK_HOME/bin/node}" "$(command -v node 2>/dev/null)"; do
+  if fits "$NODE"; then
+    exec "$NODE" "$BIN_DIR/@SCHEME@.js" "$@"
+  fi
+done
+echo "ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on (with its bundled runtime), or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+ on this host." >&2
+exit 1
