@@ -9,6 +9,7 @@ import * as esbuild from 'esbuild';
 import * as tar from 'tar';
 import { INPUTS } from './src/inputs/catalog.ts';
 import { inputsSpec } from './src/splunk/scheme.ts';
+import { thirdPartyNotices } from './tools/notices.ts';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const APP = 'TA-defender-xdr';
@@ -58,6 +59,8 @@ async function bundle() {
     logLevel: 'warning',
   });
   writeFileSync(path.join(dist, 'metafile.json'), JSON.stringify(result.metafile));
+  // Generated from what esbuild actually bundled, so the notice cannot miss a package.
+  writeFileSync(path.join(appDir, 'THIRD-PARTY-NOTICES.txt'), thirdPartyNotices(result.metafile, root));
 }
 
 function copyStatic() {
