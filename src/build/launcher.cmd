@@ -13,15 +13,22 @@ call :try "%TA_DEFENDER_XDR_NODE%"
 if defined SPLUNK_HOME call :try "%SPLUNK_HOME%\bin\node.exe"
 for %%N in (node.exe) do call :try "%%~$PATH:N"
 if not defined NODE_EXE (echo ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on, or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+. 1>&2 & exit /b 1)
-"%NODE_EXE%" "%~dp0@SCHEME@.js" %*
+"%NODE_EXE%" --optimize-for-size "%~dp0@SCHEME@.js" %*
 exit /b %ERRORLEVEL%
 
-rem Accepts a candidate only if it exists and is Node.js @MIN_NODE@ or later.
+rem Accepts a candidate only if it exists and `node --version` says @MIN_NODE@ or later.
 :try
 if defined NODE_EXE exit /b 0
 if "%~1"=="" exit /b 0
 if not exist "%~1" exit /b 0
-"%~1" -e "process.exit(Number(process.versions.node.split('.')[0]) >= @MIN_NODE@ ? 0 : 1)" >nul 2>&1 && set "NODE_EXE=%~1"
+set "VERSION="
+for /f "usebackq delims=" %%V in (`"%~1" --version 2^>nul`) do set "VERSION=%%V"
+if not defined VERSION exit /b 0
+set "VERSION=%VERSION:v=%"
+set "MAJOR="
+for /f "delims=." %%M in ("%VERSION%") do set "MAJOR=%%M"
+if not defined MAJOR exit /b 0
+if %MAJOR% GEQ @MIN_NODE@ set "NODE_EXE=%~1"
 exit /b 0
 
 rem Tries the node_path value of a conf file (the key is only used in its [runtime] stanza).

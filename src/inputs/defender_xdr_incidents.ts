@@ -1,5 +1,4 @@
 import { incidentsDefinition } from '../sources/graph-incidents/definition.js';
-import { pollIncidents } from '../sources/graph-incidents/index.js';
-import { main } from './runInput.js';
+import { start } from './start.js';
 
-main({ definition: incidentsDefinition, poll: pollIncidents });
+start(incidentsDefinition, (collector) => ({ poll: collector.pollIncidents }));

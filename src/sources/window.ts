@@ -132,21 +132,27 @@ class WindowCollector<T> {
     const expected = first.count;
     const seen = new Set<string>();
     let stable = true;
-    for (let page: Page<T> | undefined = first; page; page = page.next ? await page.next() : undefined) {
+    for (let page: Page<T> | undefined = first; page; ) {
+      // The next page is requested before this one is written, so the API's latency overlaps
+      // our work. Only one page ahead: memory stays bounded by two pages.
+      const next: Promise<Page<T>> | undefined = page.next?.();
+      next?.catch(() => undefined); // observed below; this only keeps an early failure from going unhandled
       this.result.pages++;
-      for (const item of page.items) seen.add(this.keyOf(item));
+      const keys = page.items.map((item) => this.keyOf(item));
+      for (const key of keys) seen.add(key);
       if (page.count >= 0 && page.count !== expected) stable = false;
-      await this.emitNew(page.items);
+      await this.emitNew(page.items, keys);
+      page = next ? await next : undefined;
     }
     // Without a count nothing can be verified; Graph always sends one when asked.
     return expected < 0 || (stable && seen.size === expected);
   }
 
-  private async emitNew(items: T[]): Promise<void> {
+  private async emitNew(items: T[], itemKeys: string[]): Promise<void> {
     const fresh: T[] = [];
     const keys = new Set<string>();
-    for (const item of items) {
-      const key = this.keyOf(item);
+    for (const [i, item] of items.entries()) {
+      const key = itemKeys[i];
       // The same version can appear twice within a pass when offsets shift back.
       if (this.emitted.has(key) || keys.has(key)) {
         this.result.skippedDuplicates++;

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { xmlText } from './xml.js';
+import { xmlContent, xmlText } from './xml.js';
 
 /** One Splunk event as the modular-input XML stream carries it. */
 export interface SplunkEvent {
@@ -55,12 +55,12 @@ export class EventWriter {
   private format(event: SplunkEvent): string {
     const parts = [
       `<event stanza="${this.stanza}"><time>${(event.timeMs / 1000).toFixed(3)}</time>`,
-      `<sourcetype>${xmlText(event.sourcetype)}</sourcetype>`,
+      `<sourcetype>${xmlContent(event.sourcetype)}</sourcetype>`,
     ];
-    if (event.source) parts.push(`<source>${xmlText(event.source)}</source>`);
-    if (event.index) parts.push(`<index>${xmlText(event.index)}</index>`);
-    if (event.host) parts.push(`<host>${xmlText(event.host)}</host>`);
-    parts.push(`<data>${xmlText(event.data)}</data></event>`);
+    if (event.source) parts.push(`<source>${xmlContent(event.source)}</source>`);
+    if (event.index) parts.push(`<index>${xmlContent(event.index)}</index>`);
+    if (event.host) parts.push(`<host>${xmlContent(event.host)}</host>`);
+    parts.push(`<data>${xmlContent(event.data)}</data></event>`);
     return parts.join('');
   }
 

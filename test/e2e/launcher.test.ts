@@ -32,7 +32,7 @@ function script(file: string, body: string): string {
 
 /** A node that records being chosen (not its version probe) and then runs the real one. */
 const recordingNode = (file: string, log: string) =>
-  script(file, `[ "$1" = "-e" ] || echo "${file}" >> "${log}"\nexec "${REAL_NODE}" "$@"`);
+  script(file, `[ "$1" = "--version" ] || echo "${file}" >> "${log}"\nexec "${REAL_NODE}" "$@"`);
 
 function appCopy(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'launcher-app-'));
@@ -46,7 +46,7 @@ function launch(app: string, env: Record<string, string>) {
 
 test('a Node.js older than 20 is skipped; with nothing else the launcher says what to install', () => {
   const bin = toolsDir();
-  script(path.join(bin, 'node'), 'exit 1'); // fails the version probe, like Node 18
+  script(path.join(bin, 'node'), 'echo v18.20.4'); // answers the version probe like Node 18
   const r = launch(APP_DIR, { PATH: bin });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^ERROR defender_xdr_alerts: no Node\.js 20 or later found/);

@@ -69,3 +69,12 @@ test('the writer waits for a slow reader (back-pressure) and loses nothing', asy
   assert.equal(text.match(/<event /g)?.length, 2000);
   assert.ok(text.endsWith('</stream>'));
 });
+
+test('element content escapes only what XML requires, and agrees with the full escape after parsing', async () => {
+  const { xmlContent } = await import('../../src/splunk/xml.js');
+  assert.equal(xmlContent('{"a":"b"}'), '{"a":"b"}');
+  assert.equal(xmlContent('a<b>&c]]>'), 'a&lt;b&gt;&amp;c]]&gt;');
+  assert.equal(xmlContent('x\u0000y\uFFFEz'), 'xyz');
+  assert.equal(xmlContent('pair 😀 kept, lone \uD800 dropped'), 'pair 😀 kept, lone  dropped');
+  for (const s of HOSTILE) assert.equal(XMLValidator.validate(`<d>${xmlContent(s)}</d>`), true, s);
+});

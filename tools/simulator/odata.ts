@@ -50,7 +50,18 @@ const ISO_INSTANT =
  * epoch. `Date.parse` alone would drop everything below a millisecond, which matters when
  * clients page with `lastUpdateDateTime gt <last value seen>`.
  */
+// Every list request compares every stored timestamp; parsing each once keeps large backlogs fast.
+const ticksCache = new Map<string, bigint | undefined>();
+
 export function toTicks(iso: string): bigint | undefined {
+  if (ticksCache.has(iso)) return ticksCache.get(iso);
+  if (ticksCache.size > 4_000_000) ticksCache.clear();
+  const ticks = parseTicks(iso);
+  ticksCache.set(iso, ticks);
+  return ticks;
+}
+
+function parseTicks(iso: string): bigint | undefined {
   const m = ISO_INSTANT.exec(iso);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s = '00', frac = '', zone = 'Z'] = m;

@@ -1,0 +1,23 @@
+import type { InputDefinition } from '../splunk/scheme.js';
+import { schemeXml } from '../splunk/scheme.js';
+import type * as Collector from './collector.js';
+import type { InputProgram } from './runInput.js';
+
+/**
+ * The entry of every input. `--scheme` is answered from the definition alone; the collection code
+ * (msal, undici, splunk-sdk: bin/lib/collector.js) is loaded only for the other modes, which keeps
+ * splunkd's start-up probe fast.
+ */
+export function start(definition: InputDefinition, pick: (collector: typeof Collector) => Omit<InputProgram, 'definition'>): void {
+  if (process.argv[2] === '--scheme') {
+    process.stdout.write(schemeXml(definition) + '\n');
+    return;
+  }
+  import('./collector.js').then(
+    (collector) => collector.main({ definition, ...pick(collector) }),
+    (error: unknown) => {
+      process.stderr.write(`ERROR Cannot load the input: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

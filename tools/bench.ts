@@ -1,0 +1,169 @@
+/**
+ * `npm run bench`: how fast and how lean the built input is, against the simulator on loopback.
+ * Runs the built bundle through its launcher exactly as splunkd does (configuration XML on stdin,
+ * stdout read as a stream), samples the child's CPU and peak RSS from /proc, and measures in the
+ * same run the minimum work any implementation must do on the same bytes. Prints one table and
+ * pass/fail lines for the targets. Sizes: BENCH_SIZES=10000,100000 to choose.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { APP_DIR, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from './harness.js';
+
+const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,500000').split(',').map(Number);
+const LATENCY_MS = 100;
+const LATENCY_SIZE = Number(process.env.BENCH_LATENCY_SIZE ?? 30_000);
+const PAGE = 1000;
+const TICK_MS = 1000 / 100; // USER_HZ
+
+interface Sample {
+  cpuMs: number;
+  peakRssMb: number;
+}
+
+/** CPU time and peak RSS of a live process, from /proc (the launcher exec()s node, so the pid is node's). */
+function sample(pid: number, last: Sample): Sample {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuMs = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return { cpuMs, peakRssMb: hwm ? Number(hwm[1]) / 1024 : last.peakRssMb };
+  } catch {
+    return last; // exited between two samples
+  }
+}
+
+interface RunFigures extends Sample {
+  events: number;
+  bytes: number;
+  wallMs: number;
+  firstRequestMs: number;
+  exitCode: number | null;
+}
+
+function runInput(s: StandIns, checkpointDir: string, params: Record<string, string>): Promise<RunFigures> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const before = s.graph.requests.length;
+    const child = spawn(path.join(APP_DIR, 'bin', 'defender_xdr_alerts.sh'), [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let figures: Sample = { cpuMs: 0, peakRssMb: 0 };
+    let firstRequestMs = -1;
+    const timer = setInterval(() => {
+      figures = sample(child.pid!, figures);
+      if (firstRequestMs < 0 && s.graph.requests.length > before) firstRequestMs = performance.now() - started;
+    }, 20);
+    let events = 0;
+    let bytes = 0;
+    let tail = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      // Count complete events the way splunkd reads the stream: by closing tags.
+      bytes += chunk.length;
+      const text = tail + chunk;
+      events += text.split('</event>').length - 1;
+      tail = text.slice(text.lastIndexOf('</event>') + 8).slice(-8);
+    });
+    child.on('error', reject);
+    child.on('close', (exitCode) => {
+      clearInterval(timer);
+      resolve({ ...figures, events, bytes, wallMs: performance.now() - started, firstRequestMs, exitCode });
+    });
+    child.stdin.end(runConfigXml(s, 'defender_xdr_alerts', 'bench', params, checkpointDir));
+  });
+}
+
+/** The floor: JSON.parse of each page body and writing each event's JSON once, on the same alerts. */
+function measureLimit(s: StandIns): number {
+  const alerts = [...s.graph.alerts.values()];
+  const bodies: string[] = [];
+  for (let i = 0; i < alerts.length; i += PAGE) bodies.push(JSON.stringify({ value: alerts.slice(i, i + PAGE) }));
+  const started = process.cpuUsage();
+  let sink = 0;
+  for (const body of bodies) {
+    for (const item of (JSON.parse(body) as { value: unknown[] }).value) sink += JSON.stringify(item).length;
+  }
+  const used = process.cpuUsage(started);
+  if (sink === 0) throw new Error('nothing measured');
+  return (used.user + used.system) / 1000;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const rows: string[][] = [];
+  const verdicts: [string, boolean][] = [];
+  const rss: number[] = [];
+  const start = new Date(Date.now() - 31 * 86_400_000).toISOString();
+
+  for (const size of SIZES) {
+    const s = await startStandIns();
+    try {
+      provisionAccount(s, 'prod');
+      s.graph.addAlerts(size, { at: new Date(Date.now() - 60_000), spreadMs: 30 * 86_400_000 });
+      const limitCpuMs = measureLimit(s);
+      const run = await runInput(s, mkdtempSync(path.join(s.workDir, 'cp-')), { account: 'prod', start_date: start });
+      if (run.exitCode !== 0 || run.events !== size) throw new Error(`run of ${size}: exit ${run.exitCode}, ${run.events} events`);
+      const listRequests = s.graph.requests.filter((r) => r.path.endsWith('/security/alerts_v2')).length;
+      const otherRequests = s.graph.requests.length - listRequests;
+      const minimum = Math.ceil(size / PAGE);
+      const rate = size / (run.wallMs / 1000);
+      const limitRate = size / (limitCpuMs / 1000);
+      rss.push(run.peakRssMb);
+      rows.push([
+        fmt(size), fmt(rate), fmt((run.cpuMs / size) * 10_000, 0) + ' ms', fmt(limitRate), fmt((rate / limitRate) * 100, 0) + '%',
+        fmt(run.peakRssMb, 0) + ' MB', `${listRequests}+${otherRequests}`, `${minimum}+2`, fmt(run.wallMs / 1000, 1) + ' s',
+      ]);
+      verdicts.push([`${fmt(size)}: throughput >= 60% of the limit`, rate >= 0.6 * limitRate]);
+      verdicts.push([`${fmt(size)}: peak RSS <= 200 MB`, run.peakRssMb <= 200]);
+      verdicts.push([`${fmt(size)}: list requests = minimum (${minimum})`, listRequests === minimum]);
+    } finally {
+      await s.stop();
+    }
+  }
+
+  // Latency-bound: every list page answered 100 ms late.
+  const s = await startStandIns();
+  let latencyLine = '';
+  const colds: number[] = [];
+  const firsts: number[] = [];
+  try {
+    provisionAccount(s, 'prod');
+    s.graph.addAlerts(LATENCY_SIZE, { at: new Date(Date.now() - 60_000), spreadMs: 30 * 86_400_000 });
+    s.graph.faults.push({ match: /\/security\/alerts_v2/, fault: { kind: 'delay', ms: LATENCY_MS }, times: Number.MAX_SAFE_INTEGER });
+    const before = s.graph.requests.length;
+    const run = await runInput(s, mkdtempSync(path.join(s.workDir, 'cp-')), { account: 'prod', start_date: start });
+    const pages = s.graph.requests.slice(before).filter((r) => r.path.endsWith('/security/alerts_v2')).length;
+    const bound = pages * LATENCY_MS;
+    const listWall = run.wallMs - run.firstRequestMs;
+    latencyLine = `latency ${LATENCY_MS} ms/page, ${fmt(LATENCY_SIZE)} alerts: ${pages} pages, ${fmt(listWall / 1000, 2)} s from first request to exit vs ${fmt(bound / 1000, 2)} s of pure latency (x${fmt(listWall / bound, 2)})`;
+    verdicts.push([`latency-bound wall time <= 1.15 x pages x latency`, listWall <= 1.15 * bound]);
+    s.graph.faults.length = 0;
+
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now();
+      await runInputProcess('defender_xdr_alerts', ['--scheme'], '');
+      colds.push(performance.now() - t);
+      const quiet = await runInput(s, mkdtempSync(path.join(s.workDir, 'cp-')), { account: 'prod', start_date: new Date().toISOString() });
+      firsts.push(quiet.firstRequestMs);
+    }
+    verdicts.push([`--scheme under 150 ms (median ${fmt(median(colds))} ms)`, median(colds) < 150]);
+  } finally {
+    await s.stop();
+  }
+  if (rss.length > 1) verdicts.push([`RSS at ${fmt(SIZES.at(-1)!)} <= 1.2 x RSS at ${fmt(SIZES[0])}`, rss.at(-1)! <= 1.2 * rss[0]]);
+
+  const bundle = statSync(path.join(APP_DIR, 'bin', 'defender_xdr_alerts.js')).size;
+  const header = ['alerts', 'alerts/s', 'CPU/10k', 'limit alerts/s', 'of limit', 'peak RSS', 'requests (list+auth)', 'minimum', 'wall'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i])).join(' | ') + ' |';
+  console.log('\n' + line(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const row of rows) console.log(line(row));
+  console.log(`\n${latencyLine}`);
+  console.log(`cold start: --scheme median ${fmt(median(colds))} ms; first API request after ${fmt(median(firsts))} ms (median of ${colds.length})`);
+  console.log(`bundle: bin/defender_xdr_alerts.js ${fmt(bundle / 1048576, 2)} MB\n`);
+  for (const [label, ok] of verdicts) console.log(`${ok ? 'PASS' : 'FAIL'} ${label}`);
+}
+
+await main();
