@@ -9,6 +9,7 @@ import { EventWriter } from '../splunk/eventWriter.js';
 import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
 import { parseInputConfig, readStdin, type InputConfig } from '../splunk/modinput.js';
 import { SplunkRest } from '../splunk/rest.js';
+import { LockHeldError } from '../splunk/stanzaLock.js';
 import { schemeXml, validateParams, type InputDefinition } from '../splunk/scheme.js';
 import { xmlText } from '../splunk/xml.js';
 
@@ -135,6 +136,10 @@ async function run(program: InputProgram, io: Io): Promise<number> {
     });
     logger.info('Poll finished', { account: account.name, ...summary, ...http.stats, duration_ms: Date.now() - started });
   } catch (error) {
+    if (error instanceof LockHeldError) {
+      logger.warn(error.message, { owner_pid: error.pid });
+      return exitCode;
+    }
     exitCode = 1;
     const err = error as Error;
     logger.error(`Poll failed: ${err.message}`, { error: err.name, duration_ms: Date.now() - started, ...(http ? http.stats : {}) });

@@ -1,5 +1,6 @@
 import { canonicalTimestamp, fromEpochMs, parseStartDate, toEpochMs } from '../microsoft/timestamps.js';
 import { CheckpointStore } from '../splunk/checkpoint.js';
+import { acquireStanzaLock } from '../splunk/stanzaLock.js';
 import type { SplunkEvent } from '../splunk/eventWriter.js';
 import type { PollContext, PollSummary } from './pollContext.js';
 import { collectWindow, isWindowCheckpoint, type WindowCheckpoint, type WindowQuery } from './window.js';
@@ -21,6 +22,19 @@ export async function windowedPoll<T extends { id: string; lastUpdateDateTime: s
   spec: WindowedSpec<T>,
 ): Promise<PollSummary> {
   const store = new CheckpointStore<WindowCheckpoint>(ctx.checkpointDir, ctx.stanza, ctx.logger);
+  const lock = await acquireStanzaLock(store.file);
+  try {
+    return await pollWithCheckpoint(ctx, spec, store);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function pollWithCheckpoint<T extends { id: string; lastUpdateDateTime: string }>(
+  ctx: PollContext,
+  spec: WindowedSpec<T>,
+  store: CheckpointStore<WindowCheckpoint>,
+): Promise<PollSummary> {
   const loaded = await store.load(isWindowCheckpoint);
   const reReadWindowMs = 1000 * (ctx.params.reread_window ? Number(ctx.params.reread_window) : ctx.settings.reReadWindowSeconds);
   const startMs = ctx.params.start_date ? parseStartDate(ctx.params.start_date) : ctx.nowMs - DEFAULT_LOOKBACK_MS;

@@ -299,3 +299,23 @@ describe('forwarder environment', () => {
     assert.match(new XMLParser().parse(r.stdout).error.message, /China cloud.*does not offer security\/alerts_v2/);
   });
 });
+
+describe('concurrency', () => {
+  test('a second process on the same stanza backs off with a WARN while the first polls', async () => {
+    s.graph.alerts.clear();
+    s.graph.addAlerts(3000, { at: new Date(Date.now() - 60_000), spreadMs: 3_600_000 });
+    s.graph.faults.push({ match: /alerts_v2/, fault: { kind: 'delay', ms: 400 }, times: 3 });
+    const cp = newCheckpointDir();
+    const params = { account: 'prod', start_date: new Date(Date.now() - 86_400_000).toISOString() };
+    const first = runOnce('defender_xdr_alerts', 'shared', params, cp);
+    await new Promise((r) => setTimeout(r, 700)); // the first one is waiting on its first page
+    const second = await runOnce('defender_xdr_alerts', 'shared', params, cp);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /^WARN Another process \(pid \d+\) is already collecting this input/m);
+    assert.equal(second.events.length, 0);
+    const done = await first;
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.events.length, 3000);
+    assert.ok(!readdirSync(cp).some((f) => f.endsWith('.lock')), 'the lock is released');
+  });
+});
