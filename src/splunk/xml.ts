@@ -11,7 +11,11 @@ const SPECIAL = /[&<>"']/g;
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 // Element content needs only & < > escaped; leaving JSON's many quotes alone keeps events small.
 const CONTENT_SPECIAL = /[&<>]/g;
-const NEEDS_WORK = /[&<>\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
+// The same set as FORBIDDEN, split so the common case is a plain character-class scan: only text
+// that holds a surrogate at all pays for the look-around that tells pairs from lone halves.
+const FORBIDDEN_PLAIN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Escapes text for a double-quoted attribute, dropping forbidden characters. */
 export function xmlText(value: string): string {
@@ -19,10 +23,10 @@ export function xmlText(value: string): string {
 }
 
 /**
- * Escapes element content (the hot path: every event's JSON). Most events need nothing, so one
- * scan decides; surrogates send a string down the slow path, where valid pairs are kept.
+ * Escapes element content (the hot path: every event's JSON), dropping forbidden characters.
  */
 export function xmlContent(value: string): string {
-  if (!NEEDS_WORK.test(value)) return value;
-  return value.replace(FORBIDDEN, '').replace(CONTENT_SPECIAL, (c) => ENTITY[c] ?? c);
+  let clean = value.replace(FORBIDDEN_PLAIN, '');
+  if (ANY_SURROGATE.test(clean)) clean = clean.replace(LONE_SURROGATE, '');
+  return clean.replace(CONTENT_SPECIAL, (c) => ENTITY[c] ?? c);
 }
