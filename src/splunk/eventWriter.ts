@@ -24,24 +24,27 @@ export class EventWriter {
 
   constructor(private readonly out: Writable, stanza: string) {
     this.stanza = xmlText(stanza);
+    // A closed pipe (splunkd stopped) reaches the write callbacks; without a listener the same
+    // error would also be thrown as an unhandled 'error' event and crash the process.
+    out.on('error', () => undefined);
   }
 
   /** Writes a batch (typically one API page) and resolves when it has been flushed. */
   async writeEvents(events: Iterable<SplunkEvent>): Promise<number> {
-    let count = 0;
-    let chunk = this.opened ? '' : '<stream>';
+    const texts: string[] = [];
+    for (const event of events) texts.push(this.format(event));
+    if (!texts.length) return 0;
+    if (!this.opened) texts[0] = '<stream>' + texts[0];
     this.opened = true;
-    for (const event of events) {
-      chunk += this.format(event);
-      count++;
-      // Keep chunks moderate so a huge page does not build one giant string.
-      if (chunk.length > 1 << 20) {
-        await this.write(chunk);
-        chunk = '';
-      }
-    }
-    if (chunk) await this.write(chunk);
-    return count;
+    // Corked, each event is its own buffered write and the batch leaves as one writev: no large
+    // concatenated string to build and flatten. Callbacks run in order, so the last one resolving
+    // means the whole batch has left the process.
+    this.out.cork();
+    for (let i = 0; i < texts.length - 1; i++) this.out.write(texts[i]);
+    const flushed = this.write(texts[texts.length - 1]);
+    this.out.uncork();
+    await flushed;
+    return texts.length;
   }
 
   /** Closes the stream; safe to call when nothing was written (an empty stream is valid). */
@@ -53,15 +56,13 @@ export class EventWriter {
   }
 
   private format(event: SplunkEvent): string {
-    const parts = [
-      `<event stanza="${this.stanza}"><time>${(event.timeMs / 1000).toFixed(3)}</time>`,
-      `<sourcetype>${xmlContent(event.sourcetype)}</sourcetype>`,
-    ];
-    if (event.source) parts.push(`<source>${xmlContent(event.source)}</source>`);
-    if (event.index) parts.push(`<index>${xmlContent(event.index)}</index>`);
-    if (event.host) parts.push(`<host>${xmlContent(event.host)}</host>`);
-    parts.push(`<data>${xmlContent(event.data)}</data></event>`);
-    return parts.join('');
+    return (
+      `<event stanza="${this.stanza}"><time>${(event.timeMs / 1000).toFixed(3)}</time><sourcetype>${xmlContent(event.sourcetype)}</sourcetype>` +
+      (event.source ? `<source>${xmlContent(event.source)}</source>` : '') +
+      (event.index ? `<index>${xmlContent(event.index)}</index>` : '') +
+      (event.host ? `<host>${xmlContent(event.host)}</host>` : '') +
+      `<data>${xmlContent(event.data)}</data></event>`
+    );
   }
 
   private write(text: string): Promise<void> {

@@ -78,3 +78,10 @@ test('element content escapes only what XML requires, and agrees with the full e
   assert.equal(xmlContent('pair 😀 kept, lone \uD800 dropped'), 'pair 😀 kept, lone  dropped');
   for (const s of HOSTILE) assert.equal(XMLValidator.validate(`<d>${xmlContent(s)}</d>`), true, s);
 });
+
+test('a closed pipe rejects the batch instead of crashing the process', async () => {
+  const { Writable } = await import('node:stream');
+  const broken = new Writable({ write: (_chunk, _enc, cb) => cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
+  const writer = new EventWriter(broken, 's://x');
+  await assert.rejects(writer.writeEvents([{ timeMs: 1, data: '{}', sourcetype: 'st' }, { timeMs: 2, data: '{}', sourcetype: 'st' }]), /EPIPE/);
+});
