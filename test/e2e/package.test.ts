@@ -62,3 +62,11 @@ test('the launcher says plainly when no suitable Node.js exists', async () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^ERROR defender_xdr_alerts: no Node\.js 20 or later found/);
 });
+
+test('the bundles contain no eval or new Function', () => {
+  const bin = path.join(ROOT, 'dist', 'TA-defender-xdr', 'bin');
+  for (const file of ['defender_xdr_alerts.js', 'defender_xdr_incidents.js', 'lib/collector.js']) {
+    const code = readFileSync(path.join(bin, file), 'utf8');
+    assert.doesNotMatch(code, /\beval\s*\(|new\s+Function\s*\(/, file);
+  }
+});

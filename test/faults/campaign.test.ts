@@ -1,0 +1,129 @@
+/**
+ * The fault campaign (npm run test:faults): seeded, randomized runs of the built bundle against the
+ * simulator with throttling, server errors, resets, truncated bodies, timeouts, expiring tokens,
+ * items updated while paged and kill -9 at random points. After each campaign and a clean rerun:
+ * every item version the simulator holds was emitted, duplicates come only from kills (at most
+ * one page each), and the checkpoint never moved backwards.
+ * FAULT_RUNS (default 4) and FAULT_SEED (default 1) size it; a soak is FAULT_RUNS=50.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from '../../tools/harness.js';
+
+const RUNS = Number(process.env.FAULT_RUNS ?? 4);
+const SEED = Number(process.env.FAULT_SEED ?? 1);
+const PAGE = 1000;
+
+/** mulberry32: small, seedable, good enough to pick faults. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let s: StandIns;
+before(async () => {
+  s = await startStandIns();
+  provisionAccount(s, 'prod');
+  // Short timeouts and retry budget so "slower than the timeout" is cheap to provoke.
+  s.splunkd.setConfStanza('TA-defender-xdr', 'defender_xdr_settings', 'collection', { reread_window: '300', request_timeout: '2', max_retries: '8' });
+});
+after(async () => s?.stop());
+
+const totals = { runs: 0, processes: 0, faults: 0, kills: 0, items: 0, missing: 0, duplicates: 0 };
+
+for (let run = 0; run < RUNS; run++) {
+  test(`campaign run ${run + 1} (seed ${SEED + run})`, async () => {
+    const random = rng(SEED + run);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
+    s.graph.alerts.clear();
+    s.graph.faults.length = 0;
+    const size = 1500 + Math.floor(random() * 2500);
+    const created = s.graph.addAlerts(size, { at: new Date(Date.now() - 120_000), spreadMs: 6 * 3_600_000 });
+    const cp = mkdtempSync(path.join(s.workDir, 'campaign-'));
+    const params = { account: 'prod', start_date: new Date(Date.now() - 86_400_000).toISOString() };
+    const emitted: string[] = [];
+    const marks: string[] = [];
+    let kills = 0;
+    let faults = 0;
+
+    const faultKinds = [
+      () => ({ kind: 'status' as const, status: 429, retryAfter: '1' }),
+      () => ({ kind: 'status' as const, status: 429, retryAfter: new Date(Date.now() + 1000).toUTCString() }),
+      () => ({ kind: 'status' as const, status: 429, retryAfter: '1', bodyRetryText: true }),
+      () => ({ kind: 'status' as const, status: pick([500, 502, 503, 504]) }),
+      () => ({ kind: 'reset' as const }),
+      () => ({ kind: 'truncate' as const }),
+      () => ({ kind: 'delay' as const, ms: 2500 }), // beyond request_timeout = 2 s
+    ];
+    for (let i = 0; i < 3 + Math.floor(random() * 4); i++) {
+      s.graph.faults.push({ match: pick([/alerts_v2/, /alerts_v2/, /oauth2/]), fault: pick(faultKinds)(), times: 1 });
+      faults++;
+    }
+    // Items change while being paged, and tokens expire mid-backlog (the next call gets a 401).
+    s.graph.onListPage = (info) => {
+      if (random() < 0.3) for (let i = 0; i < 5; i++) s.graph.updateAlert(pick(created).id);
+      if (random() < 0.15) s.graph.expireTokens();
+    };
+
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const kill = attempt < 4 && random() < 0.6;
+      const result = await runInputProcess(
+        'defender_xdr_alerts',
+        [],
+        runConfigXml(s, 'defender_xdr_alerts', `campaign${run}`, params, cp),
+        kill ? { killAfterStdoutBytes: Math.floor(random() * size * 4500) } : {},
+      );
+      totals.processes++;
+      for (const e of parseStream(result.stdout, { complete: !kill })) {
+        const d = JSON.parse(e.data);
+        emitted.push(`${d.id}@${d.lastUpdateDateTime}`);
+      }
+      const files = readdirSync(cp).filter((f) => f.endsWith('.json'));
+      if (files.length) marks.push(JSON.parse(readFileSync(path.join(cp, files[0]), 'utf8')).highWaterMark);
+      if (result.signal === 'SIGKILL') {
+        kills++;
+        continue;
+      }
+      assert.equal(result.code, 0, result.stderr.split('\n').filter((l) => l.startsWith('ERROR')).join('\n'));
+      if (s.graph.faults.some((f) => f.times > 0)) continue; // faults left for the next run
+      break;
+    }
+    s.graph.onListPage = undefined;
+    // A clean rerun after the campaign: the final state must be complete.
+    const clean = await runInputProcess('defender_xdr_alerts', [], runConfigXml(s, 'defender_xdr_alerts', `campaign${run}`, params, cp));
+    totals.processes++;
+    assert.equal(clean.code, 0, clean.stderr);
+    for (const e of parseStream(clean.stdout)) {
+      const d = JSON.parse(e.data);
+      emitted.push(`${d.id}@${d.lastUpdateDateTime}`);
+    }
+
+    const seen = new Set(emitted);
+    const missing = [...s.graph.alerts.values()].filter((a) => !seen.has(`${a.id}@${a.lastUpdateDateTime}`));
+    const duplicates = emitted.length - seen.size;
+    totals.runs++;
+    totals.faults += faults;
+    totals.kills += kills;
+    totals.items += s.graph.alerts.size;
+    totals.missing += missing.length;
+    totals.duplicates += duplicates;
+    assert.deepEqual(missing.map((a) => a.id), [], 'item versions never emitted');
+    assert.ok(duplicates <= kills * PAGE, `${duplicates} duplicates from ${kills} kills`);
+    assert.deepEqual(marks, [...marks].sort(), 'the checkpoint moved backwards');
+  });
+}
+
+test('campaign figures', () => {
+  console.log(
+    `fault campaign: runs=${totals.runs} processes=${totals.processes} faults=${totals.faults} kills=${totals.kills} items=${totals.items} missing=${totals.missing} duplicates=${totals.duplicates}`,
+  );
+  assert.equal(totals.missing, 0);
+});
