@@ -20,9 +20,13 @@ export function windowFilter(from: string, to: string, extraFilter?: string): st
 /** A WindowQuery over a Graph list: $filter on the window, $count on every page, @odata.nextLink followed verbatim. */
 export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptions): WindowQuery<T> {
   const toPage = (body: GraphList<T>): Page<T> => {
-    const nextLink = body['@odata.nextLink'];
+    // A proxy or a broken answer must fail the poll loudly, not be read as an empty page.
+    if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
+      throw new Error(`${options.path} answered without a "value" array; is a proxy answering for Microsoft Graph?`);
+    }
+    const nextLink = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
     return {
-      items: body.value ?? [],
+      items: body.value.filter((item): item is T => typeof item === 'object' && item !== null),
       count: typeof body['@odata.count'] === 'number' ? body['@odata.count'] : -1,
       next: nextLink ? async () => toPage(await graph.get<GraphList<T>>(nextLink, { retry: options.retry })) : undefined,
     };

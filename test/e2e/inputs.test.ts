@@ -319,3 +319,16 @@ describe('concurrency', () => {
     assert.ok(!readdirSync(cp).some((f) => f.endsWith('.lock')), 'the lock is released');
   });
 });
+
+describe('local faults', () => {
+  test('an unusable checkpoint folder fails the poll loudly and emits nothing unacknowledged', async () => {
+    s.graph.alerts.clear();
+    s.graph.addAlerts(20, { at: new Date(Date.now() - 60_000) });
+    const notAFolder = path.join(newCheckpointDir(), 'file');
+    writeFileSync(notAFolder, 'x');
+    const r = await runOnce('defender_xdr_alerts', 'badcp', { account: 'prod' }, notAFolder);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^ERROR Poll failed: .*(ENOTDIR|EEXIST).*file/m);
+    assert.deepEqual(r.events, []);
+  });
+});
