@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,8 @@ import { SplunkdStandIn } from './simulator/splunkd.js';
 import { makeLocalCertificate } from './simulator/tls.js';
 
 export const APP = 'TA-defender-xdr';
+/** Prefix of every test secret; must never appear in anything an input prints. */
+export const SECRET_CANARY = 'Canary~';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const APP_DIR = path.join(ROOT, 'dist', APP);
 
@@ -38,14 +40,16 @@ export async function startStandIns(options: Partial<Pick<GraphSimulatorOptions,
   writeFileSync(caFile, tls.cert);
   const tenantId = randomUUID();
   const clientId = randomUUID();
-  const clientSecret = `Sim~${randomBytes(18).toString('base64url')}`;
+  // Every secret the tests hand the add-on starts with a canary, so CI can scan everything the
+  // inputs printed during the whole suite (TA_TEST_OUTPUT_LOG) for a leak.
+  const clientSecret = `${SECRET_CANARY}${randomBytes(18).toString('base64url')}`;
   const graph = new GraphSimulator({
     tls,
     apps: [{ tenantId, clientId, clientSecret, roles: ['SecurityAlert.Read.All', 'SecurityIncident.Read.All'] }],
     ...options,
   });
   await graph.start();
-  const sessionKey = randomBytes(24).toString('hex');
+  const sessionKey = `${SECRET_CANARY}session-${randomBytes(24).toString('hex')}`;
   const splunkd = new SplunkdStandIn({ sessionKey });
   // As on a forwarder: the app's shipped default/*.conf are visible through REST.
   splunkd.loadConfDir(APP, path.join(ROOT, 'default'));
@@ -112,7 +116,11 @@ export function runInputProcess(scheme: string, args: string[], stdin: string, o
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      const log = process.env.TA_TEST_OUTPUT_LOG;
+      if (log) appendFileSync(log, `${stdout}\n${stderr}\n`);
+      resolve({ code, signal, stdout, stderr });
+    });
     child.stdin.end(stdin);
   });
 }

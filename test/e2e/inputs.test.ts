@@ -178,12 +178,12 @@ describe('alerts input', () => {
   });
 
   test('a wrong secret is one clear ERROR, exit 1, no checkpoint, secret never logged', async () => {
-    provisionAccount(s, 'wrong', {}, 'Wrong~secret-value-123');
+    provisionAccount(s, 'wrong', {}, 'Canary~wrong-secret-123');
     const cp = newCheckpointDir();
     const r = await runOnce('defender_xdr_alerts', 'w', { account: 'wrong' }, cp);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^ERROR Poll failed: The client secret is wrong \(AADSTS7000215\)/m);
-    assert.ok(!r.stderr.includes('Wrong~secret-value-123'));
+    assert.ok(!r.stderr.includes('Canary~wrong-secret-123'));
     assert.deepEqual(parseStream(r.stdout), []);
     assert.deepEqual(readdirSync(cp), []);
   });
@@ -258,11 +258,11 @@ describe('forwarder environment', () => {
   });
 
   test('the proxy from defender_xdr_settings.conf, with its password from storage/passwords, carries every call', async () => {
-    const proxy = new ConnectProxy('svc-splunk', 'Pr0xy~pass');
+    const proxy = new ConnectProxy('svc-splunk', 'Canary~proxy-pass');
     await proxy.start();
     try {
       s.splunkd.setConfStanza('TA-defender-xdr', 'defender_xdr_settings', 'proxy', { proxy_enabled: '1', proxy_url: proxy.url, proxy_username: 'svc-splunk' });
-      s.splunkd.setPassword('TA-defender-xdr', 'TA-defender-xdr', '__proxy__', 'Pr0xy~pass');
+      s.splunkd.setPassword('TA-defender-xdr', 'TA-defender-xdr', '__proxy__', 'Canary~proxy-pass');
       s.graph.alerts.clear();
       s.graph.addAlerts(7, { at: new Date(Date.now() - 60_000) });
       const r = await runOnce('defender_xdr_alerts', 'proxied', { account: 'prod' }, newCheckpointDir());
@@ -270,7 +270,7 @@ describe('forwarder environment', () => {
       assert.equal(r.events.length, 7);
       assert.ok(proxy.connects.length >= 1, 'nothing went through the proxy');
       assert.ok(proxy.connects.every((c) => c.target === new URL(s.graph.baseUrl).host));
-      assert.ok(!r.stderr.includes('Pr0xy~pass'));
+      assert.ok(!r.stderr.includes('Canary~proxy-pass'));
     } finally {
       s.splunkd.setConfStanza('TA-defender-xdr', 'defender_xdr_settings', 'proxy', { proxy_enabled: '0', proxy_url: '', proxy_username: '' });
       await proxy.stop();

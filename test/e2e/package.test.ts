@@ -70,3 +70,12 @@ test('the bundles contain no eval or new Function', () => {
     assert.doesNotMatch(code, /\beval\s*\(|new\s+Function\s*\(/, file);
   }
 });
+
+test('no dev dependency is bundled (only what package.json lists as dependencies, and theirs)', async () => {
+  const { bundledPackages } = await import('../../tools/notices.js');
+  const metafile = JSON.parse(readFileSync(path.join(ROOT, 'dist', 'metafile.json'), 'utf8'));
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const bundled = bundledPackages(metafile).map((p) => p.name);
+  for (const dep of Object.keys(pkg.dependencies)) assert.ok(bundled.includes(dep), `${dep} is a dependency but not bundled`);
+  for (const dev of Object.keys(pkg.devDependencies)) assert.ok(!bundled.includes(dev), `dev dependency ${dev} is bundled`);
+});
