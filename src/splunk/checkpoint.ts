@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from './log.js';
 
@@ -46,9 +46,13 @@ export class CheckpointStore<T> {
     try {
       await handle.writeFile(JSON.stringify(state));
       await handle.sync();
-    } finally {
-      await handle.close();
+    } catch (error) {
+      // A full disk leaves a partial temp file; the old checkpoint stays whole and in place.
+      await handle.close().catch(() => undefined);
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw new Error(`Cannot save the checkpoint ${this.file}: ${(error as Error).message}`);
     }
+    await handle.close();
     await rename(temp, this.file);
     await syncDirectory(dir);
   }

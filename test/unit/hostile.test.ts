@@ -66,3 +66,34 @@ test('API answers of the wrong shape fail the poll with a clear message', async 
     await assert.rejects(query('a', 'b'), /answered without a "value" array/, JSON.stringify(answer));
   }
 });
+
+test('nesting deeper than JSON.stringify can write still yields an event (identity + marker), not a stuck input', async () => {
+  const { itemJson } = await import('../../src/sources/serialize.js');
+  const lines: string[] = [];
+  const { createLogger } = await import('../../src/splunk/log.js');
+  const deep = JSON.parse(`{"id":"a1","lastUpdateDateTime":"2024-01-01T00:00:00Z","x":${'['.repeat(20000)}${']'.repeat(20000)}}`);
+  const event = JSON.parse(itemJson(deep, createLogger({ write: (l) => lines.push(l) })));
+  assert.equal(event.id, 'a1');
+  assert.match(event.taError, /not serialisable/);
+  assert.match(lines[0], /^WARN Item cannot be serialised whole/);
+});
+
+test('a 50 MB string and invalid UTF-8 pass through the stream safely', async () => {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const writer = new EventWriter(out, 's://x');
+  const big = 'A<&>'.repeat(12_500_000);
+  // What undici's text() makes of invalid UTF-8 bytes: replacement characters.
+  const fromBadBytes = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0xff, 0x22, 0x7d]).toString('utf8');
+  await writer.writeEvents([
+    { timeMs: 1, data: JSON.stringify({ big }), sourcetype: 'st' },
+    { timeMs: 2, data: fromBadBytes, sourcetype: 'st' },
+  ]);
+  await writer.close();
+  const xml = Buffer.concat(chunks).toString('utf8');
+  assert.ok(xml.length > 50_000_000);
+  assert.equal(XMLValidator.validate(xml.slice(xml.lastIndexOf('<event '), -'</stream>'.length)), true);
+  assert.ok(xml.includes('A&lt;&amp;&gt;A'));
+  assert.ok(xml.includes('\uFFFD'));
+});

@@ -1,6 +1,7 @@
 import { GraphClient } from '../../microsoft/graph.js';
 import type { PollContext, PollSummary } from '../pollContext.js';
 import { graphWindowQuery } from '../graphQuery.js';
+import { itemJson } from '../serialize.js';
 import { eventTimeMs, windowedPoll } from '../windowedPoll.js';
 
 export const ALERT_SOURCETYPE = 'ms:defender:alert';
@@ -23,7 +24,7 @@ export async function pollAlerts(ctx: PollContext): Promise<PollSummary> {
     toEvents: async (alerts) =>
       alerts.map((alert) => ({
         timeMs: eventTimeMs(alert.lastUpdateDateTime),
-        data: JSON.stringify(alert),
+        data: itemJson(alert, ctx.logger),
         sourcetype: ALERT_SOURCETYPE,
         index: ctx.params.index || undefined,
       })),

@@ -5,6 +5,7 @@ import type { Logger } from '../../splunk/log.js';
 import type { PollContext, PollSummary } from '../pollContext.js';
 import { graphWindowQuery } from '../graphQuery.js';
 import type { Page, WindowQuery } from '../window.js';
+import { itemJson } from '../serialize.js';
 import { eventTimeMs, windowedPoll } from '../windowedPoll.js';
 
 export const INCIDENT_SOURCETYPE = 'ms:defender:incident';
@@ -44,7 +45,7 @@ export async function pollIncidents(ctx: PollContext): Promise<PollSummary> {
       const complete = mode.expand ? incidents : await withAlerts(graph, alertsGraph, incidents, ctx.logger);
       return complete.map((incident) => ({
         timeMs: eventTimeMs(incident.lastUpdateDateTime),
-        data: JSON.stringify(incident),
+        data: itemJson(incident, ctx.logger),
         sourcetype: INCIDENT_SOURCETYPE,
         index: ctx.params.index || undefined,
       }));

@@ -1,0 +1,20 @@
+import type { Logger } from '../splunk/log.js';
+
+/**
+ * An API item as event text. JSON.parse accepts nesting that JSON.stringify cannot write back
+ * (it recurses); such an item is emitted as its id and times plus a marker, with a WARN, instead
+ * of failing every poll at the same item forever.
+ */
+export function itemJson(item: { id: string; lastUpdateDateTime: string; [key: string]: unknown }, logger: Logger): string {
+  try {
+    return JSON.stringify(item);
+  } catch (error) {
+    logger.warn('Item cannot be serialised whole; emitting its identity only', { id: String(item.id), error: (error as Error).message });
+    return JSON.stringify({
+      id: String(item.id),
+      lastUpdateDateTime: String(item.lastUpdateDateTime),
+      createdDateTime: typeof item.createdDateTime === 'string' ? item.createdDateTime : undefined,
+      taError: `not serialisable: ${(error as Error).message}`,
+    });
+  }
+}
