@@ -92,13 +92,17 @@ class WindowCollector<T> {
   private async range(fromMs: number, toMs: number): Promise<void> {
     const first = await this.o.query(fromEpochMs(fromMs), fromEpochMs(toMs));
     if (first.count > this.o.maxSliceItems && toMs - fromMs > 1) {
-      const mid = Math.floor((fromMs + toMs) / 2);
       this.o.logger.debug('Splitting window', { from: fromEpochMs(fromMs), to: fromEpochMs(toMs), count: first.count });
-      await this.range(fromMs, mid);
-      await this.range(mid, toMs);
-      return;
+      return this.bisect(fromMs, toMs);
     }
     await this.slice(fromMs, toMs, first);
+  }
+
+  /** Reads both halves, the older first, so the high-water mark only moves forward. */
+  private async bisect(fromMs: number, toMs: number): Promise<void> {
+    const mid = Math.floor((fromMs + toMs) / 2);
+    await this.range(fromMs, mid);
+    await this.range(mid, toMs);
   }
 
   private async slice(fromMs: number, toMs: number, first: Page<T>): Promise<void> {
@@ -108,13 +112,8 @@ class WindowCollector<T> {
       if (await this.readSlice(page)) break;
       this.result.repaged++;
       if (pass >= maxPasses) {
-        if (toMs - fromMs > 1) {
-          // The slice keeps changing while we page it: smaller slices change less.
-          const mid = Math.floor((fromMs + toMs) / 2);
-          await this.range(fromMs, mid);
-          await this.range(mid, toMs);
-          return;
-        }
+        // The slice keeps changing while we page it: smaller slices change less.
+        if (toMs - fromMs > 1) return this.bisect(fromMs, toMs);
         throw new Error(`Items in ${fromEpochMs(fromMs)} kept changing over ${maxPasses} reads; the checkpoint stays before it and the next poll reads it again.`);
       }
       this.o.logger.info('Window changed while paging; reading it again', { from: fromEpochMs(fromMs), to: fromEpochMs(toMs), pass });
