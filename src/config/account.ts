@@ -25,24 +25,42 @@ export interface Account {
   certificateThumbprint?: string;
 }
 
+/** A field of an account stanza and its rule: shared by the inputs and the configuration page. */
+export interface AccountField {
+  key: string;
+  rule: rules.Rule;
+  required: (stanza: Record<string, string>) => boolean;
+}
+
+const always = (): boolean => true;
+const never = (): boolean => false;
+const customCloud = (stanza: Record<string, string>): boolean => (stanza.cloud ?? '').trim() === 'custom';
+
+export const ACCOUNT_FIELDS: readonly AccountField[] = [
+  { key: 'tenant_id', rule: rules.tenant, required: always },
+  { key: 'client_id', rule: rules.guid, required: always },
+  { key: 'auth_type', rule: rules.authType, required: never },
+  { key: 'cloud', rule: rules.cloud, required: never },
+  { key: 'login_url', rule: rules.httpsUrl, required: customCloud },
+  { key: 'graph_url', rule: rules.httpsUrl, required: customCloud },
+  { key: 'mde_url', rule: rules.httpsUrl, required: never },
+];
+
+/** The problem of one field of a stanza ('is required.' or the rule's message), or undefined. */
+export function accountFieldProblem(field: AccountField, stanza: Record<string, string>): string | undefined {
+  const value = (stanza[field.key] ?? '').trim();
+  if (!value) return field.required(stanza) ? 'is required.' : undefined;
+  return field.rule(value);
+}
+
 /** Checks an account stanza field by field; returns the first problem, naming the field. */
 export function validateAccountStanza(name: string, stanza: Record<string, string>): string | undefined {
-  const field = (key: string, rule: rules.Rule, required: boolean): string | undefined => {
-    const value = (stanza[key] ?? '').trim();
-    if (!value) return required ? `Account "${name}": ${key} is required.` : undefined;
-    const problem = rule(value);
-    return problem ? `Account "${name}": ${key}: ${problem}` : undefined;
-  };
-  const cloud = (stanza.cloud ?? 'commercial').trim() || 'commercial';
-  return (
-    field('tenant_id', rules.tenant, true) ??
-    field('client_id', rules.guid, true) ??
-    field('auth_type', rules.authType, false) ??
-    field('cloud', rules.cloud, false) ??
-    field('login_url', rules.httpsUrl, cloud === 'custom') ??
-    field('graph_url', rules.httpsUrl, cloud === 'custom') ??
-    field('mde_url', rules.httpsUrl, false)
-  );
+  for (const field of ACCOUNT_FIELDS) {
+    const problem = accountFieldProblem(field, stanza);
+    if (problem === 'is required.') return `Account "${name}": ${field.key} is required.`;
+    if (problem) return `Account "${name}": ${field.key}: ${problem}`;
+  }
+  return undefined;
 }
 
 export function accountFromStanza(name: string, stanza: Record<string, string>): Account {

@@ -1,6 +1,6 @@
 import { alertsDefinition } from '../sources/graph-alerts/definition.js';
 import { incidentsDefinition } from '../sources/graph-incidents/definition.js';
-import type { InputDefinition } from '../splunk/scheme.js';
+import type { InputDefinition } from '../splunk/args.js';
 
 /** Every input scheme the app ships; build.mjs bundles src/inputs/<scheme>.ts for each. */
 export const INPUTS: InputDefinition[] = [alertsDefinition, incidentsDefinition];

@@ -1,5 +1,5 @@
 import * as rules from '../config/rules.js';
-import type { ArgDefinition } from '../splunk/scheme.js';
+import type { ArgDefinition } from '../splunk/args.js';
 
 /** Parameters every Defender input shares (interval and index are splunkd's own). */
 export const accountArg: ArgDefinition = {

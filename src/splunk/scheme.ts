@@ -1,30 +1,8 @@
 import { XMLBuilder } from 'fast-xml-parser';
+import type { InputDefinition } from './args.js';
 
-/**
- * One typed definition per input. It generates the `--scheme` XML, the lines of
- * `README/inputs.conf.spec`, and drives `--validate-arguments`, so the three cannot drift.
- */
-export interface ArgDefinition {
-  name: string;
-  title: string;
-  /** One line; used in the scheme, the spec file and the UI. */
-  description: string;
-  dataType: 'string' | 'number' | 'boolean';
-  required: boolean;
-  /** Shown in the spec file as the default. */
-  defaultText?: string;
-  /** Spec placeholder, e.g. `<string>` or `<ISO 8601 UTC datetime>`. */
-  specType: string;
-  /** Returns an error message for a bad value, or undefined when it is fine. Not called for an empty optional value. */
-  validate?: (value: string) => string | undefined;
-}
-
-export interface InputDefinition {
-  scheme: string;
-  title: string;
-  description: string;
-  args: ArgDefinition[];
-}
+export type { ApiProbe, ArgDefinition, InputDefinition } from './args.js';
+export { validateArg, validateParams } from './args.js';
 
 const builder = new XMLBuilder({ format: true, indentBy: '  ', ignoreAttributes: false, attributeNamePrefix: '@_' });
 
@@ -67,18 +45,4 @@ export function inputsSpec(defs: InputDefinition[]): string {
     '',
     ...blocks,
   ].join('\n');
-}
-
-/** Checks the parameters of one stanza against its definition; returns the first problem, naming the field. */
-export function validateParams(def: InputDefinition, params: Record<string, string>): string | undefined {
-  for (const a of def.args) {
-    const value = (params[a.name] ?? '').trim();
-    if (!value) {
-      if (a.required) return `${a.title} (${a.name}) is required.`;
-      continue;
-    }
-    const problem = a.validate?.(value);
-    if (problem) return `${a.title} (${a.name}): ${problem}`;
-  }
-  return undefined;
 }

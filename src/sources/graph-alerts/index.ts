@@ -2,10 +2,10 @@ import { GraphClient } from '../../microsoft/graph.js';
 import type { PollContext, PollSummary } from '../pollContext.js';
 import { graphWindowQuery } from '../graphQuery.js';
 import { itemJson } from '../serialize.js';
+import { ALERTS_PATH } from './definition.js';
 import { eventTimeMs, windowedPoll } from '../windowedPoll.js';
 
 export const ALERT_SOURCETYPE = 'ms:defender:alert';
-export const ALERTS_PATH = '/v1.0/security/alerts_v2';
 /** alerts_v2 serves at most 1000 per page. */
 const PAGE_SIZE = 1000;
 

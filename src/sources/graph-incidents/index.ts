@@ -1,15 +1,15 @@
 import { HttpError } from '../../http/errors.js';
 import { GraphClient, type GraphList } from '../../microsoft/graph.js';
-import { ALERTS_PATH } from '../graph-alerts/index.js';
+import { ALERTS_PATH } from '../graph-alerts/definition.js';
 import type { Logger } from '../../splunk/log.js';
 import type { PollContext, PollSummary } from '../pollContext.js';
 import { graphWindowQuery } from '../graphQuery.js';
 import type { Page, WindowQuery } from '../window.js';
 import { itemJson } from '../serialize.js';
 import { eventTimeMs, windowedPoll } from '../windowedPoll.js';
+import { INCIDENTS_PATH } from './definition.js';
 
 export const INCIDENT_SOURCETYPE = 'ms:defender:incident';
-export const INCIDENTS_PATH = '/v1.0/security/incidents';
 /** Graph rejects $top above 50 on incidents. */
 const PAGE_SIZE = 50;
 /** The expansion's 500 is persistent where it happens: fall back after one more try; throttling keeps the full policy. */
