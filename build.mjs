@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import * as tar from 'tar';
-import { INPUTS } from './src/inputs/catalog.ts';
+import { SCHEMES } from './src/inputs/catalog.ts';
 import { inputsSpec } from './src/splunk/scheme.ts';
 import { thirdPartyNotices } from './tools/notices.ts';
 
@@ -72,24 +72,48 @@ async function bundle() {
   };
   const entries = await esbuild.build({
     ...common,
-    entryPoints: Object.fromEntries(INPUTS.map((d) => [d.scheme, path.join(root, 'src/inputs', `${d.scheme}.ts`)])),
+    entryPoints: Object.fromEntries(SCHEMES.map((d) => [d.scheme, path.join(root, 'src/inputs', `${d.scheme}.ts`)])),
     outdir: path.join(appDir, 'bin'),
     plugins: [sharedCollector],
   });
-  const metafile = { inputs: { ...collector.metafile.inputs, ...entries.metafile.inputs }, outputs: { ...collector.metafile.outputs, ...entries.metafile.outputs } };
+  const ui = await bundleUi();
+  const parts = [collector.metafile, entries.metafile, ui.metafile];
+  const metafile = { inputs: Object.assign({}, ...parts.map((m) => m.inputs)), outputs: Object.assign({}, ...parts.map((m) => m.outputs)) };
   writeFileSync(path.join(dist, 'metafile.json'), JSON.stringify(metafile));
   // Generated from what esbuild actually bundled, so the notice cannot miss a package.
   writeFileSync(path.join(appDir, 'THIRD-PARTY-NOTICES.txt'), thirdPartyNotices(metafile, root));
 }
 
+/**
+ * The configuration page (React + @splunk/react-ui) for the browser: one minified file under
+ * appserver/static/, production React, no source map. It imports the same rules and input
+ * definitions as the inputs, so the page and --validate-arguments cannot disagree.
+ */
+async function bundleUi() {
+  return esbuild.build({
+    entryPoints: { configuration: path.join(root, 'src/ui/main.tsx') },
+    outdir: path.join(appDir, 'appserver', 'static'),
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: ['chrome109', 'firefox115', 'safari15', 'edge109'],
+    jsx: 'automatic',
+    minify: true,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  });
+}
+
 function copyStatic() {
   // README.md is the admin's guide, with the binary file declaration AppInspect looks for.
-  for (const entry of ['default', 'README', 'metadata', 'lookups', 'app.manifest', 'LICENSE', 'README.md']) {
+  for (const entry of ['default', 'README', 'metadata', 'lookups', 'appserver', 'app.manifest', 'LICENSE', 'README.md']) {
     const from = path.join(root, entry);
     if (existsSync(from)) cpSync(from, path.join(appDir, entry), { recursive: true });
   }
-  writeFileSync(path.join(appDir, 'README', 'inputs.conf.spec'), inputsSpec(INPUTS));
-  for (const { scheme } of INPUTS) {
+  writeFileSync(path.join(appDir, 'README', 'inputs.conf.spec'), inputsSpec(SCHEMES));
+  for (const { scheme } of SCHEMES) {
     writeFileSync(path.join(appDir, 'bin', `${scheme}.sh`), launcher('launcher.sh', scheme));
     // splunkd runs .cmd files through cmd.exe, which wants CRLF.
     writeFileSync(path.join(appDir, 'bin', `${scheme}.cmd`), launcher('launcher.cmd', scheme).replace(/\r?\n/g, '\r\n'));

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,4 +146,27 @@ export function parseStream(stdout: string, { complete = true } = {}): StreamEve
   const doc = streamParser.parse(xml) as { stream?: { event?: Record<string, string>[] } | '' };
   const events = (doc.stream && typeof doc.stream === 'object' ? doc.stream.event : undefined) ?? [];
   return events.map((e) => ({ stanza: e.stanza, time: Number(e.time), sourcetype: e.sourcetype, index: e.index, data: e.data }));
+}
+
+/**
+ * Registers every scheme of the built app with the splunkd stand-in as splunkd does at start-up:
+ * runs `bin/<scheme>.sh --scheme`, reads the declared arguments, and validates creates and edits by
+ * running the launcher with `--validate-arguments` when the scheme asks for external validation.
+ */
+export async function registerAppSchemes(splunkd: SplunkdStandIn): Promise<string[]> {
+  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => n === 'arg' });
+  const schemes = readdirSync(path.join(APP_DIR, 'bin')).filter((f) => f.endsWith('.sh')).map((f) => f.slice(0, -3));
+  for (const scheme of schemes) {
+    const result = await runInputProcess(scheme, ['--scheme'], '');
+    if (result.code !== 0) throw new Error(`${scheme} --scheme failed: ${result.stderr}`);
+    const doc = parser.parse(result.stdout) as { scheme: { use_external_validation?: string; endpoint?: { args?: { arg?: { name: string; required_on_create?: string }[] } } } };
+    const args = (doc.scheme.endpoint?.args?.arg ?? []).map((a) => ({ name: a.name, requiredOnCreate: String(a.required_on_create) === 'true' }));
+    const external = String(doc.scheme.use_external_validation) === 'true';
+    splunkd.registerModularInput({
+      scheme,
+      args,
+      validate: external ? (xml) => runInputProcess(scheme, ['--validate-arguments'], xml) : undefined,
+    });
+  }
+  return schemes;
 }

@@ -18,6 +18,8 @@ export interface InputProgram {
   poll: (ctx: PollContext) => Promise<PollSummary>;
   /** Says why this input cannot work with an account (e.g. an API its cloud does not offer). */
   unsupported?: (account: Account) => string | undefined;
+  /** A further check of `--validate-arguments` once the parameters and account are valid; returns a refusal or undefined. */
+  check?: (config: InputConfig, logger: Logger) => Promise<string | undefined>;
 }
 
 interface Io {
@@ -56,6 +58,7 @@ async function validate(program: InputProgram, io: Io): Promise<number> {
     problem = validateParams(program.definition, config.params);
     if (!problem && config.params.interval) problem = prefix('Interval (interval)', interval(config.params.interval.trim()));
     if (!problem) problem = await validateAccount(program, config);
+    if (!problem && program.check) problem = await program.check(config, createLogger({ write: io.stderrLine }));
   } catch (error) {
     problem = (error as Error).message;
   }

@@ -6,6 +6,7 @@
  * the code never passes secrets here on purpose.
  */
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export const LOG_LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 const ORDER: Record<LogLevel, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
 
 export type LogFields = Record<string, string | number | boolean | undefined>;

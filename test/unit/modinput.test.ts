@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { INPUTS } from '../../src/inputs/catalog.js';
+import { INPUTS, SCHEMES } from '../../src/inputs/catalog.js';
 import { parseInputConfig } from '../../src/splunk/modinput.js';
 import { inputsSpec, schemeXml, validateParams } from '../../src/splunk/scheme.js';
 import { alertsDefinition } from '../../src/sources/graph-alerts/definition.js';
@@ -51,8 +51,8 @@ test('--scheme XML is well-formed and declares every argument of the definition'
 
 test('README/inputs.conf.spec is exactly what the definitions generate (run npm run gen:spec after changing them)', () => {
   const committed = readFileSync(new URL('../../README/inputs.conf.spec', import.meta.url), 'utf8');
-  assert.equal(committed, inputsSpec(INPUTS));
-  for (const def of INPUTS) for (const arg of def.args) assert.match(committed, new RegExp(`^${arg.name} = `, 'm'));
+  assert.equal(committed, inputsSpec(SCHEMES));
+  for (const def of SCHEMES) for (const arg of def.args) assert.match(committed, new RegExp(`^${arg.name} = `, 'm'));
 });
 
 test('parameter validation names the field', () => {

@@ -23,6 +23,12 @@
  * - Statuses: 201 on create, 200 on read/update/delete (delete answers with the remaining list),
  *   404 `Could not find object id=<name>`, 409 `An object with name=<name> already exists`,
  *   400 `Argument "<arg>" is not supported by this handler.` for passwords.
+ * - Modular inputs (`data/inputs/<scheme>`), for schemes registered with `registerModularInput` (splunkd
+ *   learns them from `--scheme`): stanzas `<scheme>://<name>` of inputs.conf over the scheme's default
+ *   stanza; list, read, create (`name` + args), edit, `enable`/`disable`, delete. Arguments the scheme
+ *   does not declare (beyond splunkd's generic interval, index, host, source, sourcetype, disabled) are
+ *   refused; create and edit run the scheme's external validation with splunkd's `<items>` XML
+ *   (server_uri, session_key, the merged parameters) and refuse with the script's `<message>` (HTTP 400).
  * - Also `GET properties` (the conf files visible, used by `service.configurations()`) and `GET server/info`.
  * - `loadConfDir(app, dir)` loads an app's shipped `default/*.conf`, as splunkd would see them.
  *
@@ -54,6 +60,17 @@ export interface FailRule {
   /** Response body instead of splunkd's `{"messages":[…]}` error. */
   body?: string;
 }
+
+export interface ModularInputScheme {
+  scheme: string;
+  /** The scheme's arguments (`<endpoint><args>`), with required_on_create. */
+  args: { name: string; requiredOnCreate: boolean }[];
+  /** Runs the script with `--validate-arguments` and this XML on stdin (when use_external_validation). */
+  validate?: (itemsXml: string) => Promise<{ code: number | null; stdout: string }>;
+}
+
+/** Arguments splunkd accepts on every data/inputs endpoint. */
+const GENERIC_INPUT_ARGS = new Set(['interval', 'index', 'host', 'source', 'sourcetype', 'disabled']);
 
 export interface RecordedRequest {
   method: string;
@@ -146,6 +163,7 @@ export class SplunkdStandIn {
 
   private readonly confLayers: ConfLayer[] = [];
   private readonly secrets: Secret[] = [];
+  private readonly schemes = new Map<string, ModularInputScheme>();
   private server?: Server;
   private uri?: string;
 
@@ -221,6 +239,11 @@ export class SplunkdStandIn {
     }
   }
 
+  /** Makes `data/inputs/<scheme>` available, as splunkd does after running the script with `--scheme`. */
+  registerModularInput(scheme: ModularInputScheme): void {
+    this.schemes.set(scheme.scheme, scheme);
+  }
+
   // ---------------------------------------------------------------- request handling
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -245,7 +268,7 @@ export class SplunkdStandIn {
     }
 
     const reply = authorized
-      ? this.route(method, url, form)
+      ? await this.route(method, url, form)
       : { status: 401, messages: [{ type: 'WARN' as const, text: 'call not properly authenticated' }] };
     record.status = reply.status;
     this.reply(res, json, reply);
@@ -270,13 +293,16 @@ export class SplunkdStandIn {
     }
   }
 
-  private route(method: string, url: URL, form: URLSearchParams): Reply {
+  private async route(method: string, url: URL, form: URLSearchParams): Promise<Reply> {
     const parsed = parseNamespace(url.pathname);
     if (!parsed) return notFound('Not Found');
     const call: Call = { method, ns: parsed.ns, segments: parsed.segments, query: url.searchParams, form };
     const [area, sub, name, action] = call.segments;
     if (area === 'configs' && sub?.startsWith('conf-') && sub.length > 5) return this.confRoute(call, sub.slice(5), name, action);
     if (area === 'storage' && sub === 'passwords' && action === undefined) return this.passwordsRoute(call, name);
+    if (area === 'data' && sub === 'inputs' && name !== undefined && this.schemes.has(name)) {
+      return this.inputsRoute(call, this.schemes.get(name)!, call.segments[3], call.segments[4], call.segments.length > 5);
+    }
     if (area === 'properties' && sub === undefined && method === 'GET') return this.listConfFiles(call);
     if (area === 'server' && sub === 'info' && name === undefined && method === 'GET') return this.serverInfo(call);
     return notFound('Not Found');
@@ -374,6 +400,106 @@ export class SplunkdStandIn {
     const scope: Scope = { app: call.ns.app === '-' ? 'system' : call.ns.app, owner: 'nobody', sharing: 'app' };
     const entries = files.map((file) => this.entry('properties', file, scope, { 'eai:acl': null }));
     return this.listFeed(call, this.feed(call, 'properties', 'properties', entries, {}));
+  }
+
+  // ---------------------------------------------------------------- data/inputs/<scheme>
+
+  private async inputsRoute(call: Call, def: ModularInputScheme, name: string | undefined, action: string | undefined, extra: boolean): Promise<Reply> {
+    const { method } = call;
+    if (extra) return notFound('Not Found');
+    if (name === undefined || name === '_reload') {
+      if (method === 'GET' || name === '_reload') return this.listFeed(call, this.inputFeed(call, def, this.inputEntries(call.ns, def)));
+      if (method === 'POST') return this.createInput(call, def);
+      return methodNotAllowed();
+    }
+    const stanza = `${def.scheme}://${name}`;
+    const exists = this.visibleLayers(call.ns, 'inputs').some((l) => l.name === stanza);
+    if (!exists) return notFound(`Could not find object id=${name}`);
+    if (action === 'enable' || action === 'disable') {
+      if (method !== 'POST') return methodNotAllowed();
+      this.updateStanza(call, 'inputs', stanza, { disabled: action === 'disable' ? '1' : '0' });
+      return { status: 200, feed: this.inputFeed(call, def, this.inputEntries(call.ns, def).filter((e) => e.name === name)) };
+    }
+    if (action !== undefined) return notFound('Not Found');
+    if (method === 'GET') return { status: 200, feed: this.inputFeed(call, def, this.inputEntries(call.ns, def).filter((e) => e.name === name)) };
+    if (method === 'DELETE') {
+      for (const layer of this.visibleLayers(call.ns, 'inputs').filter((l) => l.name === stanza)) this.confLayers.splice(this.confLayers.indexOf(layer), 1);
+      return this.listFeed(call, this.inputFeed(call, def, this.inputEntries(call.ns, def)));
+    }
+    if (method !== 'POST') return methodNotAllowed();
+    const args = objectArgs(call.form);
+    const refused = this.refuseInputArgs(def, args, false);
+    if (refused) return refused;
+    const current = this.inputEntries(call.ns, def).find((e) => e.name === name)!;
+    const merged = { ...stringContent(current.content), ...args };
+    const invalid = await this.externalValidation(def, name, merged);
+    if (invalid) return invalid;
+    this.updateStanza(call, 'inputs', stanza, args);
+    return { status: 200, feed: this.inputFeed(call, def, this.inputEntries(call.ns, def).filter((e) => e.name === name)) };
+  }
+
+  private async createInput(call: Call, def: ModularInputScheme): Promise<Reply> {
+    const args = objectArgs(call.form);
+    const name = args.name;
+    delete args.name;
+    if (!name) return badRequest('Missing argument: name');
+    const refused = this.refuseInputArgs(def, args, true);
+    if (refused) return refused;
+    const stanza = `${def.scheme}://${name}`;
+    if (this.visibleLayers(call.ns, 'inputs').some((l) => l.name === stanza)) return conflict(name);
+    const invalid = await this.externalValidation(def, name, args);
+    if (invalid) return invalid;
+    this.confLayers.push({ ...writeScope(call.ns), file: 'inputs', name: stanza, values: args, updated: new Date() });
+    return { status: 201, feed: this.inputFeed(call, def, this.inputEntries(call.ns, def).filter((e) => e.name === name)) };
+  }
+
+  private refuseInputArgs(def: ModularInputScheme, args: Record<string, string>, creating: boolean): Reply | undefined {
+    const declared = new Set(def.args.map((a) => a.name));
+    const unsupported = Object.keys(args).find((k) => !declared.has(k) && !GENERIC_INPUT_ARGS.has(k));
+    if (unsupported) return unsupportedArgument(unsupported);
+    const missing = creating ? def.args.find((a) => a.requiredOnCreate && !args[a.name]) : undefined;
+    return missing ? badRequest(`Missing argument: ${missing.name}`) : undefined;
+  }
+
+  /** splunkd's external validation: the script's `<error><message>` becomes the REST error. */
+  private async externalValidation(def: ModularInputScheme, name: string, params: Record<string, string>): Promise<Reply | undefined> {
+    if (!def.validate) return undefined;
+    const esc = (v: string): string => xml(v);
+    const paramXml = Object.entries(params)
+      .filter(([k]) => !k.startsWith('eai:'))
+      .map(([k, v]) => `<param name="${esc(k)}">${esc(v)}</param>`)
+      .join('');
+    const items = `<?xml version="1.0" encoding="UTF-8"?>\n<items><server_host>splunkd-standin</server_host><server_uri>${esc(this.serverUri)}</server_uri><session_key>${esc(this.opts.sessionKey)}</session_key><checkpoint_dir>/opt/splunk/var/lib/splunk/modinputs/${esc(def.scheme)}</checkpoint_dir><item name="${esc(name)}">${paramXml}</item></items>`;
+    const { code, stdout } = await def.validate(items);
+    if (code === 0) return undefined;
+    const message = /<message>([\s\S]*?)<\/message>/.exec(stdout)?.[1];
+    const text = message === undefined ? `External validation of ${def.scheme} failed (exit code ${code}).` : unxml(message);
+    return badRequest(text);
+  }
+
+  /** The scheme's stanzas as data/inputs shows them: over `[default]` and the scheme's own default stanza. */
+  private inputEntries(ns: Namespace, def: ModularInputScheme): FeedEntry[] {
+    const layers = this.visibleLayers(ns, 'inputs');
+    const merge = (stanza: string): Record<string, string> => Object.assign({}, ...layers.filter((l) => l.name === stanza).map((l) => l.values));
+    const base = { ...merge('default'), ...merge(def.scheme) };
+    const prefix = `${def.scheme}://`;
+    const stanzas = [...new Set(layers.filter((l) => l.name.startsWith(prefix)).map((l) => l.name))].sort(compare);
+    return stanzas.map((stanza) => {
+      const name = stanza.slice(prefix.length);
+      const values = { ...base, ...merge(stanza) };
+      const top = layers.filter((l) => l.name === stanza).at(-1)!;
+      const disabled = isTrue(values.disabled);
+      const content = sortedKeys({ ...values, disabled, 'eai:acl': null, 'eai:appName': top.app, 'eai:userName': top.owner });
+      const entry = this.entry(`data/inputs/${encodeURIComponent(def.scheme)}`, name, top, content);
+      const self = entry.links.alternate;
+      const toggle = disabled ? 'enable' : 'disable';
+      entry.links = { ...entry.links, _reload: `${self}/_reload`, [toggle]: `${self}/${toggle}` };
+      return entry;
+    });
+  }
+
+  private inputFeed(call: Call, def: ModularInputScheme, entries: FeedEntry[]): Feed {
+    return this.feed(call, def.scheme, `data/inputs/${encodeURIComponent(def.scheme)}`, entries, {});
   }
 
   // ---------------------------------------------------------------- storage/passwords
@@ -625,6 +751,17 @@ function objectArgs(form: URLSearchParams): Record<string, string> {
 function matchesSearch(entry: FeedEntry, needle: string): boolean {
   const haystack = [entry.name, ...Object.values(entry.content).filter((v): v is string => typeof v === 'string')];
   return haystack.some((v) => v.toLowerCase().includes(needle));
+}
+
+/** The string values of a content dict (drops splunkd's booleans and eai: keys). */
+function stringContent(content: Record<string, ContentValue>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(content)) if (typeof v === 'string' && !k.startsWith('eai:')) out[k] = v;
+  return out;
+}
+
+function unxml(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 }
 
 /** splunkd lists content keys in alphabetical order. */

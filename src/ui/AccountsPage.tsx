@@ -1,0 +1,269 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import Button from '@splunk/react-ui/Button';
+import Heading from '@splunk/react-ui/Heading';
+import Modal from '@splunk/react-ui/Modal';
+import RadioBar from '@splunk/react-ui/RadioBar';
+import ControlGroup from '@splunk/react-ui/ControlGroup';
+import Table from '@splunk/react-ui/Table';
+import { ACCOUNT_CONF } from '../config/account.js';
+import type { ConnectionReport } from '../connection/report.js';
+import { INPUTS } from '../inputs/catalog.js';
+import { CLOUD_NAMES } from '../microsoft/clouds.js';
+import { endpoint, rest, text, type Entry } from './api.js';
+import { useAnnounce } from './Announcer.js';
+import { testConnection } from './connectionTest.js';
+import { SelectField, TextField } from './Field.js';
+import { deleteSecret, writeSecret } from './secrets.js';
+import { accountErrors, type Errors } from './validation.js';
+
+const CONF = `configs/conf-${ACCOUNT_CONF}`;
+/** The stanza keys the page edits; the secret is never one of them. */
+const KEYS = ['tenant_id', 'client_id', 'cloud', 'auth_type', 'login_url', 'graph_url', 'mde_url', 'certificate_thumbprint', 'ca_file'] as const;
+const CLOUD_LABELS: Record<string, string> = {
+  commercial: 'Commercial (worldwide)',
+  gcc: 'US Government (GCC)',
+  gcc_high: 'US Government (GCC High)',
+  dod: 'US Government (DoD)',
+  china: 'China (21Vianet)',
+  custom: 'Custom endpoints',
+};
+
+type Values = Record<string, string>;
+
+function emptyAccount(): Values {
+  return { name: '', tenant_id: '', client_id: '', cloud: 'commercial', auth_type: 'client_secret', login_url: '', graph_url: '', mde_url: '', certificate_thumbprint: '', ca_file: '', secret: '' };
+}
+
+/** Inputs of every kind that name this account, as `scheme://name`. */
+async function inputsUsing(account: string): Promise<string[]> {
+  const lists = await Promise.all(INPUTS.map(async (def) => (await rest.list(endpoint('data/inputs', def.scheme))).filter((e) => text(e, 'account') === account).map((e) => `${def.scheme}://${e.name}`)));
+  return lists.flat();
+}
+
+export function AccountsPage() {
+  const announce = useAnnounce();
+  const [accounts, setAccounts] = useState<Entry[]>([]);
+  const [loading, setLoading] = useState(true);
+  const [editing, setEditing] = useState<{ values: Values; creating: boolean } | undefined>();
+  const [reports, setReports] = useState<Record<string, ConnectionReport | 'running'>>({});
+  const addButton = useRef<HTMLButtonElement>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setAccounts(await rest.list(CONF));
+    } catch (error) {
+      announce({ type: 'error', text: `Cannot read the accounts: ${(error as Error).message}` });
+    } finally {
+      setLoading(false);
+    }
+  }, [announce]);
+  useEffect(() => void load(), [load]);
+
+  const remove = async (name: string) => {
+    try {
+      const users = await inputsUsing(name);
+      if (users.length > 0) {
+        announce({ type: 'error', text: `Account "${name}" is used by ${users.length === 1 ? 'the input' : 'these inputs'}: ${users.join(', ')}. Delete those inputs or move them to another account first.` });
+        return;
+      }
+      await rest.remove(endpoint(CONF, name));
+      await deleteSecret(name);
+      announce({ type: 'success', text: `Account "${name}" and its secret were deleted.` });
+      await load();
+    } catch (error) {
+      announce({ type: 'error', text: `Cannot delete account "${name}": ${(error as Error).message}` });
+    }
+  };
+
+  const test = async (name: string) => {
+    setReports((r) => ({ ...r, [name]: 'running' }));
+    const report = await testConnection(name);
+    setReports((r) => ({ ...r, [name]: report }));
+  };
+
+  return (
+    <section aria-labelledby="accounts-heading">
+      <Heading level={2} id="accounts-heading">
+        Accounts
+      </Heading>
+      <p>An account is an Entra ID app registration allowed to read Microsoft Defender XDR data. Its secret is stored in Splunk&apos;s encrypted credential store and never shown again.</p>
+      <Button appearance="primary" label="Add account" elementRef={addButton} onClick={() => setEditing({ values: emptyAccount(), creating: true })} />
+      {loading ? (
+        <p>Loading…</p>
+      ) : accounts.length === 0 ? (
+        <p>No account yet.</p>
+      ) : (
+        <Table stripeRows>
+          <Table.Head>
+            <Table.HeadCell>Name</Table.HeadCell>
+            <Table.HeadCell>Tenant</Table.HeadCell>
+            <Table.HeadCell>Client ID</Table.HeadCell>
+            <Table.HeadCell>Cloud</Table.HeadCell>
+            <Table.HeadCell>Authentication</Table.HeadCell>
+            <Table.HeadCell>Actions</Table.HeadCell>
+          </Table.Head>
+          <Table.Body>
+            {accounts.map((a) => (
+              <Table.Row key={a.name} data-account={a.name}>
+                <Table.Cell>{a.name}</Table.Cell>
+                <Table.Cell>{text(a, 'tenant_id')}</Table.Cell>
+                <Table.Cell>{text(a, 'client_id')}</Table.Cell>
+                <Table.Cell>{CLOUD_LABELS[text(a, 'cloud') || 'commercial'] ?? text(a, 'cloud')}</Table.Cell>
+                <Table.Cell>{text(a, 'auth_type') === 'certificate' ? 'Certificate' : 'Client secret'}</Table.Cell>
+                <Table.Cell>
+                  <Button appearance="secondary" label="Edit" aria-label={`Edit account ${a.name}`} onClick={() => setEditing({ values: { ...emptyAccount(), ...Object.fromEntries(KEYS.map((k) => [k, text(a, k)])), name: a.name, cloud: text(a, 'cloud') || 'commercial', auth_type: text(a, 'auth_type') || 'client_secret' }, creating: false })} />
+                  <Button appearance="secondary" label="Test connection" aria-label={`Test connection of account ${a.name}`} disabled={reports[a.name] === 'running'} onClick={() => void test(a.name)} />
+                  <Button appearance="destructiveSecondary" label="Delete" aria-label={`Delete account ${a.name}`} onClick={() => void remove(a.name)} />
+                </Table.Cell>
+              </Table.Row>
+            ))}
+          </Table.Body>
+        </Table>
+      )}
+      {Object.entries(reports).map(([name, report]) => (
+        <ReportView key={name} name={name} report={report} />
+      ))}
+      {editing && (
+        <AccountForm
+          initial={editing.values}
+          creating={editing.creating}
+          returnFocus={addButton}
+          onClose={() => setEditing(undefined)}
+          onSaved={async (name) => {
+            setEditing(undefined);
+            announce({ type: 'success', text: `Account "${name}" saved.` });
+            await load();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function ReportView({ name, report }: { name: string; report: ConnectionReport | 'running' }) {
+  return (
+    <div aria-live="polite" data-report-for={name} className="connection-report">
+      <Heading level={3}>Connection test of “{name}”</Heading>
+      {report === 'running' ? (
+        <p>Testing…</p>
+      ) : (
+        <>
+          <p data-outcome={report.ok ? 'ok' : 'failed'}>{report.ok ? 'The account works: every API answered.' : 'The account does not work yet:'}</p>
+          <ul>
+            {report.steps.map((s) => (
+              <li key={s.title} data-ok={s.ok}>
+                <strong>{s.ok ? '✓' : '✗'} {s.title}</strong>: {s.message}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+interface FormProps {
+  initial: Values;
+  creating: boolean;
+  returnFocus: React.RefObject<HTMLButtonElement>;
+  onClose: () => void;
+  onSaved: (name: string) => Promise<void>;
+}
+
+function AccountForm({ initial, creating, returnFocus, onClose, onSaved }: FormProps) {
+  const [values, setValues] = useState<Values>(initial);
+  const [submitted, setSubmitted] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const [failure, setFailure] = useState<string | undefined>();
+  const errors: Errors = submitted ? accountErrors(values, creating) : {};
+  const set = (key: string) => (value: string) => setValues((v) => ({ ...v, [key]: value }));
+  const field = (key: string, label: string, extra: { help?: string; required?: boolean; placeholder?: string } = {}) => (
+    <TextField label={label} name={key} value={values[key] ?? ''} onChange={set(key)} error={errors[key]} {...extra} />
+  );
+  const certificate = values.auth_type === 'certificate';
+
+  const save = async () => {
+    setSubmitted(true);
+    if (Object.keys(accountErrors(values, creating)).length > 0) return;
+    setSaving(true);
+    setFailure(undefined);
+    try {
+      const stanza: Record<string, string> = {};
+      for (const key of KEYS) stanza[key] = (values[key] ?? '').trim();
+      if (values.cloud !== 'custom') {
+        stanza.login_url = '';
+        stanza.graph_url = '';
+      }
+      if (creating) await rest.create(CONF, { name: values.name.trim(), ...stanza });
+      else await rest.update(endpoint(CONF, values.name), stanza);
+      if (values.secret.trim()) await writeSecret(values.name.trim(), certificate ? values.secret : values.secret.trim());
+      await onSaved(values.name.trim());
+    } catch (error) {
+      setFailure((error as Error).message);
+      setSaving(false);
+    }
+  };
+
+  return (
+    <Modal open returnFocus={returnFocus} onRequestClose={onClose} style={{ width: 640 }}>
+      <Modal.Header title={creating ? 'Add account' : `Edit account ${values.name}`} />
+      <Modal.Body>
+        <form
+          aria-label="Account"
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            void save();
+          }}
+        >
+          {creating && field('name', 'Account name', { required: true, help: 'Letters, digits, _ . - ; inputs refer to the account by this name.' })}
+          {field('tenant_id', 'Tenant ID', { required: true, help: 'Directory (tenant) ID or a verified domain, e.g. contoso.onmicrosoft.com.' })}
+          {field('client_id', 'Client ID', { required: true, help: 'Application (client) ID of the app registration.' })}
+          <SelectField label="Cloud" name="cloud" value={values.cloud} onChange={set('cloud')} error={errors.cloud} options={CLOUD_NAMES.map((c) => ({ value: c, label: CLOUD_LABELS[c] }))} />
+          {values.cloud === 'custom' && (
+            <>
+              {field('login_url', 'Login URL', { required: true, help: 'https URL of the Entra ID authority host.' })}
+              {field('graph_url', 'Microsoft Graph URL', { required: true, help: 'https URL of the Graph host.' })}
+            </>
+          )}
+          <ControlGroup label="Authentication" labelPosition="top">
+            <RadioBar value={values.auth_type} onChange={(_e, d) => set('auth_type')(String(d.value))}>
+              <RadioBar.Option value="client_secret" label="Client secret" />
+              <RadioBar.Option value="certificate" label="Certificate" />
+            </RadioBar>
+          </ControlGroup>
+          <TextField
+            label={certificate ? 'Certificate and private key (PEM)' : 'Client secret'}
+            name="secret"
+            type={certificate ? undefined : 'password'}
+            multiline={certificate}
+            value={values.secret}
+            onChange={set('secret')}
+            error={errors.secret}
+            required={creating}
+            placeholder={creating ? undefined : 'Stored. Leave empty to keep it.'}
+            help={creating ? 'Stored encrypted in Splunk; never shown again.' : 'A secret is stored and is never shown. Type a new one to replace it.'}
+          />
+          {certificate && field('certificate_thumbprint', 'Certificate thumbprint', { help: 'Only when the PEM holds no certificate: SHA-1 or SHA-256 hex.' })}
+          {field('mde_url', 'Defender for Endpoint URL', { help: 'Optional: overrides the cloud\'s Defender for Endpoint API host.' })}
+          {field('ca_file', 'Extra CA bundle', { help: 'Optional: path on the Splunk server of a PEM bundle to trust (TLS-inspecting proxy). TLS verification always stays on.' })}
+          {submitted && Object.keys(errors).length > 0 && (
+            <p role="alert" data-testid="form-summary">
+              {Object.keys(errors).length === 1 ? 'One field needs attention.' : `${Object.keys(errors).length} fields need attention.`}
+            </p>
+          )}
+          {failure && (
+            <p role="alert" data-testid="form-error">
+              Not saved: {failure}
+            </p>
+          )}
+          <button type="submit" hidden />
+        </form>
+      </Modal.Body>
+      <Modal.Footer>
+        <Button appearance="secondary" label="Cancel" onClick={onClose} />
+        <Button appearance="primary" label={saving ? 'Saving…' : 'Save'} disabled={saving} onClick={() => void save()} />
+      </Modal.Footer>
+    </Modal>
+  );
+}
