@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import Button from '@splunk/react-ui/Button';
 import Heading from '@splunk/react-ui/Heading';
+import Paragraph from '@splunk/react-ui/Paragraph';
 import Modal from '@splunk/react-ui/Modal';
 import RadioBar from '@splunk/react-ui/RadioBar';
 import ControlGroup from '@splunk/react-ui/ControlGroup';
@@ -86,12 +87,12 @@ export function AccountsPage() {
       <Heading level={2} id="accounts-heading">
         Accounts
       </Heading>
-      <p>An account is an Entra ID app registration allowed to read Microsoft Defender XDR data. Its secret is stored in Splunk&apos;s encrypted credential store and never shown again.</p>
+      <Paragraph>An account is an Entra ID app registration allowed to read Microsoft Defender XDR data. Its secret is stored in Splunk&apos;s encrypted credential store and never shown again.</Paragraph>
       <Button appearance="primary" label="Add account" elementRef={addButton} onClick={() => setEditing({ values: emptyAccount(), creating: true })} />
       {loading ? (
-        <p>Loading…</p>
+        <Paragraph>Loading…</Paragraph>
       ) : accounts.length === 0 ? (
-        <p>No account yet.</p>
+        <Paragraph>No account yet.</Paragraph>
       ) : (
         <Table stripeRows>
           <Table.Head>
@@ -145,10 +146,10 @@ function ReportView({ name, report }: { name: string; report: ConnectionReport |
     <div aria-live="polite" data-report-for={name} className="connection-report">
       <Heading level={3}>Connection test of “{name}”</Heading>
       {report === 'running' ? (
-        <p>Testing…</p>
+        <Paragraph>Testing…</Paragraph>
       ) : (
         <>
-          <p data-outcome={report.ok ? 'ok' : 'failed'}>{report.ok ? 'The account works: every API answered.' : 'The account does not work yet:'}</p>
+          <Paragraph data-outcome={report.ok ? 'ok' : 'failed'}>{report.ok ? 'The account works: every API answered.' : 'The account does not work yet:'}</Paragraph>
           <ul>
             {report.steps.map((s) => (
               <li key={s.title} data-ok={s.ok}>
@@ -248,14 +249,14 @@ function AccountForm({ initial, creating, returnFocus, onClose, onSaved }: FormP
           {field('mde_url', 'Defender for Endpoint URL', { help: 'Optional: overrides the cloud\'s Defender for Endpoint API host.' })}
           {field('ca_file', 'Extra CA bundle', { help: 'Optional: path on the Splunk server of a PEM bundle to trust (TLS-inspecting proxy). TLS verification always stays on.' })}
           {submitted && Object.keys(errors).length > 0 && (
-            <p role="alert" data-testid="form-summary">
+            <Paragraph role="alert" data-testid="form-summary">
               {Object.keys(errors).length === 1 ? 'One field needs attention.' : `${Object.keys(errors).length} fields need attention.`}
-            </p>
+            </Paragraph>
           )}
           {failure && (
-            <p role="alert" data-testid="form-error">
+            <Paragraph role="alert" data-testid="form-error">
               Not saved: {failure}
-            </p>
+            </Paragraph>
           )}
           <button type="submit" hidden />
         </form>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import Button from '@splunk/react-ui/Button';
 import Heading from '@splunk/react-ui/Heading';
+import Paragraph from '@splunk/react-ui/Paragraph';
 import Modal from '@splunk/react-ui/Modal';
 import Table from '@splunk/react-ui/Table';
 import { ACCOUNT_CONF } from '../config/account.js';
@@ -68,10 +69,10 @@ function InputKind({ def, accounts }: { def: InputDefinition; accounts: string[]
       <Heading level={2} id={headingId}>
         {def.title}
       </Heading>
-      <p>{def.description}</p>
+      <Paragraph>{def.description}</Paragraph>
       <Button appearance="primary" label={`Add ${def.title} input`} elementRef={addButton} onClick={() => setEditing({ values: blank(), creating: true })} />
       {inputs.length === 0 ? (
-        <p>No input of this kind yet.</p>
+        <Paragraph>No input of this kind yet.</Paragraph>
       ) : (
         <Table stripeRows>
           <Table.Head>
@@ -202,14 +203,14 @@ function InputForm({ def, accounts, initial, creating, returnFocus, onClose, onS
           <TextField label="Interval" name="interval" value={values.interval ?? ''} onChange={set('interval')} error={errors.interval} required help="Seconds between polls (60 or more), -1 for once at start-up, or a cron schedule." />
           <TextField label="Index" name="index" value={values.index ?? ''} onChange={set('index')} error={errors.index} help="The index the events go to." />
           {submitted && Object.keys(errors).length > 0 && (
-            <p role="alert" data-testid="form-summary">
+            <Paragraph role="alert" data-testid="form-summary">
               {Object.keys(errors).length === 1 ? 'One field needs attention.' : `${Object.keys(errors).length} fields need attention.`}
-            </p>
+            </Paragraph>
           )}
           {failure && (
-            <p role="alert" data-testid="form-error">
+            <Paragraph role="alert" data-testid="form-error">
               Not saved: {failure}
-            </p>
+            </Paragraph>
           )}
           <button type="submit" hidden />
         </form>

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import Button from '@splunk/react-ui/Button';
 import ControlGroup from '@splunk/react-ui/ControlGroup';
 import Heading from '@splunk/react-ui/Heading';
+import Paragraph from '@splunk/react-ui/Paragraph';
 import Switch from '@splunk/react-ui/Switch';
 import { isTrue, PROXY_SECRET_USER, SETTINGS_CONF } from '../config/settings.js';
 import { LOG_LEVELS } from '../splunk/log.js';
@@ -61,7 +62,7 @@ export function SettingsPage() {
     }
   };
 
-  if (!loaded) return <p>Loading…</p>;
+  if (!loaded) return <Paragraph>Loading…</Paragraph>;
   return (
     <>
       <section aria-labelledby="proxy-heading">

@@ -33,10 +33,15 @@ export function endpoint(...segments: string[]): string {
   return segments.map((s, i) => (i === 0 ? s : encodeURIComponent(s))).join('/');
 }
 
-async function call(method: 'GET' | 'POST' | 'DELETE', path: string, form?: Record<string, string>): Promise<Entry[]> {
+/**
+ * @param fields splunkd's `f`: the content keys the answer may hold. Writes to storage/passwords
+ *   pass `username`, so splunkd's answer does not carry the clear text back to the browser.
+ */
+async function call(method: 'GET' | 'POST' | 'DELETE', path: string, form?: Record<string, string>, fields?: string[]): Promise<Entry[]> {
   const url = new URL(createRESTURL(path, { app: APP, owner: 'nobody' }), window.location.origin);
   url.searchParams.set('output_mode', 'json');
   if (method === 'GET') url.searchParams.set('count', '0');
+  for (const f of fields ?? []) url.searchParams.append('f', f);
   const init = createFetchInit({ method, body: form ? new URLSearchParams(form).toString() : undefined });
   let response: Response;
   try {
@@ -59,9 +64,9 @@ async function call(method: 'GET' | 'POST' | 'DELETE', path: string, form?: Reco
 
 export const rest = {
   list: (path: string) => call('GET', path),
-  create: (path: string, form: Record<string, string>) => call('POST', path, form),
-  update: (path: string, form: Record<string, string>) => call('POST', path, form),
-  remove: (path: string) => call('DELETE', path),
+  create: (path: string, form: Record<string, string>, fields?: string[]) => call('POST', path, form, fields),
+  update: (path: string, form: Record<string, string>, fields?: string[]) => call('POST', path, form, fields),
+  remove: (path: string, fields?: string[]) => call('DELETE', path, undefined, fields),
 };
 
 export function text(entry: Entry, key: string): string {

@@ -5,6 +5,9 @@
 import { SECRET_REALM } from '../config/account.js';
 import { endpoint, rest, RestError } from './api.js';
 
+/** splunkd answers a write (and a delete: the remaining list) with the entries: keep only names. */
+const ONLY_NAMES = ['username'];
+
 function entityName(user: string): string {
   const escape = (s: string): string => s.replace(/:/g, '\\:');
   return `${escape(SECRET_REALM)}:${escape(user)}:`;
@@ -12,16 +15,16 @@ function entityName(user: string): string {
 
 export async function writeSecret(user: string, password: string): Promise<void> {
   try {
-    await rest.update(endpoint('storage/passwords', entityName(user)), { password });
+    await rest.update(endpoint('storage/passwords', entityName(user)), { password }, ONLY_NAMES);
   } catch (error) {
     if (!(error instanceof RestError) || error.status !== 404) throw error;
-    await rest.create('storage/passwords', { name: user, realm: SECRET_REALM, password });
+    await rest.create('storage/passwords', { name: user, realm: SECRET_REALM, password }, ONLY_NAMES);
   }
 }
 
 export async function deleteSecret(user: string): Promise<void> {
   try {
-    await rest.remove(endpoint('storage/passwords', entityName(user)));
+    await rest.remove(endpoint('storage/passwords', entityName(user)), ONLY_NAMES);
   } catch (error) {
     if (!(error instanceof RestError) || error.status !== 404) throw error;
   }

@@ -18,6 +18,8 @@
  * - storage/passwords entries are named `<realm>:<username>:` with ':' escaped as '\:'; an entity can
  *   also be addressed as `<realm>:<username>` or, for a unique username, `<username>` (as splunkd allows).
  * - Lists page like splunkd: `count` defaults to 30 (0 = all), `offset`, and a plain `search` filter.
+ * - `f` (repeatable, `*` wildcards) keeps only the matching content keys of each entry in the answer, for
+ *   any method (the page writes secrets with `f=username`, so the answer does not echo clear_password).
  * - Output: JSON when `output_mode` starts with `json` (query string or POST body), otherwise a
  *   minimal Atom feed (`<feed>`/`<entry>`/`<s:dict>`), and errors as `<response><messages>`, as splunkd does.
  * - Statuses: 201 on create, 200 on read/update/delete (delete answers with the remaining list),
@@ -155,7 +157,7 @@ interface Call {
 const GENERATOR = { build: '1fff88043d5f', version: '9.2.0' };
 const DEFAULT_PERMS = { read: ['*'], write: ['admin', 'sc_admin'] };
 /** POST arguments that steer the response rather than describe the object. */
-const CONTROL_ARGS = new Set(['output_mode']);
+const CONTROL_ARGS = new Set(['output_mode', 'f']);
 
 export class SplunkdStandIn {
   readonly requests: RecordedRequest[] = [];
@@ -271,7 +273,8 @@ export class SplunkdStandIn {
       ? await this.route(method, url, form)
       : { status: 401, messages: [{ type: 'WARN' as const, text: 'call not properly authenticated' }] };
     record.status = reply.status;
-    this.reply(res, json, reply);
+    const fields = [...url.searchParams.getAll('f'), ...form.getAll('f')];
+    this.reply(res, json, fields.length > 0 && reply.feed ? { ...reply, feed: filterFields(reply.feed, fields) } : reply);
   }
 
   private takeFailRule(target: string): FailRule | undefined {
@@ -751,6 +754,13 @@ function objectArgs(form: URLSearchParams): Record<string, string> {
 function matchesSearch(entry: FeedEntry, needle: string): boolean {
   const haystack = [entry.name, ...Object.values(entry.content).filter((v): v is string => typeof v === 'string')];
   return haystack.some((v) => v.toLowerCase().includes(needle));
+}
+
+/** splunkd's `f` argument: only the content keys matching one of the patterns (`*` matches anything). */
+function filterFields(feed: Feed, patterns: string[]): Feed {
+  const regexes = patterns.map((p) => new RegExp(`^${p.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  const keep = (key: string): boolean => regexes.some((r) => r.test(key));
+  return { ...feed, entries: feed.entries.map((e) => ({ ...e, content: Object.fromEntries(Object.entries(e.content).filter(([k]) => keep(k))) })) };
 }
 
 /** The string values of a content dict (drops splunkd's booleans and eai: keys). */
