@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'react';
 import Button from '@splunk/react-ui/Button';
-import ControlGroup from '@splunk/react-ui/ControlGroup';
 import Heading from '@splunk/react-ui/Heading';
 import Paragraph from '@splunk/react-ui/Paragraph';
 import Switch from '@splunk/react-ui/Switch';
@@ -77,11 +76,9 @@ export function SettingsPage() {
             void saveProxy();
           }}
         >
-          <ControlGroup label="Use a proxy" labelPosition="top">
-            <Switch appearance="toggle" selected={proxy.proxy_enabled === '1'} onClick={() => set('proxy_enabled')(proxy.proxy_enabled === '1' ? '0' : '1')}>
-              {proxy.proxy_enabled === '1' ? 'On' : 'Off'}
-            </Switch>
-          </ControlGroup>
+          <Switch appearance="toggle" selected={proxy.proxy_enabled === '1'} onClick={() => set('proxy_enabled')(proxy.proxy_enabled === '1' ? '0' : '1')}>
+            Use a proxy for Entra ID and Microsoft Graph
+          </Switch>
           <TextField label="Proxy URL" name="proxy_url" value={proxy.proxy_url} onChange={set('proxy_url')} error={errors.proxy_url} required={proxy.proxy_enabled === '1'} help="http:// or https:// with a port, e.g. http://proxy.example.com:8080." />
           <TextField label="Proxy user" name="proxy_username" value={proxy.proxy_username} onChange={set('proxy_username')} help="Optional." />
           <TextField

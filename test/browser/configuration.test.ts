@@ -337,7 +337,10 @@ test('an account used by inputs cannot be deleted (the inputs are listed); unuse
 test('settings: proxy (password write-only, in storage/passwords as __proxy__) and log level in their stanzas', async () => {
   await tab('Settings');
   await page.getByRole('heading', { name: 'Proxy' }).waitFor();
-  await page.getByRole('switch', { name: /Use a proxy/ }).or(page.getByLabel('Use a proxy')).first().click();
+  const toggle = page.getByRole('switch', { name: /Use a proxy/ });
+  assert.equal(await toggle.getAttribute('aria-checked'), 'false');
+  await toggle.press('Space');
+  assert.equal(await toggle.getAttribute('aria-checked'), 'true');
   await field(page.locator('main'), 'Proxy URL').fill('proxy.example.com');
   await page.getByRole('button', { name: 'Save proxy' }).click();
   assert.equal(await page.locator('[data-error-for="proxy_url"]').textContent(), rules.proxyUrl('proxy.example.com'));
