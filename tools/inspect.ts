@@ -250,7 +250,7 @@ function checkSymlink(ctx: Context, file: AppFile): void {
 
 function checkBundles(ctx: Context): void {
   const paths = ctx.options.buildPaths ?? defaultBuildPaths();
-  for (const file of ctx.regularFiles().filter((f) => /^bin\/.+\.[cm]?js$/.test(f.rel))) {
+  for (const file of ctx.regularFiles().filter((f) => /^(bin|appserver\/static)\/.+\.[cm]?js$/.test(f.rel))) {
     const text = ctx.text(file.rel);
     // Most specific first, one report per file: /work/main/ found means /work/ is found too.
     for (const p of [...paths].sort((a, b) => b.length - a.length)) {

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import Button from '@splunk/react-ui/Button';
 import Heading from '@splunk/react-ui/Heading';
+import List from '@splunk/react-ui/List';
 import Paragraph from '@splunk/react-ui/Paragraph';
 import Modal from '@splunk/react-ui/Modal';
 import RadioBar from '@splunk/react-ui/RadioBar';
@@ -12,6 +13,7 @@ import { INPUTS } from '../inputs/catalog.js';
 import { CLOUD_NAMES } from '../microsoft/clouds.js';
 import { endpoint, rest, text, type Entry } from './api.js';
 import { useAnnounce } from './Announcer.js';
+import { ACTIONS, SECTION, TOOLBAR } from './layout.js';
 import { testConnection } from './connectionTest.js';
 import { SelectField, TextField } from './Field.js';
 import { deleteSecret, writeSecret } from './secrets.js';
@@ -83,12 +85,14 @@ export function AccountsPage() {
   };
 
   return (
-    <section aria-labelledby="accounts-heading">
+    <section aria-labelledby="accounts-heading" style={SECTION}>
       <Heading level={2} id="accounts-heading">
         Accounts
       </Heading>
       <Paragraph>An account is an Entra ID app registration allowed to read Microsoft Defender XDR data. Its secret is stored in Splunk&apos;s encrypted credential store and never shown again.</Paragraph>
-      <Button appearance="primary" label="Add account" elementRef={addButton} onClick={() => setEditing({ values: emptyAccount(), creating: true })} />
+      <div style={TOOLBAR}>
+        <Button appearance="primary" label="Add account" elementRef={addButton} onClick={() => setEditing({ values: emptyAccount(), creating: true })} />
+      </div>
       {loading ? (
         <Paragraph>Loading…</Paragraph>
       ) : accounts.length === 0 ? (
@@ -112,9 +116,11 @@ export function AccountsPage() {
                 <Table.Cell>{CLOUD_LABELS[text(a, 'cloud') || 'commercial'] ?? text(a, 'cloud')}</Table.Cell>
                 <Table.Cell>{text(a, 'auth_type') === 'certificate' ? 'Certificate' : 'Client secret'}</Table.Cell>
                 <Table.Cell>
+                  <div style={ACTIONS}>
                   <Button appearance="secondary" label="Edit" aria-label={`Edit account ${a.name}`} onClick={() => setEditing({ values: { ...emptyAccount(), ...Object.fromEntries(KEYS.map((k) => [k, text(a, k)])), name: a.name, cloud: text(a, 'cloud') || 'commercial', auth_type: text(a, 'auth_type') || 'client_secret' }, creating: false })} />
                   <Button appearance="secondary" label="Test connection" aria-label={`Test connection of account ${a.name}`} disabled={reports[a.name] === 'running'} onClick={() => void test(a.name)} />
                   <Button appearance="destructiveSecondary" label="Delete" aria-label={`Delete account ${a.name}`} onClick={() => void remove(a.name)} />
+                  </div>
                 </Table.Cell>
               </Table.Row>
             ))}
@@ -143,20 +149,20 @@ export function AccountsPage() {
 
 function ReportView({ name, report }: { name: string; report: ConnectionReport | 'running' }) {
   return (
-    <div aria-live="polite" data-report-for={name} className="connection-report">
+    <div aria-live="polite" data-report-for={name} style={SECTION}>
       <Heading level={3}>Connection test of “{name}”</Heading>
       {report === 'running' ? (
         <Paragraph>Testing…</Paragraph>
       ) : (
         <>
           <Paragraph data-outcome={report.ok ? 'ok' : 'failed'}>{report.ok ? 'The account works: every API answered.' : 'The account does not work yet:'}</Paragraph>
-          <ul>
+          <List>
             {report.steps.map((s) => (
-              <li key={s.title} data-ok={s.ok}>
-                <strong>{s.ok ? '✓' : '✗'} {s.title}</strong>: {s.message}
-              </li>
+              <List.Item key={s.title} data-ok={s.ok}>
+                <strong>{s.ok ? '✓ OK' : '✗ Failed'}: {s.title}.</strong> {s.message}
+              </List.Item>
             ))}
-          </ul>
+          </List>
         </>
       )}
     </div>

@@ -9,6 +9,7 @@ import { INPUTS } from '../inputs/catalog.js';
 import type { InputDefinition } from '../splunk/args.js';
 import { endpoint, isDisabled, rest, text, type Entry } from './api.js';
 import { useAnnounce } from './Announcer.js';
+import { ACTIONS, SECTION, TOOLBAR } from './layout.js';
 import { SelectField, TextField } from './Field.js';
 import { inputErrors, type Errors } from './validation.js';
 
@@ -65,12 +66,14 @@ function InputKind({ def, accounts }: { def: InputDefinition; accounts: string[]
   const blank = (): Values => ({ name: '', interval: '300', index: 'default', ...Object.fromEntries(def.args.map((a) => [a.name, a.name === 'account' ? (accounts[0] ?? '') : ''])) });
 
   return (
-    <section aria-labelledby={headingId} data-scheme={def.scheme}>
+    <section aria-labelledby={headingId} data-scheme={def.scheme} style={SECTION}>
       <Heading level={2} id={headingId}>
         {def.title}
       </Heading>
       <Paragraph>{def.description}</Paragraph>
-      <Button appearance="primary" label={`Add ${def.title} input`} elementRef={addButton} onClick={() => setEditing({ values: blank(), creating: true })} />
+      <div style={TOOLBAR}>
+        <Button appearance="primary" label={`Add ${def.title} input`} elementRef={addButton} onClick={() => setEditing({ values: blank(), creating: true })} />
+      </div>
       {inputs.length === 0 ? (
         <Paragraph>No input of this kind yet.</Paragraph>
       ) : (
@@ -95,6 +98,7 @@ function InputKind({ def, accounts }: { def: InputDefinition; accounts: string[]
                   <Table.Cell>{text(input, 'index')}</Table.Cell>
                   <Table.Cell data-status>{disabled ? 'Disabled' : 'Enabled'}</Table.Cell>
                   <Table.Cell>
+                    <div style={ACTIONS}>
                     <Button appearance="secondary" label="Edit" aria-label={`Edit input ${input.name}`} onClick={() => setEditing({ values: { ...valuesOf(input), name: input.name }, creating: false })} />
                     <Button appearance="secondary" label="Clone" aria-label={`Clone input ${input.name}`} onClick={() => setEditing({ values: { ...valuesOf(input), name: `${input.name}_copy` }, creating: true })} />
                     <Button
@@ -104,6 +108,7 @@ function InputKind({ def, accounts }: { def: InputDefinition; accounts: string[]
                       onClick={() => void act(disabled ? 'enable the input' : 'disable the input', `Input "${input.name}" ${disabled ? 'enabled' : 'disabled'}.`, () => rest.update(`${path}/${disabled ? 'enable' : 'disable'}`, {}))}
                     />
                     <Button appearance="destructiveSecondary" label="Delete" aria-label={`Delete input ${input.name}`} onClick={() => void act('delete the input', `Input "${input.name}" deleted.`, () => rest.remove(path))} />
+                    </div>
                   </Table.Cell>
                 </Table.Row>
               );

@@ -7,6 +7,7 @@ import { isTrue, PROXY_SECRET_USER, SETTINGS_CONF } from '../config/settings.js'
 import { LOG_LEVELS } from '../splunk/log.js';
 import { endpoint, rest, text } from './api.js';
 import { useAnnounce } from './Announcer.js';
+import { SECTION, TOOLBAR } from './layout.js';
 import { SelectField, TextField } from './Field.js';
 import { deleteSecret, writeSecret } from './secrets.js';
 import { proxyErrors, type Errors } from './validation.js';
@@ -64,7 +65,7 @@ export function SettingsPage() {
   if (!loaded) return <Paragraph>Loading…</Paragraph>;
   return (
     <>
-      <section aria-labelledby="proxy-heading">
+      <section aria-labelledby="proxy-heading" style={SECTION}>
         <Heading level={2} id="proxy-heading">
           Proxy
         </Heading>
@@ -90,15 +91,19 @@ export function SettingsPage() {
             placeholder={proxy.proxy_username ? 'Leave empty to keep the stored password.' : undefined}
             help="Stored encrypted in Splunk; never shown again."
           />
-          <Button appearance="primary" label="Save proxy" type="submit" />
+          <div style={TOOLBAR}>
+            <Button appearance="primary" label="Save proxy" type="submit" />
+          </div>
         </form>
       </section>
-      <section aria-labelledby="logging-heading">
+      <section aria-labelledby="logging-heading" style={SECTION}>
         <Heading level={2} id="logging-heading">
           Logging
         </Heading>
         <SelectField label="Log level" name="loglevel" value={loglevel} onChange={setLoglevel} help="What the inputs write to splunkd.log (index=_internal)." options={LOG_LEVELS.map((l) => ({ value: l, label: l }))} />
-        <Button appearance="primary" label="Save log level" onClick={() => void saveLogging()} />
+        <div style={TOOLBAR}>
+          <Button appearance="primary" label="Save log level" onClick={() => void saveLogging()} />
+        </div>
       </section>
     </>
   );

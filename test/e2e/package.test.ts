@@ -64,9 +64,10 @@ test('the launcher says plainly when no suitable Node.js exists', async () => {
 });
 
 test('the bundles contain no eval or new Function', () => {
-  const bin = path.join(ROOT, 'dist', 'TA-defender-xdr', 'bin');
-  for (const file of ['defender_xdr_alerts.js', 'defender_xdr_incidents.js', 'lib/collector.js']) {
-    const code = readFileSync(path.join(bin, file), 'utf8');
+  const app = path.join(ROOT, 'dist', 'TA-defender-xdr');
+  const bundles = ['bin/defender_xdr_alerts.js', 'bin/defender_xdr_incidents.js', 'bin/defender_xdr_connection_test.js', 'bin/lib/collector.js', 'appserver/static/configuration.js'];
+  for (const file of bundles) {
+    const code = readFileSync(path.join(app, file), 'utf8');
     assert.doesNotMatch(code, /\beval\s*\(|new\s+Function\s*\(/, file);
   }
 });
