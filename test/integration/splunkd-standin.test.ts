@@ -415,4 +415,80 @@ describe('splunkd stand-in over plain HTTP', () => {
     await standIn.stop();
     await dispatcher.close();
   });
+
+  it('keeps only the content keys named by f, for writes too (the page never gets clear_password back)', async (t) => {
+    const standIn = await started(t);
+    const created = await call(standIn, 'POST', `${NS}/storage/passwords?f=username`, { form: { name: 'acct1', realm: APP, password: 'Canary~pw' } });
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.json().entry[0].content, { username: 'acct1' });
+    assert.doesNotMatch(created.text, /Canary~pw/);
+    const listed = await call(standIn, 'GET', `${NS}/storage/passwords?f=user*&f=realm`);
+    assert.deepEqual(listed.json().entry[0].content, { realm: APP, username: 'acct1' });
+    const full = await call(standIn, 'GET', `${NS}/storage/passwords`);
+    assert.equal((full.json().entry[0].content as Record<string, unknown>).clear_password, 'Canary~pw');
+  });
+});
+
+describe('splunkd stand-in: data/inputs/<scheme> of a registered modular input', () => {
+  async function withScheme(t: TestContext) {
+    const standIn = await started(t);
+    const validated: string[] = [];
+    standIn.setConfStanza(APP, 'inputs', 'demo_scheme', { interval: '300', disabled: 'true', start_by_shell: 'false' });
+    standIn.registerModularInput({
+      scheme: 'demo_scheme',
+      args: [{ name: 'account', requiredOnCreate: true }, { name: 'filter', requiredOnCreate: false }],
+      // Like a script: refuses account "bad" with an <error><message>, exit 1.
+      validate: async (xml) => {
+        validated.push(xml);
+        return /<param name="account">bad<\/param>/.test(xml) ? { code: 1, stdout: '<error><message>Account &quot;bad&quot; does not exist.</message></error>' } : { code: 0, stdout: '' };
+      },
+    });
+    return { standIn, validated, collection: `${NS}/data/inputs/demo_scheme` };
+  }
+
+  it('creates through external validation, over the scheme default stanza', async (t) => {
+    const { standIn, validated, collection } = await withScheme(t);
+    const created = await call(standIn, 'POST', collection, { form: { name: 'one', account: 'good', interval: '600', disabled: '0' } });
+    assert.equal(created.status, 201);
+    const content = created.json().entry[0].content as Record<string, unknown>;
+    assert.equal(content.account, 'good');
+    assert.equal(content.interval, '600');
+    assert.equal(content.start_by_shell, 'false', 'from the scheme default stanza');
+    assert.equal(content.disabled, false);
+    assert.equal(validated.length, 1);
+    assert.match(validated[0], /^<\?xml[\s\S]*<items><server_host>[\s\S]*<session_key>session-key-123<\/session_key>[\s\S]*<item name="one"><param name="account">good<\/param>/);
+    const stanza = await call(standIn, 'GET', `${NS}/configs/conf-inputs/demo_scheme%3A%2F%2Fone`);
+    assert.equal((stanza.json().entry[0].content as Record<string, unknown>).account, 'good', 'stored as inputs.conf [demo_scheme://one]');
+  });
+
+  it('refuses what splunkd refuses: the script\'s message, unknown or missing arguments, duplicates', async (t) => {
+    const { standIn, collection } = await withScheme(t);
+    const refused = await call(standIn, 'POST', collection, { form: { name: 'x', account: 'bad' } });
+    assert.equal(refused.status, 400);
+    assert.deepEqual(refused.json().messages, [{ type: 'ERROR', text: 'Account "bad" does not exist.' }]);
+    assert.equal((await call(standIn, 'GET', collection)).json().entry.length, 0, 'nothing written');
+    assert.deepEqual((await call(standIn, 'POST', collection, { form: { name: 'x', account: 'good', secret: 'no' } })).json().messages, [{ type: 'ERROR', text: 'Argument "secret" is not supported by this handler.' }]);
+    assert.equal((await call(standIn, 'POST', collection, { form: { name: 'x' } })).status, 400);
+    assert.equal((await call(standIn, 'POST', collection, { form: { name: 'x', account: 'good' } })).status, 201);
+    assert.equal((await call(standIn, 'POST', collection, { form: { name: 'x', account: 'good' } })).status, 409);
+  });
+
+  it('edits (validating the merged parameters), disables, enables and deletes', async (t) => {
+    const { standIn, validated, collection } = await withScheme(t);
+    await call(standIn, 'POST', collection, { form: { name: 'one', account: 'good', filter: "severity eq 'high'" } });
+    const edited = await call(standIn, 'POST', `${collection}/one`, { form: { interval: '900' } });
+    assert.equal(edited.status, 200);
+    // The edit is validated with the stored parameters plus the change, as splunkd passes them.
+    assert.match(validated[1], /<param name="account">good<\/param>[\s\S]*<param name="filter">severity eq 'high'<\/param>[\s\S]*<param name="interval">900<\/param>/);
+    assert.equal((await call(standIn, 'POST', `${collection}/one`, { form: { account: 'bad' } })).status, 400);
+    assert.equal(((await call(standIn, 'GET', `${collection}/one`)).json().entry[0].content as Record<string, unknown>).account, 'good');
+    const disabled = await call(standIn, 'POST', `${collection}/one/disable`, { form: {} });
+    assert.equal((disabled.json().entry[0].content as Record<string, unknown>).disabled, true);
+    const enabled = await call(standIn, 'POST', `${collection}/one/enable`, { form: {} });
+    assert.equal((enabled.json().entry[0].content as Record<string, unknown>).disabled, false);
+    assert.equal(validated.length, 3, 'enable and disable do not validate');
+    assert.equal((await call(standIn, 'DELETE', `${collection}/one`)).status, 200);
+    assert.equal((await call(standIn, 'GET', `${collection}/one`)).status, 404);
+    assert.equal((await call(standIn, 'GET', `${NS}/data/inputs/unknown_scheme`)).status, 404);
+  });
 });
