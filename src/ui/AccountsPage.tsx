@@ -15,7 +15,7 @@ import { endpoint, rest, text, type Entry } from './api.js';
 import { useAnnounce } from './Announcer.js';
 import { ACTIONS, SECTION, TOOLBAR } from './layout.js';
 import { testConnection } from './connectionTest.js';
-import { SelectField, TextField } from './Field.js';
+import { focusFirstError, SelectField, TextField } from './Field.js';
 import { deleteSecret, writeSecret } from './secrets.js';
 import { accountErrors, type Errors } from './validation.js';
 
@@ -191,7 +191,7 @@ function AccountForm({ initial, creating, returnFocus, onClose, onSaved }: FormP
 
   const save = async () => {
     setSubmitted(true);
-    if (Object.keys(accountErrors(values, creating)).length > 0) return;
+    if (Object.keys(accountErrors(values, creating)).length > 0) return focusFirstError();
     setSaving(true);
     setFailure(undefined);
     try {

@@ -62,3 +62,12 @@ export function SelectField(props: Common & { options: { value: string; label: s
     </ControlGroup>
   );
 }
+
+/** After a refused submit, moves focus to the first field (in page order) that shows an error. */
+export function focusFirstError(): void {
+  window.setTimeout(() => {
+    const dialog = document.querySelector('[role="dialog"]') ?? document;
+    const name = dialog.querySelector('[data-error-for]')?.getAttribute('data-error-for');
+    if (name) dialog.querySelector<HTMLElement>(`input[name="${CSS.escape(name)}"], textarea[name="${CSS.escape(name)}"]`)?.focus();
+  }, 0);
+}

@@ -10,7 +10,7 @@ import type { InputDefinition } from '../splunk/args.js';
 import { endpoint, isDisabled, rest, text, type Entry } from './api.js';
 import { useAnnounce } from './Announcer.js';
 import { ACTIONS, SECTION, TOOLBAR } from './layout.js';
-import { SelectField, TextField } from './Field.js';
+import { focusFirstError, SelectField, TextField } from './Field.js';
 import { inputErrors, type Errors } from './validation.js';
 
 type Values = Record<string, string>;
@@ -155,7 +155,7 @@ function InputForm({ def, accounts, initial, creating, returnFocus, onClose, onS
 
   const save = async () => {
     setSubmitted(true);
-    if (Object.keys(inputErrors(def, values, creating)).length > 0) return;
+    if (Object.keys(inputErrors(def, values, creating)).length > 0) return focusFirstError();
     setSaving(true);
     setFailure(undefined);
     const form: Record<string, string> = {};

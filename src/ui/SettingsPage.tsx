@@ -8,7 +8,7 @@ import { LOG_LEVELS } from '../splunk/log.js';
 import { endpoint, rest, text } from './api.js';
 import { useAnnounce } from './Announcer.js';
 import { SECTION, TOOLBAR } from './layout.js';
-import { SelectField, TextField } from './Field.js';
+import { focusFirstError, SelectField, TextField } from './Field.js';
 import { deleteSecret, writeSecret } from './secrets.js';
 import { proxyErrors, type Errors } from './validation.js';
 
@@ -40,7 +40,7 @@ export function SettingsPage() {
 
   const saveProxy = async () => {
     setSubmitted(true);
-    if (Object.keys(proxyErrors(proxy)).length > 0) return;
+    if (Object.keys(proxyErrors(proxy)).length > 0) return focusFirstError();
     try {
       const username = proxy.proxy_username.trim();
       await rest.update(endpoint(CONF, 'proxy'), { proxy_enabled: proxy.proxy_enabled === '1' ? 'true' : 'false', proxy_url: proxy.proxy_url.trim(), proxy_username: username });

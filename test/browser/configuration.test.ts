@@ -131,6 +131,8 @@ test('account form: errors next to each field, with the same words as --validate
   assert.ok(describedBy.split(' ').some(Boolean));
   assert.match((await page.locator(`[id="${describedBy.split(' ')[0]}"]`).textContent()) ?? '', /is not a GUID/);
   assert.match((await dialog().getByTestId('form-summary').textContent()) ?? '', /4 fields need attention/);
+  // Focus moves to the first field in error, so a keyboard user lands on it.
+  await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'name');
   await choose(dialog(), 'Cloud', 'Custom endpoints');
   await fill('Login URL', 'http://login.example.com');
   await save();
@@ -344,6 +346,7 @@ test('settings: proxy (password write-only, in storage/passwords as __proxy__) a
   await field(page.locator('main'), 'Proxy URL').fill('proxy.example.com');
   await page.getByRole('button', { name: 'Save proxy' }).click();
   assert.equal(await page.locator('[data-error-for="proxy_url"]').textContent(), rules.proxyUrl('proxy.example.com'));
+  await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'proxy_url');
   await screenshot(page, '12-settings-validation');
   const proxyPassword = `${SECRET_CANARY}proxy-password`;
   await field(page.locator('main'), 'Proxy URL').fill('http://proxy.example.com:8080');
