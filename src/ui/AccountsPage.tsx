@@ -3,7 +3,6 @@ import Button from '@splunk/react-ui/Button';
 import Heading from '@splunk/react-ui/Heading';
 import List from '@splunk/react-ui/List';
 import Paragraph from '@splunk/react-ui/Paragraph';
-import Modal from '@splunk/react-ui/Modal';
 import RadioBar from '@splunk/react-ui/RadioBar';
 import ControlGroup from '@splunk/react-ui/ControlGroup';
 import Table from '@splunk/react-ui/Table';
@@ -15,9 +14,10 @@ import { endpoint, rest, text, type Entry } from './api.js';
 import { useAnnounce } from './Announcer.js';
 import { ACTIONS, SECTION, TOOLBAR } from './layout.js';
 import { testConnection } from './connectionTest.js';
-import { focusFirstError, SelectField, TextField } from './Field.js';
+import { SelectField, TextField } from './Field.js';
+import { FormDialog, useFormSave } from './FormDialog.js';
 import { deleteSecret, writeSecret } from './secrets.js';
-import { accountErrors, type Errors } from './validation.js';
+import { accountErrors } from './validation.js';
 
 const CONF = `configs/conf-${ACCOUNT_CONF}`;
 /** The stanza keys the page edits; the secret is never one of them. */
@@ -179,98 +179,68 @@ interface FormProps {
 
 function AccountForm({ initial, creating, returnFocus, onClose, onSaved }: FormProps) {
   const [values, setValues] = useState<Values>(initial);
-  const [submitted, setSubmitted] = useState(false);
-  const [saving, setSaving] = useState(false);
-  const [failure, setFailure] = useState<string | undefined>();
-  const errors: Errors = submitted ? accountErrors(values, creating) : {};
-  const set = (key: string) => (value: string) => setValues((v) => ({ ...v, [key]: value }));
-  const field = (key: string, label: string, extra: { help?: string; required?: boolean; placeholder?: string } = {}) => (
-    <TextField label={label} name={key} value={values[key] ?? ''} onChange={set(key)} error={errors[key]} {...extra} />
-  );
   const certificate = values.auth_type === 'certificate';
-
-  const save = async () => {
-    setSubmitted(true);
-    if (Object.keys(accountErrors(values, creating)).length > 0) return focusFirstError();
-    setSaving(true);
-    setFailure(undefined);
-    try {
+  const form = useFormSave(
+    () => accountErrors(values, creating),
+    async () => {
+      const name = values.name.trim();
       const stanza: Record<string, string> = {};
       for (const key of KEYS) stanza[key] = (values[key] ?? '').trim();
       if (values.cloud !== 'custom') {
         stanza.login_url = '';
         stanza.graph_url = '';
       }
-      if (creating) await rest.create(CONF, { name: values.name.trim(), ...stanza });
-      else await rest.update(endpoint(CONF, values.name), stanza);
-      if (values.secret.trim()) await writeSecret(values.name.trim(), certificate ? values.secret : values.secret.trim());
-      await onSaved(values.name.trim());
-    } catch (error) {
-      setFailure((error as Error).message);
-      setSaving(false);
-    }
-  };
+      if (creating) await rest.create(CONF, { name, ...stanza });
+      else await rest.update(endpoint(CONF, name), stanza);
+      if (values.secret.trim()) await writeSecret(name, certificate ? values.secret : values.secret.trim());
+      await markConfigured();
+      await onSaved(name);
+    },
+  );
+  const { errors } = form;
+  const set = (key: string) => (value: string) => setValues((v) => ({ ...v, [key]: value }));
+  const field = (key: string, label: string, extra: { help?: string; required?: boolean; placeholder?: string } = {}) => (
+    <TextField label={label} name={key} value={values[key] ?? ''} onChange={set(key)} error={errors[key]} {...extra} />
+  );
 
   return (
-    <Modal open returnFocus={returnFocus} onRequestClose={onClose} style={{ width: 640 }}>
-      <Modal.Header title={creating ? 'Add account' : `Edit account ${values.name}`} />
-      <Modal.Body>
-        <form
-          aria-label="Account"
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            void save();
-          }}
-        >
-          {creating && field('name', 'Account name', { required: true, help: 'Letters, digits, _ . - ; inputs refer to the account by this name.' })}
-          {field('tenant_id', 'Tenant ID', { required: true, help: 'Directory (tenant) ID or a verified domain, e.g. contoso.onmicrosoft.com.' })}
-          {field('client_id', 'Client ID', { required: true, help: 'Application (client) ID of the app registration.' })}
-          <SelectField label="Cloud" name="cloud" value={values.cloud} onChange={set('cloud')} error={errors.cloud} options={CLOUD_NAMES.map((c) => ({ value: c, label: CLOUD_LABELS[c] }))} />
-          {values.cloud === 'custom' && (
-            <>
-              {field('login_url', 'Login URL', { required: true, help: 'https URL of the Entra ID authority host.' })}
-              {field('graph_url', 'Microsoft Graph URL', { required: true, help: 'https URL of the Graph host.' })}
-            </>
-          )}
-          <ControlGroup label="Authentication" labelPosition="top">
-            <RadioBar value={values.auth_type} onChange={(_e, d) => set('auth_type')(String(d.value))}>
-              <RadioBar.Option value="client_secret" label="Client secret" />
-              <RadioBar.Option value="certificate" label="Certificate" />
-            </RadioBar>
-          </ControlGroup>
-          <TextField
-            label={certificate ? 'Certificate and private key (PEM)' : 'Client secret'}
-            name="secret"
-            type={certificate ? undefined : 'password'}
-            multiline={certificate}
-            value={values.secret}
-            onChange={set('secret')}
-            error={errors.secret}
-            required={creating}
-            placeholder={creating ? undefined : 'Stored. Leave empty to keep it.'}
-            help={creating ? 'Stored encrypted in Splunk; never shown again.' : 'A secret is stored and is never shown. Type a new one to replace it.'}
-          />
-          {certificate && field('certificate_thumbprint', 'Certificate thumbprint', { help: 'Only when the PEM holds no certificate: SHA-1 or SHA-256 hex.' })}
-          {field('mde_url', 'Defender for Endpoint URL', { help: 'Optional: overrides the cloud\'s Defender for Endpoint API host.' })}
-          {field('ca_file', 'Extra CA bundle', { help: 'Optional: path on the Splunk server of a PEM bundle to trust (TLS-inspecting proxy). TLS verification always stays on.' })}
-          {submitted && Object.keys(errors).length > 0 && (
-            <Paragraph role="alert" data-testid="form-summary">
-              {Object.keys(errors).length === 1 ? 'One field needs attention.' : `${Object.keys(errors).length} fields need attention.`}
-            </Paragraph>
-          )}
-          {failure && (
-            <Paragraph role="alert" data-testid="form-error">
-              Not saved: {failure}
-            </Paragraph>
-          )}
-          <button type="submit" hidden />
-        </form>
-      </Modal.Body>
-      <Modal.Footer>
-        <Button appearance="secondary" label="Cancel" onClick={onClose} />
-        <Button appearance="primary" label={saving ? 'Saving…' : 'Save'} disabled={saving} onClick={() => void save()} />
-      </Modal.Footer>
-    </Modal>
+    <FormDialog title={creating ? 'Add account' : `Edit account ${values.name}`} label="Account" returnFocus={returnFocus} onClose={onClose} form={form}>
+      {creating && field('name', 'Account name', { required: true, help: 'Letters, digits, _ . - ; inputs refer to the account by this name.' })}
+      {field('tenant_id', 'Tenant ID', { required: true, help: 'Directory (tenant) ID or a verified domain, e.g. contoso.onmicrosoft.com.' })}
+      {field('client_id', 'Client ID', { required: true, help: 'Application (client) ID of the app registration.' })}
+      <SelectField label="Cloud" name="cloud" value={values.cloud} onChange={set('cloud')} error={errors.cloud} options={CLOUD_NAMES.map((c) => ({ value: c, label: CLOUD_LABELS[c] }))} />
+      {values.cloud === 'custom' && (
+        <>
+          {field('login_url', 'Login URL', { required: true, help: 'https URL of the Entra ID authority host.' })}
+          {field('graph_url', 'Microsoft Graph URL', { required: true, help: 'https URL of the Graph host.' })}
+        </>
+      )}
+      <ControlGroup label="Authentication" labelPosition="top">
+        <RadioBar value={values.auth_type} onChange={(_e, d) => set('auth_type')(String(d.value))}>
+          <RadioBar.Option value="client_secret" label="Client secret" />
+          <RadioBar.Option value="certificate" label="Certificate" />
+        </RadioBar>
+      </ControlGroup>
+      <TextField
+        label={certificate ? 'Certificate and private key (PEM)' : 'Client secret'}
+        name="secret"
+        type={certificate ? undefined : 'password'}
+        multiline={certificate}
+        value={values.secret}
+        onChange={set('secret')}
+        error={errors.secret}
+        required={creating}
+        placeholder={creating ? undefined : 'Stored. Leave empty to keep it.'}
+        help={creating ? 'Stored encrypted in Splunk; never shown again.' : 'A secret is stored and is never shown. Type a new one to replace it.'}
+      />
+      {certificate && field('certificate_thumbprint', 'Certificate thumbprint', { help: 'Only when the PEM holds no certificate: SHA-1 or SHA-256 hex.' })}
+      {field('mde_url', 'Defender for Endpoint URL', { help: "Optional: overrides the cloud's Defender for Endpoint API host." })}
+      {field('ca_file', 'Extra CA bundle', { help: 'Optional: path on the Splunk server of a PEM bundle to trust (TLS-inspecting proxy). TLS verification always stays on.' })}
+    </FormDialog>
   );
+}
+
+/** The app's setup is done once an account exists: Splunk Web stops offering the setup page. */
+async function markConfigured(): Promise<void> {
+  await rest.update(endpoint('configs/conf-app', 'install'), { is_configured: '1' });
 }

@@ -2,7 +2,6 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import Button from '@splunk/react-ui/Button';
 import Heading from '@splunk/react-ui/Heading';
 import Paragraph from '@splunk/react-ui/Paragraph';
-import Modal from '@splunk/react-ui/Modal';
 import Table from '@splunk/react-ui/Table';
 import { ACCOUNT_CONF } from '../config/account.js';
 import { INPUTS } from '../inputs/catalog.js';
@@ -10,8 +9,9 @@ import type { InputDefinition } from '../splunk/args.js';
 import { endpoint, isDisabled, rest, text, type Entry } from './api.js';
 import { useAnnounce } from './Announcer.js';
 import { ACTIONS, SECTION, TOOLBAR } from './layout.js';
-import { focusFirstError, SelectField, TextField } from './Field.js';
-import { inputErrors, type Errors } from './validation.js';
+import { SelectField, TextField } from './Field.js';
+import { FormDialog, useFormSave } from './FormDialog.js';
+import { inputErrors } from './validation.js';
 
 type Values = Record<string, string>;
 
@@ -147,83 +147,47 @@ interface FormProps {
 
 function InputForm({ def, accounts, initial, creating, returnFocus, onClose, onSaved }: FormProps) {
   const [values, setValues] = useState<Values>(initial);
-  const [submitted, setSubmitted] = useState(false);
-  const [saving, setSaving] = useState(false);
-  const [failure, setFailure] = useState<string | undefined>();
-  const errors: Errors = submitted ? inputErrors(def, values, creating) : {};
+  const form = useFormSave(
+    () => inputErrors(def, values, creating),
+    async () => {
+      const name = values.name.trim();
+      const params: Record<string, string> = {};
+      for (const key of [...GENERIC, ...def.args.map((a) => a.name)]) {
+        const value = (values[key] ?? '').trim();
+        // On create, an empty optional argument is left out; on edit, sending it empty clears it.
+        if (value || !creating) params[key] = value;
+      }
+      // splunkd runs the input's --validate-arguments on both; its refusal comes back as the error.
+      if (creating) await rest.create(endpoint('data/inputs', def.scheme), { name, ...params, disabled: '0' });
+      else await rest.update(endpoint('data/inputs', def.scheme, name), params);
+      await onSaved(name);
+    },
+  );
+  const { errors } = form;
   const set = (key: string) => (value: string) => setValues((v) => ({ ...v, [key]: value }));
 
-  const save = async () => {
-    setSubmitted(true);
-    if (Object.keys(inputErrors(def, values, creating)).length > 0) return focusFirstError();
-    setSaving(true);
-    setFailure(undefined);
-    const form: Record<string, string> = {};
-    for (const key of [...GENERIC, ...def.args.map((a) => a.name)]) {
-      const value = (values[key] ?? '').trim();
-      // On create, an empty optional argument is left out; on edit, sending it empty clears it.
-      if (value || !creating) form[key] = value;
-    }
-    try {
-      // splunkd runs the input's --validate-arguments on both; its refusal comes back as the error.
-      if (creating) await rest.create(endpoint('data/inputs', def.scheme), { name: values.name.trim(), ...form, disabled: '0' });
-      else await rest.update(endpoint('data/inputs', def.scheme, values.name), form);
-      await onSaved(values.name.trim());
-    } catch (error) {
-      setFailure((error as Error).message);
-      setSaving(false);
-    }
-  };
-
   return (
-    <Modal open returnFocus={returnFocus} onRequestClose={onClose} style={{ width: 640 }}>
-      <Modal.Header title={creating ? `Add ${def.title} input` : `Edit input ${values.name}`} />
-      <Modal.Body>
-        <form
-          aria-label="Input"
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            void save();
-          }}
-        >
-          {creating && <TextField label="Input name" name="name" value={values.name} onChange={set('name')} error={errors.name} required help="Letters, digits, _ . -" />}
-          {def.args.map((arg) =>
-            arg.name === 'account' ? (
-              <SelectField
-                key={arg.name}
-                label={arg.title}
-                name={arg.name}
-                value={values.account ?? ''}
-                onChange={set('account')}
-                error={errors.account}
-                required
-                help={accounts.length === 0 ? 'Add an account first, on the Accounts tab.' : arg.description}
-                options={accounts.map((a) => ({ value: a, label: a }))}
-              />
-            ) : (
-              <TextField key={arg.name} label={arg.title} name={arg.name} value={values[arg.name] ?? ''} onChange={set(arg.name)} error={errors[arg.name]} required={arg.required} help={arg.description} />
-            ),
-          )}
-          <TextField label="Interval" name="interval" value={values.interval ?? ''} onChange={set('interval')} error={errors.interval} required help="Seconds between polls (60 or more), -1 for once at start-up, or a cron schedule." />
-          <TextField label="Index" name="index" value={values.index ?? ''} onChange={set('index')} error={errors.index} help="The index the events go to." />
-          {submitted && Object.keys(errors).length > 0 && (
-            <Paragraph role="alert" data-testid="form-summary">
-              {Object.keys(errors).length === 1 ? 'One field needs attention.' : `${Object.keys(errors).length} fields need attention.`}
-            </Paragraph>
-          )}
-          {failure && (
-            <Paragraph role="alert" data-testid="form-error">
-              Not saved: {failure}
-            </Paragraph>
-          )}
-          <button type="submit" hidden />
-        </form>
-      </Modal.Body>
-      <Modal.Footer>
-        <Button appearance="secondary" label="Cancel" onClick={onClose} />
-        <Button appearance="primary" label={saving ? 'Saving…' : 'Save'} disabled={saving} onClick={() => void save()} />
-      </Modal.Footer>
-    </Modal>
+    <FormDialog title={creating ? `Add ${def.title} input` : `Edit input ${values.name}`} label="Input" returnFocus={returnFocus} onClose={onClose} form={form}>
+      {creating && <TextField label="Input name" name="name" value={values.name} onChange={set('name')} error={errors.name} required help="Letters, digits, _ . -" />}
+      {def.args.map((arg) =>
+        arg.name === 'account' ? (
+          <SelectField
+            key={arg.name}
+            label={arg.title}
+            name={arg.name}
+            value={values.account ?? ''}
+            onChange={set('account')}
+            error={errors.account}
+            required
+            help={accounts.length === 0 ? 'Add an account first, on the Accounts tab.' : arg.description}
+            options={accounts.map((a) => ({ value: a, label: a }))}
+          />
+        ) : (
+          <TextField key={arg.name} label={arg.title} name={arg.name} value={values[arg.name] ?? ''} onChange={set(arg.name)} error={errors[arg.name]} required={arg.required} help={arg.description} />
+        ),
+      )}
+      <TextField label="Interval" name="interval" value={values.interval ?? ''} onChange={set('interval')} error={errors.interval} required help="Seconds between polls (60 or more), -1 for once at start-up, or a cron schedule." />
+      <TextField label="Index" name="index" value={values.index ?? ''} onChange={set('index')} error={errors.index} help="The index the events go to." />
+    </FormDialog>
   );
 }

@@ -168,6 +168,7 @@ test('add an account (keyboard only): stanza saved, secret only in storage/passw
   assert.equal(saved?.graph_url, s.graph.baseUrl);
   assert.ok(!Object.values(saved ?? {}).includes(s.clientSecret), 'the secret is not in the conf stanza');
   assert.equal(await storedSecret('contoso'), s.clientSecret);
+  assert.equal((await stanza('app', 'install'))?.is_configured, '1', 'the setup page is done');
   await page.locator('[data-account="contoso"]').waitFor();
   await screenshot(page, '03-accounts-list');
 });

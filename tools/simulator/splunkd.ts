@@ -44,6 +44,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { secretName } from '../../src/splunk/secretName.js';
 import { parseConf } from '../conf.js';
 
 export interface SplunkdStandInOptions {
@@ -722,11 +723,6 @@ function sameScope(a: Scope, b: Scope): boolean {
   return a.app === b.app && a.owner === b.owner && a.sharing === b.sharing;
 }
 
-/** splunkd's credential entity name: `<realm>:<username>:` with ':' escaped in both parts. */
-export function secretName(realm: string, username: string): string {
-  const escape = (s: string): string => s.replace(/:/g, '\\:');
-  return `${escape(realm)}:${escape(username)}:`;
-}
 
 /** Splits at ':' not preceded by '\', unescaping '\:'. */
 function splitEscaped(id: string): string[] {
