@@ -6,6 +6,7 @@
  * and build on each other (account → inputs → refusal to delete → settings).
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import * as rules from '../../src/config/rules.js';
@@ -238,6 +239,23 @@ test('edit the account with a wrong secret: storage/passwords rewritten, the tes
   await save();
   await dialog().waitFor({ state: 'detached' });
   assert.equal(await storedSecret('contoso'), s.clientSecret);
+});
+
+test('test connection: a tenant this cloud does not know says to check the tenant and the cloud', async () => {
+  await page.getByRole('button', { name: 'Edit account contoso' }).click();
+  await fill('Tenant ID', randomUUID());
+  await save();
+  await dialog().waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Test connection of account contoso' }).click();
+  const report = page.locator('[data-report-for="contoso"]');
+  await report.locator('[data-outcome="failed"]').waitFor({ timeout: 30_000 });
+  assert.match((await report.locator('li[data-ok="false"]').textContent()) ?? '', /tenant [0-9a-f-]+ [\s\S]*Check tenant_id, the account's cloud/);
+  await screenshot(page, '07b-test-connection-wrong-tenant-or-cloud');
+  await page.getByRole('button', { name: 'Edit account contoso' }).click();
+  await fill('Tenant ID', s.tenantId);
+  await save();
+  await dialog().waitFor({ state: 'detached' });
+  assert.equal((await stanza('defender_xdr_account', 'contoso'))?.tenant_id, s.tenantId);
 });
 
 for (const def of INPUTS) {
