@@ -1,11 +1,13 @@
 /**
  * `npm start`: the quick start. Starts the Graph/Entra simulator and the splunkd stand-in on
  * loopback, provisions one account, runs both built inputs once as splunkd would, and prints
- * what was ingested.
+ * what was ingested. With `--web` (`npm start -- --web`) it then serves the configuration page
+ * through the Splunk Web stand-in until Ctrl-C, the account `demo` already there.
  */
 import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
-import { parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StreamEvent } from './harness.js';
+import { APP, APP_DIR, parseStream, provisionAccount, registerAppSchemes, runConfigXml, runInputProcess, startStandIns, type StandIns, type StreamEvent } from './harness.js';
+import { SplunkWebStandIn } from './simulator/splunkweb.js';
 
 function summarise(scheme: string, events: StreamEvent[], stderr: string, code: number | null): void {
   const bySeverity = new Map<string, number>();
@@ -22,6 +24,16 @@ function summarise(scheme: string, events: StreamEvent[], stderr: string, code: 
   }
   console.log('   input log (stderr → splunkd.log):');
   for (const line of stderr.trim().split('\n').filter(Boolean)) console.log(`     ${line}`);
+}
+
+/** Serves the configuration page on the stand-ins until Ctrl-C. */
+async function serveWeb(s: StandIns): Promise<void> {
+  await registerAppSchemes(s.splunkd);
+  const web = new SplunkWebStandIn({ splunkd: s.splunkd, sessionKey: s.sessionKey, apps: { [APP]: APP_DIR } });
+  await web.start();
+  console.log(`\nConfiguration page: ${web.baseUrl}/en-US/app/${APP}/configuration (user admin, password changeme). Ctrl-C to stop.`);
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  await web.stop();
 }
 
 const s = await startStandIns();
@@ -41,6 +53,7 @@ try {
   }
   console.log(`\nCheckpoints in ${checkpointDir}; run again with the same folder and only changes would be ingested.`);
   process.exitCode = failed ? 1 : 0;
+  if (process.argv.includes('--web')) await serveWeb(s);
 } finally {
   await s.stop();
 }
