@@ -140,6 +140,8 @@ export function AccountsPage() {
             setEditing(undefined);
             announce({ type: 'success', text: `Account "${name}" saved.` });
             await load();
+            // The admin sees at once whether the credentials work and which permission is missing.
+            void test(name);
           }}
         />
       )}

@@ -171,6 +171,8 @@ test('add an account (keyboard only): stanza saved, secret only in storage/passw
   assert.equal(await storedSecret('contoso'), s.clientSecret);
   assert.equal((await stanza('app', 'install'))?.is_configured, '1', 'the setup page is done');
   await page.locator('[data-account="contoso"]').waitFor();
+  // Saving tests the connection at once.
+  await page.locator('[data-report-for="contoso"] [data-outcome="ok"]').waitFor({ timeout: 30_000 });
   await screenshot(page, '03-accounts-list');
 });
 
