@@ -15,7 +15,7 @@ import { useAnnounce } from './Announcer.js';
 import { ACTIONS, SECTION, TOOLBAR } from './layout.js';
 import { testConnection } from './connectionTest.js';
 import { SelectField, TextField } from './Field.js';
-import { FormDialog, useFormSave } from './FormDialog.js';
+import { ConfirmDialog, FormDialog, useFormSave } from './FormDialog.js';
 import { deleteSecret, writeSecret } from './secrets.js';
 import { accountErrors } from './validation.js';
 
@@ -49,6 +49,7 @@ export function AccountsPage() {
   const [loading, setLoading] = useState(true);
   const [editing, setEditing] = useState<{ values: Values; creating: boolean } | undefined>();
   const [reports, setReports] = useState<Record<string, ConnectionReport | 'running'>>({});
+  const [confirming, setConfirming] = useState<string | undefined>();
   const addButton = useRef<HTMLButtonElement>(null);
 
   const load = useCallback(async () => {
@@ -62,15 +63,26 @@ export function AccountsPage() {
   }, [announce]);
   useEffect(() => void load(), [load]);
 
-  const remove = async (name: string) => {
+  /** Refused at once while inputs use the account; otherwise asks, then deletes the stanza and its secret. */
+  const askToRemove = async (name: string) => {
     try {
       const users = await inputsUsing(name);
       if (users.length > 0) {
         announce({ type: 'error', text: `Account "${name}" is used by ${users.length === 1 ? 'the input' : 'these inputs'}: ${users.join(', ')}. Delete those inputs or move them to another account first.` });
         return;
       }
+      setConfirming(name);
+    } catch (error) {
+      announce({ type: 'error', text: `Cannot delete account "${name}": ${(error as Error).message}` });
+    }
+  };
+
+  const remove = async (name: string) => {
+    setConfirming(undefined);
+    try {
       await rest.remove(endpoint(CONF, name));
       await deleteSecret(name);
+      setReports(({ [name]: _gone, ...others }) => others);
       announce({ type: 'success', text: `Account "${name}" and its secret were deleted.` });
       await load();
     } catch (error) {
@@ -119,7 +131,7 @@ export function AccountsPage() {
                   <div style={ACTIONS}>
                   <Button appearance="secondary" label="Edit" aria-label={`Edit account ${a.name}`} onClick={() => setEditing({ values: { ...emptyAccount(), ...Object.fromEntries(KEYS.map((k) => [k, text(a, k)])), name: a.name, cloud: text(a, 'cloud') || 'commercial', auth_type: text(a, 'auth_type') || 'client_secret' }, creating: false })} />
                   <Button appearance="secondary" label="Test connection" aria-label={`Test connection of account ${a.name}`} disabled={reports[a.name] === 'running'} onClick={() => void test(a.name)} />
-                  <Button appearance="destructiveSecondary" label="Delete" aria-label={`Delete account ${a.name}`} onClick={() => void remove(a.name)} />
+                  <Button appearance="destructiveSecondary" label="Delete" aria-label={`Delete account ${a.name}`} onClick={() => void askToRemove(a.name)} />
                   </div>
                 </Table.Cell>
               </Table.Row>
@@ -130,6 +142,14 @@ export function AccountsPage() {
       {Object.entries(reports).map(([name, report]) => (
         <ReportView key={name} name={name} report={report} />
       ))}
+      {confirming && (
+        <ConfirmDialog
+          title={`Delete account ${confirming}?`}
+          message={`The account and its stored secret are deleted. No input uses it.`}
+          onConfirm={() => void remove(confirming)}
+          onClose={() => setConfirming(undefined)}
+        />
+      )}
       {editing && (
         <AccountForm
           initial={editing.values}

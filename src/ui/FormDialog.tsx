@@ -74,3 +74,19 @@ export function FormDialog({ title, label, returnFocus, onClose, form, children 
     </Modal>
   );
 }
+
+/** Asks before something is deleted; Escape or Cancel keeps it. */
+export function ConfirmDialog({ title, message, onConfirm, onClose }: { title: string; message: string; onConfirm: () => void; onClose: () => void }) {
+  return (
+    <Modal open returnFocus={() => undefined} onRequestClose={onClose} style={{ width: 480 }}>
+      <Modal.Header title={title} />
+      <Modal.Body>
+        <Paragraph>{message}</Paragraph>
+      </Modal.Body>
+      <Modal.Footer>
+        <Button appearance="secondary" label="Cancel" onClick={onClose} />
+        <Button appearance="destructive" label="Delete" onClick={onConfirm} />
+      </Modal.Footer>
+    </Modal>
+  );
+}

@@ -10,7 +10,7 @@ import { endpoint, isDisabled, rest, text, type Entry } from './api.js';
 import { useAnnounce } from './Announcer.js';
 import { ACTIONS, SECTION, TOOLBAR } from './layout.js';
 import { SelectField, TextField } from './Field.js';
-import { FormDialog, useFormSave } from './FormDialog.js';
+import { ConfirmDialog, FormDialog, useFormSave } from './FormDialog.js';
 import { inputErrors } from './validation.js';
 
 type Values = Record<string, string>;
@@ -40,6 +40,7 @@ function InputKind({ def, accounts }: { def: InputDefinition; accounts: string[]
   const announce = useAnnounce();
   const [inputs, setInputs] = useState<Entry[]>([]);
   const [editing, setEditing] = useState<{ values: Values; creating: boolean } | undefined>();
+  const [confirming, setConfirming] = useState<string | undefined>();
   const addButton = useRef<HTMLButtonElement>(null);
   const collection = endpoint('data/inputs', def.scheme);
   const headingId = `inputs-${def.scheme}`;
@@ -107,7 +108,7 @@ function InputKind({ def, accounts }: { def: InputDefinition; accounts: string[]
                       aria-label={`${disabled ? 'Enable' : 'Disable'} input ${input.name}`}
                       onClick={() => void act(disabled ? 'enable the input' : 'disable the input', `Input "${input.name}" ${disabled ? 'enabled' : 'disabled'}.`, () => rest.update(`${path}/${disabled ? 'enable' : 'disable'}`, {}))}
                     />
-                    <Button appearance="destructiveSecondary" label="Delete" aria-label={`Delete input ${input.name}`} onClick={() => void act('delete the input', `Input "${input.name}" deleted.`, () => rest.remove(path))} />
+                    <Button appearance="destructiveSecondary" label="Delete" aria-label={`Delete input ${input.name}`} onClick={() => setConfirming(input.name)} />
                     </div>
                   </Table.Cell>
                 </Table.Row>
@@ -115,6 +116,17 @@ function InputKind({ def, accounts }: { def: InputDefinition; accounts: string[]
             })}
           </Table.Body>
         </Table>
+      )}
+      {confirming && (
+        <ConfirmDialog
+          title={`Delete input ${confirming}?`}
+          message={`The ${def.title} input "${confirming}" stops collecting and is removed. Events already indexed stay.`}
+          onConfirm={() => {
+            setConfirming(undefined);
+            void act('delete the input', `Input "${confirming}" deleted.`, () => rest.remove(endpoint('data/inputs', def.scheme, confirming)));
+          }}
+          onClose={() => setConfirming(undefined)}
+        />
       )}
       {editing && (
         <InputForm

@@ -67,6 +67,12 @@ async function save(): Promise<void> {
   await dialog().getByRole('button', { name: 'Save' }).click();
 }
 
+/** Answers the confirmation dialog of a delete. */
+async function confirmDelete(): Promise<void> {
+  await dialog().getByRole('button', { name: 'Delete', exact: true }).click();
+  await dialog().waitFor({ state: 'detached' });
+}
+
 async function status(): Promise<string> {
   return (await page.getByTestId('status').textContent()) ?? '';
 }
@@ -310,6 +316,7 @@ for (const def of INPUTS) {
     await dialog().waitFor({ state: 'detached' });
     assert.equal((await input(def.scheme, 'tenant-a_copy'))?.index, 'defender');
     await section.getByRole('button', { name: 'Delete input tenant-a_copy' }).click();
+    await confirmDelete();
     await section.locator('[data-input="tenant-a_copy"]').waitFor({ state: 'detached' });
     assert.equal(await input(def.scheme, 'tenant-a_copy'), undefined);
   });
@@ -348,10 +355,19 @@ test('an account used by inputs cannot be deleted (the inputs are listed); unuse
   for (const def of INPUTS) {
     const section = page.locator(`section[data-scheme="${def.scheme}"]`);
     await section.getByRole('button', { name: 'Delete input tenant-a' }).click();
+    await confirmDelete();
     await section.locator('[data-input="tenant-a"]').waitFor({ state: 'detached' });
   }
   await tab('Accounts');
+  // Asked first: Escape keeps the account.
   await page.getByRole('button', { name: 'Delete account contoso' }).click();
+  await dialog().getByText('The account and its stored secret are deleted.').waitFor();
+  await screenshot(page, '11b-account-delete-confirm');
+  await page.keyboard.press('Escape');
+  await dialog().waitFor({ state: 'detached' });
+  assert.ok(await stanza('defender_xdr_account', 'contoso'));
+  await page.getByRole('button', { name: 'Delete account contoso' }).click();
+  await confirmDelete();
   await page.getByTestId('status').getByText('Account "contoso" and its secret were deleted.').waitFor();
   assert.equal(await stanza('defender_xdr_account', 'contoso'), undefined);
   assert.equal(await storedSecret('contoso'), undefined);
