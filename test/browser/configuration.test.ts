@@ -14,6 +14,7 @@ import { connectionTestDefinition } from '../../src/connection/definition.js';
 import { INPUTS } from '../../src/inputs/catalog.js';
 import { APP, APP_DIR, registerAppSchemes, SECRET_CANARY, startStandIns, type StandIns } from '../../tools/harness.js';
 import { SplunkWebStandIn } from '../../tools/simulator/splunkweb.js';
+import { makeLocalCertificate } from '../../tools/simulator/tls.js';
 import { launchBrowser, screenshot, type Browser } from '../helpers/browser.js';
 
 let s: StandIns;
@@ -264,6 +265,37 @@ test('test connection: a tenant this cloud does not know says to check the tenan
   await save();
   await dialog().waitFor({ state: 'detached' });
   assert.equal((await stanza('defender_xdr_account', 'contoso'))?.tenant_id, s.tenantId);
+});
+
+test('certificate account: the PEM goes to storage/passwords, the connection works, nothing is sent back', async () => {
+  const clientCert = await makeLocalCertificate();
+  const clientId = randomUUID();
+  s.graph.apps.push({ tenantId: s.tenantId, clientId, certificatePem: clientCert.cert, roles: ['SecurityAlert.Read.All', 'SecurityIncident.Read.All'] });
+  const pem = `${clientCert.key}\n${clientCert.cert}`;
+  await page.getByRole('button', { name: 'Add account' }).click();
+  await fill('Account name', 'fabrikam-cert');
+  await fill('Tenant ID', s.tenantId);
+  await fill('Client ID', clientId);
+  await choose(dialog(), 'Cloud', 'Custom endpoints');
+  await fill('Login URL', s.graph.baseUrl);
+  await fill('Microsoft Graph URL', s.graph.baseUrl);
+  await dialog().getByRole('radio', { name: 'Certificate' }).click();
+  await fill('Certificate and private key (PEM)', pem);
+  await fill('Extra CA bundle', s.caFile);
+  await screenshot(page, '07c-account-certificate');
+  await save();
+  await dialog().waitFor({ state: 'detached' });
+  assert.equal((await stanza('defender_xdr_account', 'fabrikam-cert'))?.auth_type, 'certificate');
+  assert.equal(await storedSecret('fabrikam-cert'), pem);
+  const report = page.locator('[data-report-for="fabrikam-cert"]');
+  await report.locator('[data-outcome="ok"]').waitFor({ timeout: 30_000 });
+  const keyBody = clientCert.key.split('\n')[1];
+  assert.ok(!(await page.content()).includes(keyBody), 'the key is not in the DOM');
+  assert.ok(!web.responses.some((r) => r.body.includes(keyBody)), 'the key is never sent back');
+  await page.getByRole('button', { name: 'Delete account fabrikam-cert' }).click();
+  await confirmDelete();
+  await page.getByTestId('status').getByText('Account "fabrikam-cert" and its secret were deleted.').waitFor();
+  assert.equal(await storedSecret('fabrikam-cert'), undefined);
 });
 
 for (const def of INPUTS) {
