@@ -89,7 +89,8 @@ before(async () => {
   await web.start();
   browser = await launchBrowser();
   page = browser.page;
-  page.setDefaultTimeout(8_000);
+  // Generous: creating an input runs the launcher's --validate-arguments, slow on a busy machine.
+  page.setDefaultTimeout(30_000);
   page.on('pageerror', (error) => pageErrors.push(error.message));
 });
 
