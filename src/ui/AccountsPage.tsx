@@ -201,6 +201,8 @@ interface FormProps {
 
 function AccountForm({ initial, creating, returnFocus, onClose, onSaved }: FormProps) {
   const [values, setValues] = useState<Values>(initial);
+  /** Whether the stanza exists: after a create whose secret write failed, saving again updates it. */
+  const [stored, setStored] = useState(!creating);
   const certificate = values.auth_type === 'certificate';
   const form = useFormSave(
     () => accountErrors(values, creating),
@@ -212,9 +214,18 @@ function AccountForm({ initial, creating, returnFocus, onClose, onSaved }: FormP
         stanza.login_url = '';
         stanza.graph_url = '';
       }
-      if (creating) await rest.create(CONF, { name, ...stanza });
-      else await rest.update(endpoint(CONF, name), stanza);
-      if (values.secret.trim()) await writeSecret(name, certificate ? values.secret : values.secret.trim());
+      if (stored) await rest.update(endpoint(CONF, name), stanza);
+      else {
+        await rest.create(CONF, { name, ...stanza });
+        setStored(true);
+      }
+      if (values.secret.trim()) {
+        try {
+          await writeSecret(name, certificate ? values.secret : values.secret.trim());
+        } catch (error) {
+          throw new Error(`the secret (${(error as Error).message}); the account itself is saved. Save again to store the secret.`);
+        }
+      }
       await markConfigured();
       await onSaved(name);
     },
@@ -227,7 +238,9 @@ function AccountForm({ initial, creating, returnFocus, onClose, onSaved }: FormP
 
   return (
     <FormDialog title={creating ? 'Add account' : `Edit account ${values.name}`} label="Account" returnFocus={returnFocus} onClose={onClose} form={form}>
-      {creating && field('name', 'Account name', { required: true, help: 'Letters, digits, _ . - ; inputs refer to the account by this name.' })}
+      {creating && (
+        <TextField label="Account name" name="name" value={values.name} onChange={set('name')} error={errors.name} required disabled={stored} help="Letters, digits, _ . - ; inputs refer to the account by this name." />
+      )}
       {field('tenant_id', 'Tenant ID', { required: true, help: 'Directory (tenant) ID or a verified domain, e.g. contoso.onmicrosoft.com.' })}
       {field('client_id', 'Client ID', { required: true, help: 'Application (client) ID of the app registration.' })}
       <SelectField label="Cloud" name="cloud" value={values.cloud} onChange={set('cloud')} error={errors.cloud} options={CLOUD_NAMES.map((c) => ({ value: c, label: CLOUD_LABELS[c] }))} />

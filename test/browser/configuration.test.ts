@@ -184,6 +184,29 @@ test('add an account (keyboard only): stanza saved, secret only in storage/passw
   await screenshot(page, '03-accounts-list');
 });
 
+test('a secret write that fails leaves a saved account the form can finish: saving again stores the secret', async () => {
+  s.splunkd.failNext = { match: /^POST .*\/storage\/passwords/, status: 500, times: 1 };
+  await page.getByRole('button', { name: 'Add account' }).click();
+  await fill('Account name', 'northwind');
+  await fill('Tenant ID', s.tenantId);
+  await fill('Client ID', s.clientId);
+  await fill('Client secret', s.clientSecret);
+  await save();
+  const failure = dialog().getByTestId('form-error');
+  await failure.waitFor();
+  assert.match((await failure.textContent()) ?? '', /^Not saved: the secret \(Injected failure \(HTTP 500\)\); the account itself is saved\. Save again/);
+  assert.ok(await stanza('defender_xdr_account', 'northwind'));
+  assert.equal(await storedSecret('northwind'), undefined);
+  await screenshot(page, '04b-account-secret-not-saved');
+  await save();
+  await dialog().waitFor({ state: 'detached' });
+  assert.equal(await storedSecret('northwind'), s.clientSecret);
+  await page.getByRole('button', { name: 'Delete account northwind' }).click();
+  await confirmDelete();
+  await page.getByTestId('status').getByText('Account "northwind" and its secret were deleted.').waitFor();
+  assert.equal(await stanza('defender_xdr_account', 'northwind'), undefined);
+});
+
 test('the secret is never sent back: not in any response, not in the DOM, not in the edit form', async () => {
   await page.getByRole('button', { name: 'Edit account contoso' }).click();
   await dialog().waitFor();
