@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { Logger } from '../splunk/log.js';
 import { HttpError, NetworkError, safeUrl } from './errors.js';
+import type { RateLimiter } from './rateLimiter.js';
 import { DEFAULT_RETRY, retryDelayMs, type AttemptOutcome, type RetryPolicy } from './retry.js';
 
 export interface ProxySettings {
@@ -32,6 +33,8 @@ export interface RequestOptions {
   body?: string;
   /** Overrides the client's policy for this call (e.g. fewer tries for a request with a fallback). */
   retry?: Partial<RetryPolicy>;
+  /** Every attempt, retries included, first takes a slot of this budget. */
+  rateLimiter?: RateLimiter;
 }
 
 export interface HttpResponse {
@@ -46,6 +49,8 @@ export interface HttpStats {
   retries: number;
   throttled: number;
   waited_ms: number;
+  /** Time spent waiting for the client-side rate limiter. */
+  rate_limited_ms: number;
 }
 
 /**
@@ -55,7 +60,7 @@ export interface HttpStats {
  */
 export class HttpClient {
   readonly dispatcher: Dispatcher;
-  readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, waited_ms: 0 };
+  readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, waited_ms: 0, rate_limited_ms: 0 };
   /** Local clock minus the server's, from the latest Date header (1 s resolution). */
   private skewMs = 0;
   private readonly policy: RetryPolicy;
@@ -117,6 +122,7 @@ export class HttpClient {
   }
 
   private async attempt(url: string, options: RequestOptions): Promise<HttpResponse | { code: string; message: string }> {
+    if (options.rateLimiter) this.stats.rate_limited_ms += await options.rateLimiter.acquire();
     this.stats.requests++;
     try {
       const response = await request(url, {
