@@ -2,8 +2,8 @@ import { canonicalTimestamp, fromEpochMs, toEpochMs } from '../microsoft/timesta
 import type { Logger } from '../splunk/log.js';
 
 /**
- * Gap-free, duplicate-free collection from a Graph list that pages by offset, sorts as it
- * likes and has no $orderby.
+ * Gap-free, duplicate-free collection from a Graph (or Defender for Endpoint) list that pages by
+ * offset, sorts as it likes and has no $orderby.
  *
  * Each poll reads one closed window [from, to): `to` is the poll's start, `from` the high-water
  * mark minus the re-read window. Items updated while we page leave the window (their new
@@ -18,6 +18,7 @@ export interface Page<T> {
   items: T[];
   /** `@odata.count` of the whole filtered set when this page was served; -1 when the API gave none. */
   count: number;
+  /** The following page; for an API without counts, present whenever this page may not be the last. */
   next?: () => Promise<Page<T>>;
 }
 
@@ -91,11 +92,25 @@ class WindowCollector<T> {
   /** Reads [fromMs, toMs), bisecting while it holds too many items. */
   private async range(fromMs: number, toMs: number): Promise<void> {
     const first = await this.o.query(fromEpochMs(fromMs), fromEpochMs(toMs));
-    if (first.count > this.o.maxSliceItems && toMs - fromMs > 1) {
-      this.o.logger.debug('Splitting window', { from: fromEpochMs(fromMs), to: fromEpochMs(toMs), count: first.count });
-      return this.bisect(fromMs, toMs);
+    if (this.tooBig(first)) {
+      if (toMs - fromMs > 1) {
+        this.o.logger.debug('Splitting window', { from: fromEpochMs(fromMs), to: fromEpochMs(toMs), count: first.count });
+        return this.bisect(fromMs, toMs);
+      }
+      if (first.count < 0) {
+        this.o.logger.warn('More items than one page in one millisecond and the API gives no count; paging them unverified', { from: fromEpochMs(fromMs) });
+      }
     }
     await this.slice(fromMs, toMs, first);
+  }
+
+  /**
+   * Too many items for one slice. An API without $count (Defender for Endpoint) cannot prove a
+   * multi-page pass complete, so its windows are narrowed until one page holds them: a single
+   * response is a consistent snapshot, where no offset can shift between pages.
+   */
+  private tooBig(first: Page<T>): boolean {
+    return first.count > this.o.maxSliceItems || (first.count < 0 && first.next !== undefined);
   }
 
   /** Reads both halves, the older first, so the high-water mark only moves forward. */

@@ -19,6 +19,7 @@ export async function pollAlerts(ctx: PollContext): Promise<PollSummary> {
   const graph = new GraphClient(ctx.http, ctx.tokens, ctx.account.endpoints.graphUrl, 'SecurityAlert.Read.All');
   return windowedPoll<GraphAlert>(ctx, {
     query: graphWindowQuery<GraphAlert>(graph, { path: ALERTS_PATH, pageSize: PAGE_SIZE, extraFilter: ctx.params.filter }),
+    lastUpdate: (item) => item.lastUpdateDateTime,
     warmUp: () => graph.warmUp(),
     maxSliceItems: PAGE_SIZE * 10,
     toEvents: async (alerts) =>
