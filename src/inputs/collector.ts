@@ -3,3 +3,5 @@
 export { main } from './runInput.js';
 export { pollAlerts } from '../sources/graph-alerts/index.js';
 export { pollIncidents } from '../sources/graph-incidents/index.js';
+export { pollMdeAlerts } from '../sources/mde-alerts/index.js';
+export { mdeUnsupported } from '../microsoft/mde.js';

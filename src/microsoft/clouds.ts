@@ -85,3 +85,10 @@ export function cloudEndpoints(cloud: CloudName, custom: Partial<CloudEndpoints>
 function stripSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
+
+/** The Defender portal of a cloud, for links to an alert or incident. */
+export function defenderPortalUrl(cloud: CloudName): string {
+  if (cloud === 'gcc_high') return 'https://security.microsoft.us';
+  if (cloud === 'dod') return 'https://security.apps.mil';
+  return 'https://security.microsoft.com';
+}
