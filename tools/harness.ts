@@ -1,5 +1,5 @@
 /**
- * Starts the stand-ins (Graph/Entra simulator over https with a self-signed certificate, splunkd
+ * Starts the stand-ins (Graph/Entra/Defender for Endpoint simulator over https with a self-signed certificate, splunkd
  * REST stand-in), provisions an account the way the configuration page would, and runs the built
  * inputs exactly as splunkd does: the launcher, configuration XML on stdin, stdout read as a stream.
  * Used by `npm start` and the end-to-end tests.
@@ -45,7 +45,7 @@ export async function startStandIns(options: Partial<Pick<GraphSimulatorOptions,
   const clientSecret = `${SECRET_CANARY}${randomBytes(18).toString('base64url')}`;
   const graph = new GraphSimulator({
     tls,
-    apps: [{ tenantId, clientId, clientSecret, roles: ['SecurityAlert.Read.All', 'SecurityIncident.Read.All'] }],
+    apps: [{ tenantId, clientId, clientSecret, roles: ['SecurityAlert.Read.All', 'SecurityIncident.Read.All', 'Alert.Read.All'] }],
     ...options,
   });
   await graph.start();
@@ -71,6 +71,7 @@ export function provisionAccount(s: StandIns, name = 'demo', overrides: Record<s
     cloud: 'custom',
     login_url: s.graph.baseUrl,
     graph_url: s.graph.baseUrl,
+    mde_url: s.graph.baseUrl,
     ca_file: s.caFile,
     ...overrides,
   });

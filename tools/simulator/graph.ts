@@ -5,7 +5,9 @@
  *    credentials token endpoint with client secrets or certificate assertions;
  *  - Microsoft Graph security: `alerts_v2` and `incidents` lists and single items, with
  *    the OData behaviour the add-on depends on ($filter, $top caps, $skip offset paging,
- *    $count, $expand=alerts, evolvable enums).
+ *    $count, $expand=alerts, evolvable enums);
+ *  - the Defender for Endpoint alerts API under `/api/` (see mde.ts), for tokens issued to the
+ *    WindowsDefenderATP resource.
  *
  * Status codes, headers and error bodies follow what the real services send, so client
  * code tested against it handles the real thing. Tests drive it through the public store
@@ -21,6 +23,7 @@ import {
   DocumentGenerator, TICKS_PER_MS, dateToTicks, evolvableMembers,
   type Alert, type Incident,
 } from './documents.js';
+import { MdeAlertsApi, MDE_RESOURCES } from './mde.js';
 import { ODataFilterError, evaluateFilter, formatTicks, parseFilter, toTicks, type FilterNode, type FilterSchema } from './odata.js';
 
 export type { Alert, Incident } from './documents.js';
@@ -151,11 +154,7 @@ const GRAPH_RESOURCES = [
   'https://graph.microsoft.com', 'https://graph.microsoft.us', 'https://dod-graph.microsoft.us',
   'https://microsoftgraph.chinacloudapi.cn', '00000003-0000-0000-c000-000000000000',
 ];
-const OTHER_RESOURCES = [
-  'https://api.securitycenter.microsoft.com', 'https://api.security.microsoft.com',
-  'https://api-gcc.securitycenter.microsoft.us', 'https://api-gov.securitycenter.microsoft.us',
-  'https://securitycenter.onmicrosoft.com/windowsatpservice',
-];
+const OTHER_RESOURCES = [...MDE_RESOURCES, 'https://api.security.microsoft.com'];
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 
 const REQUIRED_ROLES: Record<Collection, readonly string[]> = {
@@ -211,6 +210,8 @@ export class GraphSimulator {
   expandFailsWithFilter: boolean;
   alerts = new Map<string, Alert>();
   incidents = new Map<string, Incident>();
+  /** The Defender for Endpoint alerts API on the same host. */
+  readonly mde: MdeAlertsApi;
 
   /** The registered apps (copies of the options); tests may edit roles directly. */
   readonly apps: SimulatorApp[];
@@ -230,6 +231,7 @@ export class GraphSimulator {
       tenantId: this.apps[0]?.tenantId ?? '8f3c2d1e-5b4a-4c3d-9e8f-7a6b5c4d3e2f',
       seed: opts.seed,
     });
+    this.mde = new MdeAlertsApi(this.generator);
     this.server = https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, (req, res) => {
       void this.handle(req, res);
     });
@@ -445,6 +447,7 @@ export class GraphSimulator {
 
   private route(ctx: RequestContext): Reply {
     const segments = ctx.path.split('/').filter(Boolean).map(safeDecode);
+    if (segments[0]?.toLowerCase() === 'api') return this.mdeApi(ctx);
     if (segments[0]?.toLowerCase() === 'v1.0') {
       try {
         return this.graph(ctx, segments.slice(1));
@@ -459,6 +462,24 @@ export class GraphSimulator {
       if (err instanceof EntraError) return this.entraErrorReply(ctx, err);
       throw err;
     }
+  }
+
+  /** Defender for Endpoint: the token is checked here, the API itself lives in mde.ts. */
+  private mdeApi(ctx: RequestContext): Reply {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(headerValue(ctx.headers.authorization) ?? '');
+    const token = match ? this.tokens.get(match[1]!) : undefined;
+    const app = token && this.apps.find((a) => a.clientId === token.clientId && a.tenantId === token.tenantId);
+    if (!token || !app || Date.now() >= token.expiresAt) {
+      const message = !token ? 'Unauthorized: the authorization header is missing or invalid.' : 'Unauthorized: the access token has expired.';
+      return { status: 401, headers: { 'Content-Type': 'application/json; charset=utf-8', 'WWW-Authenticate': 'Bearer' }, body: JSON.stringify({ error: { code: 'Unauthorized', message, target: ctx.requestId } }) };
+    }
+    return this.mde.handle({
+      method: ctx.method,
+      path: ctx.path,
+      queryPairs: ctx.queryPairs,
+      caller: { tenantId: app.tenantId, clientId: app.clientId, roles: app.roles, resource: token.resource },
+      baseUrl: this.baseUrl,
+    });
   }
 
   // --- Entra ID ------------------------------------------------------------------------------
@@ -923,8 +944,9 @@ function customBodyReply(status: number, headers: Record<string, string>, body: 
   return { status, headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
 }
 
+/** Graph, and Defender for Endpoint's API whose errors have the same {"error":{code,message}} shape. */
 function isGraphPath(path: string): boolean {
-  return /^\/v1\.0(\/|$)/i.test(path);
+  return /^\/(v1\.0|api)(\/|$)/i.test(path);
 }
 
 // ---------------------------------------------------------------------------------------
