@@ -145,10 +145,11 @@ describe('custom conf files', () => {
 
   it('documents the account settings', () => {
     const account = stanza(conf('README/defender_xdr_account.conf.spec'), '<name>');
-    const keys = ['tenant_id', 'client_id', 'auth_type', 'cloud', 'login_url', 'graph_url', 'mde_url', 'certificate_thumbprint', 'ca_file'];
+    const keys = ['tenant_id', 'client_id', 'auth_type', 'cloud', 'login_url', 'graph_url', 'mde_url', 'mde_region', 'certificate_thumbprint', 'ca_file'];
     assert.deepEqual([...account.keys()].filter((k) => !k.startsWith('*')), keys);
     assert.equal(account.get('auth_type'), 'client_secret|certificate');
     assert.equal(account.get('cloud'), 'commercial|gcc|gcc_high|dod|china|custom');
+    assert.equal(account.get('mde_region'), 'general|us|eu|uk|gcc|gcc_high|dod');
   });
 
   for (const file of readdirSync(resolve(ROOT, 'README')).filter((f) => f.endsWith('.conf.spec'))) {

@@ -55,7 +55,7 @@ test('an alert becomes one flat record with the SIEM API names of Microsoft\'s m
     IoaDefinitionId: '87b14e20-d7f9-4df1-b226-0b21b56f06db',
     UserName: 'diego',
     LastProcessedTimeUtc: '2024-05-01T09:21:31.799Z',
-    ThreatCategory: ['T1486'],
+    ThreatCategory: 'T1486',
     ThreatFamilyName: 'LockBit',
     ThreatName: 'Ransom:Win32/LockBit.MK',
     RemediationAction: 'Blocked',
@@ -64,7 +64,7 @@ test('an alert becomes one flat record with the SIEM API names of Microsoft\'s m
     Sha256: 'f256',
     WasExecutingWhileDetected: false,
     UserDomain: 'CONTOSO',
-    LogOnUsers: ['CONTOSO\\diego'],
+    LogOnUsers: 'CONTOSO\\diego',
     MachineDomain: 'contoso.com',
     MachineName: 'wks-3764',
     FileHash: 'f1',
@@ -89,6 +89,12 @@ test('fields without a source are left out, never null; odd shapes never leak ob
     MachineName: 'host',
   });
   for (const absent of ['IocName', 'Md5', 'ReportId', 'Actor', 'AlertPart', 'InternalIPV4List']) assert.equal(absent in r, false);
+});
+
+test('lists become one string, as the SIEM API sent them', () => {
+  const r = toSiemRecord({ ...alert, mitreTechniques: ['T1059.001', 'T1027'], evidence: [evidence({ entityType: 'User', accountName: 'a', domainName: 'D' }), evidence({ entityType: 'User', accountName: 'b', domainName: null })] }, 'https://security.microsoft.com');
+  assert.equal(r.ThreatCategory, 'T1059.001, T1027');
+  assert.equal(r.LogOnUsers, 'D\\a, b');
 });
 
 test('a detected (not stopped) process was executing; a Detected file is not a successful remediation', () => {

@@ -7,9 +7,12 @@
  * ExternalId, IocUniqueId) and those the alerts API does not carry (Actor, DeviceCreatedMachineTags,
  * CloudCreatedMachineTags) are left out, as the SIEM API left empty fields out.
  */
+/** Flat: strings and booleans only; lists are joined with LIST_SEPARATOR, as the SIEM API sent them. */
 export interface SiemRecord {
-  [field: string]: string | number | boolean | string[] | undefined;
+  [field: string]: string | boolean | undefined;
 }
+
+export const LIST_SEPARATOR = ', ';
 
 interface Evidence {
   entityType?: unknown;
@@ -78,7 +81,7 @@ export function toSiemRecord(alert: Record<string, unknown>, portalUrl: string):
     IoaDefinitionId: text(alert.detectorId),
     UserName: first(users, 'accountName') ?? text(relatedUser.userName),
     LastProcessedTimeUtc: text(alert.lastEventTime),
-    ThreatCategory: mitre.length ? mitre : undefined,
+    ThreatCategory: mitre.length ? mitre.join(LIST_SEPARATOR) : undefined,
     ThreatFamilyName: text(alert.threatFamilyName),
     ThreatName: text(alert.threatName),
     RemediationAction: detection,
@@ -88,7 +91,7 @@ export function toSiemRecord(alert: Record<string, unknown>, portalUrl: string):
     // Detected (not blocked) means the process ran.
     WasExecutingWhileDetected: processDetection === undefined ? undefined : !STOPPED.has(processDetection.toLowerCase()),
     UserDomain: first(users, 'domainName') ?? text(relatedUser.domainName),
-    LogOnUsers: logOnUsers.length ? logOnUsers : undefined,
+    LogOnUsers: logOnUsers.length ? logOnUsers.join(LIST_SEPARATOR) : undefined,
     MachineDomain: host && dot > 0 ? host.slice(dot + 1) : undefined,
     MachineName: host ? (dot > 0 ? host.slice(0, dot) : host) : undefined,
     FileHash: sha1 ?? sha256,
