@@ -87,3 +87,28 @@ test('the client-side limiter keeps a burst under the API budget: no 429, the ca
     sim.mde.resetBudget();
   }
 });
+
+test('the simulated API answers like Defender for Endpoint: page cap, no $count, OData errors, 401 without a token', async () => {
+  const mde = client('https://api.securitycenter.microsoft.com');
+  const token = await tokens.token('https://api.securitycenter.microsoft.com');
+  const raw = async (query: string, auth = true) => {
+    const response = await http.send(`${sim.baseUrl}/api/alerts?${query}`, { headers: auth ? { authorization: `Bearer ${token}` } : {}, retry: { maxAttempts: 1 } }).catch((e: unknown) => e as HttpError);
+    return response instanceof HttpError ? { status: response.status, body: response.body as { error: { code: string; message: string; target: string } } } : { status: response.status, body: JSON.parse(response.text) };
+  };
+  const tooBig = await raw('$top=10001');
+  assert.equal(tooBig.status, 400);
+  assert.equal(tooBig.body.error.code, 'ODataError');
+  assert.ok(tooBig.body.error.target, 'a correlation id in "target"');
+  assert.equal((await raw('$count=true')).status, 400);
+  assert.match((await raw(`$filter=${encodeURIComponent("severity eq 'Severe'")}`)).body.error.message, /not a valid enumerated type/);
+  assert.equal((await raw('$top=1', false)).status, 401);
+  // Paging: $top items, then a nextLink by $skip; the link is followed verbatim.
+  sim.mde.addAlerts(4, { at: new Date(Date.now() - 1000) });
+  const first = await mde.get<GraphList<{ id: string }>>(mde.url('/api/alerts', { $top: '5' }));
+  assert.equal(first.value.length, 5);
+  assert.match(first['@odata.nextLink'] ?? '', /\$skip=5/);
+  const second = await mde.get<GraphList<{ id: string }>>(first['@odata.nextLink']!);
+  assert.equal(second.value.length, 2);
+  assert.equal(second['@odata.nextLink'], undefined);
+  assert.equal(new Set([...first.value, ...second.value].map((a) => a.id)).size, 7);
+});
