@@ -1,7 +1,10 @@
+import type { CallLedger } from './callLedger.js';
+
 /**
  * A client-side limiter for APIs with published call budgets (Defender for Endpoint: 100 calls a
  * minute and 1,500 an hour). It spaces calls before the server has to refuse them; 429 handling in
- * the HttpClient stays as the backstop. Sliding windows over the start times of recent calls.
+ * the HttpClient stays as the backstop. Sliding windows over the start times of recent calls, in
+ * this process, or in a ledger shared with other processes when one is given.
  */
 export interface RateLimit {
   limit: number;
@@ -42,6 +45,7 @@ export class RateLimiter {
   constructor(
     readonly limits: readonly RateLimit[],
     private readonly clock: Clock = systemClock,
+    private readonly ledger?: CallLedger,
   ) {
     this.longestWindowMs = Math.max(...limits.map((l) => l.windowMs));
   }
@@ -58,9 +62,12 @@ export class RateLimiter {
     for (;;) {
       const now = this.clock.now();
       this.forget(now);
-      const wait = rateLimitDelayMs(this.history, this.limits, now);
+      // The ledger holds this process's calls too; without one (or when it fails) count alone.
+      const history = this.ledger?.recent(now - this.longestWindowMs) ?? this.history;
+      const wait = rateLimitDelayMs(history, this.limits, now);
       if (wait === 0) {
         this.history.push(now);
+        this.ledger?.record(now);
         return waited;
       }
       await this.clock.sleep(wait);
@@ -78,13 +85,13 @@ export class RateLimiter {
 const shared = new Map<string, RateLimiter>();
 
 /**
- * The one limiter of a budget key (e.g. tenant, app and API host) in this process, so every input
- * and client using the same account draws from the same budget.
+ * The one limiter of a budget key (e.g. tenant and app) in this process, so every input and client
+ * using the same account draws from the same budget; the first caller's ledger (if any) is kept.
  */
-export function sharedRateLimiter(key: string, limits: readonly RateLimit[], clock?: Clock): RateLimiter {
+export function sharedRateLimiter(key: string, limits: readonly RateLimit[], clock?: Clock, ledger?: CallLedger): RateLimiter {
   let limiter = shared.get(key);
   if (!limiter) {
-    limiter = new RateLimiter(limits, clock);
+    limiter = new RateLimiter(limits, clock, ledger);
     shared.set(key, limiter);
   }
   return limiter;

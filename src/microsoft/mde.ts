@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { Account } from '../config/account.js';
+import { FileCallLedger } from '../http/callLedger.js';
 import type { HttpClient } from '../http/client.js';
 import { sharedRateLimiter, type RateLimit } from '../http/rateLimiter.js';
+import type { Logger } from '../splunk/log.js';
 import type { TokenProvider } from './auth.js';
 import { GraphClient } from './graph.js';
 
@@ -15,17 +19,22 @@ export const MDE_ALERTS_PERMISSION = 'Alert.Read.All of the WindowsDefenderATP A
 
 /**
  * A client for the Defender for Endpoint API of an account: its region's host, a token for the
- * WindowsDefenderATP resource, and the call budget shared by every input of the same app and
- * tenant in this process.
+ * WindowsDefenderATP resource, and the call budget of the app and tenant, shared in this process
+ * and, through a ledger in `ledgerDir` (splunkd's checkpoint_dir), with the other polls and inputs.
  */
-export function mdeClient(http: HttpClient, tokens: TokenProvider, account: Account): GraphClient {
+export function mdeClient(http: HttpClient, tokens: TokenProvider, account: Account, shared: { ledgerDir?: string; logger?: Logger } = {}): GraphClient {
   const { mdeUrl, mdeResource } = account.endpoints;
   if (!mdeUrl || !mdeResource) throw new Error(`Account "${account.name}" has no Defender for Endpoint API host.`);
+  const budget = `${account.tenantId.toLowerCase()}|${account.clientId.toLowerCase()}|mde`;
+  const file = shared.ledgerDir ? path.join(shared.ledgerDir, `mde-calls-${createHash('sha256').update(budget).digest('hex').slice(0, 16)}.log`) : undefined;
+  const ledger = file
+    ? new FileCallLedger(file, (error) => shared.logger?.warn("Cannot share the API call budget with other inputs; counting this process's calls only", { ledger: file, error: error.message }))
+    : undefined;
   return new GraphClient(http, tokens, mdeUrl, MDE_ALERTS_PERMISSION, {
     service: 'The Defender for Endpoint API',
     resource: mdeResource,
     headers: {},
-    rateLimiter: sharedRateLimiter(`${account.tenantId.toLowerCase()}|${account.clientId.toLowerCase()}|mde`, MDE_RATE_LIMITS),
+    rateLimiter: sharedRateLimiter(budget, MDE_RATE_LIMITS, undefined, ledger),
   });
 }
 

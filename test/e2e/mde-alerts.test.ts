@@ -105,6 +105,11 @@ describe('defender_endpoint_alerts: collection', () => {
     assert.deepEqual(third.events.map((e) => `${JSON.parse(e.data).id}@${JSON.parse(e.data).lastUpdateTime}`), [`${updated.id}@${updated.lastUpdateTime}`]);
     const checkpointText = readdirSync(cp).map((f) => readFileSync(path.join(cp, f), 'utf8')).join('');
     assert.ok(!checkpointText.includes(s.clientSecret));
+    // Every call of the three polls is in the app's call ledger beside the checkpoints, which the
+    // next process (poll or input) counts against the API's budget.
+    const ledger = readdirSync(cp).filter((f) => /^mde-calls-[0-9a-f]{16}\.log$/.test(f));
+    assert.equal(ledger.length, 1);
+    assert.equal(readFileSync(path.join(cp, ledger[0]), 'utf8').trim().split('\n').length, mdeCalls().length);
   });
 
   test('more alerts than one page: windows narrow until each fits one page (no offset paging), also when the API sends no nextLink', async () => {
@@ -191,8 +196,8 @@ describe('defender_endpoint_alerts: collection', () => {
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^ERROR Poll failed: The Defender for Endpoint API denied access \(403.*Grant the application permission Alert\.Read\.All of the WindowsDefenderATP API/m);
       assert.deepEqual(r.events, []);
-      const saved = readdirSync(cp).filter((f) => !f.endsWith('.lock'));
-      assert.deepEqual(saved, []);
+      const saved = readdirSync(cp).filter((f) => f.endsWith('.json'));
+      assert.deepEqual(saved, [], 'no checkpoint');
     } finally {
       s.graph.grantRole(s.clientId, 'Alert.Read.All');
     }

@@ -71,3 +71,42 @@ test('one limiter per account key in a process', () => {
   assert.equal(a, again);
   assert.notEqual(a, other);
 });
+
+test('two processes sharing a ledger file draw from one budget; an unusable ledger falls back to counting alone', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { FileCallLedger } = await import('../../src/http/callLedger.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'ledger-'));
+  const file = path.join(dir, 'sub', 'calls.log');
+  const clock = new FakeClock();
+  const errors: string[] = [];
+  // Two limiters stand for two input processes of the same app: each has its own memory.
+  const a = new RateLimiter([{ limit: 4, windowMs: 60_000 }], clock, new FileCallLedger(file, (e) => errors.push(e.message)));
+  const b = new RateLimiter([{ limit: 4, windowMs: 60_000 }], clock, new FileCallLedger(file, (e) => errors.push(e.message)));
+  const start = clock.t;
+  for (const limiter of [a, b, a, b]) assert.equal(await limiter.acquire(), 0);
+  assert.equal(await b.acquire(), 60_000, 'the fifth call of the app waits, whichever process makes it');
+  assert.equal(clock.t - start, 60_000);
+  assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 5);
+  assert.deepEqual(errors, []);
+
+  // A ledger that cannot be read (here a folder where the file should be; root ignores permissions).
+  const alone = new RateLimiter([{ limit: 2, windowMs: 60_000 }], clock, new FileCallLedger(dir, (e) => errors.push(e.message)));
+  assert.equal(await alone.acquire(), 0);
+  assert.equal(await alone.acquire(), 0);
+  assert.equal(await alone.acquire(), 60_000, 'still limited, in memory');
+  assert.equal(errors.length, 1, 'reported once');
+});
+
+test('the ledger file is compacted to the calls still inside the longest window', async () => {
+  const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const { FileCallLedger } = await import('../../src/http/callLedger.js');
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'ledger-')), 'calls.log');
+  writeFileSync(file, Array.from({ length: 4100 }, (_, i) => `${i}\n`).join(''));
+  const ledger = new FileCallLedger(file, (e) => assert.fail(e.message));
+  assert.deepEqual(ledger.recent(4095), [4096, 4097, 4098, 4099]);
+  assert.equal(readFileSync(file, 'utf8'), '4096\n4097\n4098\n4099\n');
+});

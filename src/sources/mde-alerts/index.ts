@@ -26,7 +26,7 @@ export function isTrue(value: string | undefined): boolean {
 }
 
 export async function pollMdeAlerts(ctx: PollContext): Promise<PollSummary> {
-  const client = mdeClient(ctx.http, ctx.tokens, ctx.account);
+  const client = mdeClient(ctx.http, ctx.tokens, ctx.account, { ledgerDir: ctx.checkpointDir, logger: ctx.logger });
   const legacy = isTrue(ctx.params.legacy_siem_format);
   const portal = defenderPortalUrl(ctx.account.cloud);
   const summary = await windowedPoll<MdeAlert>(ctx, {
