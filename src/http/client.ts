@@ -96,9 +96,14 @@ export class HttpClient {
   }
 
   async sendJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
+    return (await this.sendJsonWithText<T>(url, options)).body;
+  }
+
+  /** The parsed body and the text it was parsed from (callers may reuse parts of the text). */
+  async sendJsonWithText<T>(url: string, options: RequestOptions = {}): Promise<{ body: T; text: string }> {
     const response = await this.send(url, options);
     try {
-      return JSON.parse(response.text) as T;
+      return { body: JSON.parse(response.text) as T, text: response.text };
     } catch {
       throw new NetworkError('Response body is not valid JSON', url, 'EBADJSON');
     }

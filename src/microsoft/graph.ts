@@ -48,9 +48,14 @@ export class GraphClient {
   }
 
   async get<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return (await this.getWithText<T>(url, options)).body;
+  }
+
+  /** Like get, with the response text too. */
+  async getWithText<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<{ body: T; text: string }> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
     const call = async (forceRefresh: boolean) =>
-      this.http.sendJson<T>(url, {
+      this.http.sendJsonWithText<T>(url, {
         ...options,
         headers: {
           authorization: `Bearer ${await this.tokens.token(this.graphUrl, forceRefresh)}`,

@@ -1,5 +1,6 @@
 import type { RetryPolicy } from '../http/retry.js';
 import type { GraphClient, GraphList } from '../microsoft/graph.js';
+import { arrayElementTexts, rememberRawJson } from './rawJson.js';
 import type { Page, WindowQuery } from './window.js';
 
 export interface GraphQueryOptions {
@@ -19,16 +20,17 @@ export function windowFilter(from: string, to: string, extraFilter?: string): st
 
 /** A WindowQuery over a Graph list: $filter on the window, $count on every page, @odata.nextLink followed verbatim. */
 export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptions): WindowQuery<T> {
-  const toPage = (body: GraphList<T>): Page<T> => {
+  const toPage = ({ body, text }: { body: GraphList<T>; text: string }): Page<T> => {
     // A proxy or a broken answer must fail the poll loudly, not be read as an empty page.
     if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
       throw new Error(`${options.path} answered without a "value" array; is a proxy answering for Microsoft Graph?`);
     }
+    rememberRawJson(body.value, arrayElementTexts(text, 'value'));
     const nextLink = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
     return {
       items: body.value.filter((item): item is T => typeof item === 'object' && item !== null),
       count: typeof body['@odata.count'] === 'number' ? body['@odata.count'] : -1,
-      next: nextLink ? async () => toPage(await graph.get<GraphList<T>>(nextLink, { retry: options.retry })) : undefined,
+      next: nextLink ? async () => toPage(await graph.getWithText<GraphList<T>>(nextLink, { retry: options.retry })) : undefined,
     };
   };
   return async (from, to) => {
@@ -38,6 +40,6 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
       $count: 'true',
       ...options.extraQuery,
     });
-    return toPage(await graph.get<GraphList<T>>(url, { retry: options.retry }));
+    return toPage(await graph.getWithText<GraphList<T>>(url, { retry: options.retry }));
   };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../splunk/log.js';
+import { rawJsonOf } from './rawJson.js';
 
 /**
  * An API item as event text. JSON.parse accepts nesting that JSON.stringify cannot write back
@@ -6,6 +7,8 @@ import type { Logger } from '../splunk/log.js';
  * of failing every poll at the same item forever.
  */
 export function itemJson(item: { id: string; lastUpdateDateTime: string; [key: string]: unknown }, logger: Logger): string {
+  const raw = rawJsonOf(item);
+  if (raw !== undefined) return raw;
   try {
     return JSON.stringify(item);
   } catch (error) {

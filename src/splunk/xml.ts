@@ -16,6 +16,8 @@ const CONTENT_SPECIAL = /[&<>]/g;
 const FORBIDDEN_PLAIN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 const ANY_SURROGATE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// Anything the steps below would change: one scan, and most events need nothing more.
+const NEEDS_WORK = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\uD800-\uDFFF&<>]/;
 
 /** Escapes text for a double-quoted attribute, dropping forbidden characters. */
 export function xmlText(value: string): string {
@@ -26,6 +28,7 @@ export function xmlText(value: string): string {
  * Escapes element content (the hot path: every event's JSON), dropping forbidden characters.
  */
 export function xmlContent(value: string): string {
+  if (!NEEDS_WORK.test(value)) return value;
   let clean = value.replace(FORBIDDEN_PLAIN, '');
   if (ANY_SURROGATE.test(clean)) clean = clean.replace(LONE_SURROGATE, '');
   return clean.replace(CONTENT_SPECIAL, (c) => ENTITY[c] ?? c);

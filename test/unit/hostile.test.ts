@@ -61,7 +61,7 @@ test('events: any JSON document, any Unicode, any stanza: the stream stays well-
 test('API answers of the wrong shape fail the poll with a clear message', async () => {
   const answers: unknown[] = ['<html><body>Proxy error</body></html>', null, 42, { value: 'nope' }, { error: 'x' }, []];
   for (const answer of answers) {
-    const graph = { url: () => 'https://graph.example/x', get: async () => answer } as unknown as GraphClient;
+    const graph = { url: () => 'https://graph.example/x', getWithText: async () => ({ body: answer, text: JSON.stringify(answer) ?? '' }) } as unknown as GraphClient;
     const query = graphWindowQuery(graph, { path: '/v1.0/security/alerts_v2', pageSize: 10 });
     await assert.rejects(query('a', 'b'), /answered without a "value" array/, JSON.stringify(answer));
   }
