@@ -96,17 +96,7 @@ export class HttpClient {
   }
 
   async sendJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
-    return (await this.sendJsonWithText<T>(url, options)).body;
-  }
-
-  /** The parsed body and the text it was parsed from (callers may reuse parts of the text). */
-  async sendJsonWithText<T>(url: string, options: RequestOptions = {}): Promise<{ body: T; text: string }> {
-    const response = await this.send(url, options);
-    try {
-      return { body: JSON.parse(response.text) as T, text: response.text };
-    } catch {
-      throw new NetworkError('Response body is not valid JSON', url, 'EBADJSON');
-    }
+    return parseJson<T>(url, (await this.send(url, options)).text);
   }
 
   /**
@@ -188,4 +178,13 @@ function buildDispatcher(options: HttpClientOptions, timeoutMs: number): Dispatc
   const token = username ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
   // proxyTls: an https:// proxy is verified against the same CAs, with the same connect timeout.
   return new ProxyAgent({ ...common, uri: url, token, requestTls: tls, proxyTls: common.connect });
+}
+
+/** A response body as JSON; a body that is not JSON is a failure of the request to `url`. */
+export function parseJson<T>(url: string, text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new NetworkError('Response body is not valid JSON', url, 'EBADJSON');
+  }
 }

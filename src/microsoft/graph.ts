@@ -1,4 +1,4 @@
-import type { HttpClient, RequestOptions } from '../http/client.js';
+import { parseJson, type HttpClient, type RequestOptions } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import type { TokenProvider } from './auth.js';
 
@@ -48,14 +48,14 @@ export class GraphClient {
   }
 
   async get<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
-    return (await this.getWithText<T>(url, options)).body;
+    return parseJson<T>(url, await this.getText(url, options));
   }
 
-  /** Like get, with the response text too. */
-  async getWithText<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<{ body: T; text: string }> {
+  /** The response body unparsed (callers that reuse parts of it parse it themselves). */
+  async getText(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<string> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
     const call = async (forceRefresh: boolean) =>
-      this.http.sendJsonWithText<T>(url, {
+      this.http.send(url, {
         ...options,
         headers: {
           authorization: `Bearer ${await this.tokens.token(this.graphUrl, forceRefresh)}`,
@@ -63,7 +63,7 @@ export class GraphClient {
           // Without it Graph hides newer enum values (e.g. status awaitingAction) behind unknownFutureValue.
           prefer: 'include-unknown-enum-members',
         },
-      });
+      }).then((response) => response.text);
     try {
       return await call(false);
     } catch (error) {

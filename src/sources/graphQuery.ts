@@ -1,6 +1,7 @@
 import type { RetryPolicy } from '../http/retry.js';
+import { parseJson } from '../http/client.js';
 import type { GraphClient, GraphList } from '../microsoft/graph.js';
-import { arrayElementTexts, rememberRawJson } from './rawJson.js';
+import { rememberRawJson, scanArray } from './rawJson.js';
 import type { Page, WindowQuery } from './window.js';
 
 export interface GraphQueryOptions {
@@ -10,6 +11,12 @@ export interface GraphQueryOptions {
   extraFilter?: string;
   extraQuery?: Record<string, string>;
   retry?: Partial<RetryPolicy>;
+  /**
+   * Items carry only `id` and `lastUpdateDateTime` (plus their raw JSON, see rawJson.ts). Each
+   * element is still parsed, but on its own, so its object graph dies young instead of a whole
+   * page's graph (~15 MB for 1000 alerts) outliving the I/O waits and being promoted.
+   */
+  identityOnly?: boolean;
 }
 
 /** The OData filter of one closed window; the admin's clause is parenthesised so its `or` cannot escape. */
@@ -20,17 +27,20 @@ export function windowFilter(from: string, to: string, extraFilter?: string): st
 
 /** A WindowQuery over a Graph list: $filter on the window, $count on every page, @odata.nextLink followed verbatim. */
 export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptions): WindowQuery<T> {
-  const toPage = ({ body, text }: { body: GraphList<T>; text: string }): Page<T> => {
+  const get = async (url: string): Promise<GraphList<T>> => {
+    const text = await graph.getText(url, { retry: options.retry });
+    return options.identityOnly ? identityPage<T>(url, text) : withRawItems(parseJson<GraphList<T>>(url, text), text);
+  };
+  const toPage = (body: GraphList<T>): Page<T> => {
     // A proxy or a broken answer must fail the poll loudly, not be read as an empty page.
     if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
       throw new Error(`${options.path} answered without a "value" array; is a proxy answering for Microsoft Graph?`);
     }
-    rememberRawJson(body.value, arrayElementTexts(text, 'value'));
     const nextLink = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
     return {
       items: body.value.filter((item): item is T => typeof item === 'object' && item !== null),
       count: typeof body['@odata.count'] === 'number' ? body['@odata.count'] : -1,
-      next: nextLink ? async () => toPage(await graph.getWithText<GraphList<T>>(nextLink, { retry: options.retry })) : undefined,
+      next: nextLink ? async () => toPage(await get(nextLink)) : undefined,
     };
   };
   return async (from, to) => {
@@ -40,6 +50,34 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
       $count: 'true',
       ...options.extraQuery,
     });
-    return toPage(await graph.getWithText<GraphList<T>>(url, { retry: options.retry }));
+    return toPage(await get(url));
   };
+}
+
+function withRawItems<T>(body: GraphList<T>, text: string): GraphList<T> {
+  const value = (body as { value?: unknown } | null)?.value;
+  if (Array.isArray(value)) rememberRawJson(value, scanArray(text, 'value')?.texts);
+  return body;
+}
+
+/**
+ * A page as its top-level members plus identity-only items. Still all of the text is parsed
+ * (the skeleton, then each element on its own), so a body that is not JSON fails as before.
+ */
+function identityPage<T>(url: string, text: string): GraphList<T> {
+  const span = scanArray(text, 'value');
+  if (!span) return parseJson<GraphList<T>>(url, text);
+  const body = parseJson<GraphList<T>>(url, text.slice(0, span.start) + '[]' + text.slice(span.end));
+  const items: unknown[] = [];
+  for (const elementText of span.texts) {
+    const item = parseJson<unknown>(url, elementText);
+    if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
+      const { id, lastUpdateDateTime } = item as { id?: unknown; lastUpdateDateTime?: unknown };
+      items.push({ id, lastUpdateDateTime });
+    } else {
+      items.push(item);
+    }
+  }
+  rememberRawJson(items, span.texts);
+  return { ...body, value: items as T[] };
 }

@@ -39,10 +39,23 @@ const CLOSE_BRACKET = 0x5d;
  * occurrence of a repeated key wins, as with JSON.parse.
  */
 export function arrayElementTexts(text: string, key: string): string[] | undefined {
+  return scanArray(text, key)?.texts;
+}
+
+export interface ArraySpan {
+  texts: string[];
+  /** Index of the array's `[` and just after its `]`. */
+  start: number;
+  end: number;
+}
+
+/** Like arrayElementTexts, with where the array sits in the document. */
+export function scanArray(text: string, key: string): ArraySpan | undefined {
   let depth = 0;
+  let span: ArraySpan | undefined;
+  let arrayStart = -1;
   let lastString = '';
   let lastKey = '';
-  let result: string[] | undefined;
   let current: string[] | undefined;
   let elementStart = -1;
   for (let i = 0; i < text.length; i++) {
@@ -56,6 +69,7 @@ export function arrayElementTexts(text: string, key: string): string[] | undefin
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (depth === 1 && c === OPEN_BRACKET && lastKey === key) {
         current = [];
+        arrayStart = i;
         elementStart = i + 1;
       }
       depth++;
@@ -64,7 +78,7 @@ export function arrayElementTexts(text: string, key: string): string[] | undefin
       if (depth === 1 && current) {
         const last = text.slice(elementStart, i).trim();
         if (last) current.push(last);
-        result = current;
+        span = { texts: current, start: arrayStart, end: i + 1 };
         current = undefined;
       }
     } else if (c === COMMA) {
@@ -76,7 +90,7 @@ export function arrayElementTexts(text: string, key: string): string[] | undefin
       lastKey = lastString;
     }
   }
-  return result;
+  return span;
 }
 
 /** Whether the quote at `at` is escaped: an odd run of backslashes before it. */

@@ -61,9 +61,14 @@ test('events: any JSON document, any Unicode, any stanza: the stream stays well-
 test('API answers of the wrong shape fail the poll with a clear message', async () => {
   const answers: unknown[] = ['<html><body>Proxy error</body></html>', null, 42, { value: 'nope' }, { error: 'x' }, []];
   for (const answer of answers) {
-    const graph = { url: () => 'https://graph.example/x', getWithText: async () => ({ body: answer, text: JSON.stringify(answer) ?? '' }) } as unknown as GraphClient;
+    const graph = { url: () => 'https://graph.example/x', getText: async () => JSON.stringify(answer) } as unknown as GraphClient;
     const query = graphWindowQuery(graph, { path: '/v1.0/security/alerts_v2', pageSize: 10 });
     await assert.rejects(query('a', 'b'), /answered without a "value" array/, JSON.stringify(answer));
+  }
+  for (const identityOnly of [false, true]) {
+    const graph = { url: () => 'https://graph.example/x', getText: async () => '<html><body>Proxy error</body></html>' } as unknown as GraphClient;
+    const query = graphWindowQuery(graph, { path: '/v1.0/security/alerts_v2', pageSize: 10, identityOnly });
+    await assert.rejects(query('a', 'b'), /not valid JSON/);
   }
 });
 

@@ -46,7 +46,7 @@ test('no top-level array under the key: undefined, never a wrong split', () => {
 
 test('items read from a page are emitted as the server wrote them, copies are re-serialised', async () => {
   const text = '{"@odata.count":2,"value":[ {"id":"a","lastUpdateDateTime":"2024-01-01T00:00:00Z","n":1.50} ,{"id":"b","lastUpdateDateTime":"2024-01-01T00:00:00Z"}]}';
-  const graph = { url: () => 'https://graph.example/x', getWithText: async () => ({ body: JSON.parse(text), text }) } as unknown as GraphClient;
+  const graph = { url: () => 'https://graph.example/x', getText: async () => text } as unknown as GraphClient;
   const page = await graphWindowQuery<{ id: string; lastUpdateDateTime: string }>(graph, { path: '/x', pageSize: 10 })('a', 'b');
   assert.equal(itemJson(page.items[0], silent), '{"id":"a","lastUpdateDateTime":"2024-01-01T00:00:00Z","n":1.50}');
   const copy = { ...page.items[0], alerts: [] };
@@ -66,4 +66,22 @@ test('texts that do not line up with the parsed items are not used', () => {
   const items = [{ id: 'a' }, { id: 'b' }];
   rememberRawJson(items, ['{"id":"a"}']);
   assert.equal(rawJsonOf(items[0]), undefined);
+});
+
+test('identity-only pages: same count, link and identities as a full parse, raw JSON kept, bad elements fail', async () => {
+  const value = [
+    { id: 'a', lastUpdateDateTime: '2024-01-01T00:00:00Z', evidence: [{ id: 'nested', value: [1] }] },
+    { id: 'b', lastUpdateDateTime: '2024-01-02T00:00:00Z', title: 'x, "y" ] }' },
+  ];
+  const text = JSON.stringify({ '@odata.count': 7, value, '@odata.nextLink': 'https://graph.example/x?$skip=2' }, null, 1);
+  const graph = { url: () => 'https://graph.example/x', getText: async () => text } as unknown as GraphClient;
+  const page = await graphWindowQuery<{ id: string; lastUpdateDateTime: string }>(graph, { path: '/x', pageSize: 2, identityOnly: true })('a', 'b');
+  assert.equal(page.count, 7);
+  assert.ok(page.next);
+  assert.deepEqual(page.items, value.map(({ id, lastUpdateDateTime }) => ({ id, lastUpdateDateTime })));
+  page.items.forEach((item, i) => assert.deepEqual(JSON.parse(itemJson(item, silent)), value[i]));
+
+  const broken = text.replace('"title": "x', '"title": x');
+  const bad = { url: () => 'https://graph.example/x', getText: async () => broken } as unknown as GraphClient;
+  await assert.rejects(graphWindowQuery(bad, { path: '/x', pageSize: 2, identityOnly: true })('a', 'b'), /not valid JSON/);
 });
