@@ -48,11 +48,11 @@ export class GraphClient {
   }
 
   async get<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
-    return parseJson<T>(url, await this.getText(url, options));
+    return parseJson<T>(url, (await this.getBytes(url, options)).toString('utf8'));
   }
 
   /** The response body unparsed (callers that reuse parts of it parse it themselves). */
-  async getText(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<string> {
+  async getBytes(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<Buffer> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
     const call = async (forceRefresh: boolean) =>
       this.http.send(url, {
@@ -63,7 +63,7 @@ export class GraphClient {
           // Without it Graph hides newer enum values (e.g. status awaitingAction) behind unknownFutureValue.
           prefer: 'include-unknown-enum-members',
         },
-      }).then((response) => response.text);
+      }).then((response) => response.bytes);
     try {
       return await call(false);
     } catch (error) {

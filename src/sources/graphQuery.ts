@@ -28,8 +28,8 @@ export function windowFilter(from: string, to: string, extraFilter?: string): st
 /** A WindowQuery over a Graph list: $filter on the window, $count on every page, @odata.nextLink followed verbatim. */
 export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptions): WindowQuery<T> {
   const get = async (url: string): Promise<GraphList<T>> => {
-    const text = await graph.getText(url, { retry: options.retry });
-    return options.identityOnly ? identityPage<T>(url, text) : withRawItems(parseJson<GraphList<T>>(url, text), text);
+    const bytes = await graph.getBytes(url, { retry: options.retry });
+    return options.identityOnly ? identityPage<T>(url, bytes) : withRawItems(parseJson<GraphList<T>>(url, bytes.toString('utf8')), bytes);
   };
   const toPage = (body: GraphList<T>): Page<T> => {
     // A proxy or a broken answer must fail the poll loudly, not be read as an empty page.
@@ -54,23 +54,23 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
   };
 }
 
-function withRawItems<T>(body: GraphList<T>, text: string): GraphList<T> {
+function withRawItems<T>(body: GraphList<T>, bytes: Buffer): GraphList<T> {
   const value = (body as { value?: unknown } | null)?.value;
-  if (Array.isArray(value)) rememberRawJson(value, scanArray(text, 'value')?.texts);
+  if (Array.isArray(value)) rememberRawJson(value, scanArray(bytes, 'value')?.elements);
   return body;
 }
 
 /**
- * A page as its top-level members plus identity-only items. Still all of the text is parsed
- * (the skeleton, then each element on its own), so a body that is not JSON fails as before.
+ * A page as its top-level members plus identity-only items. Still every byte is parsed (the
+ * skeleton, then each element on its own), so a body that is not JSON fails as before.
  */
-function identityPage<T>(url: string, text: string): GraphList<T> {
-  const span = scanArray(text, 'value');
-  if (!span) return parseJson<GraphList<T>>(url, text);
-  const body = parseJson<GraphList<T>>(url, text.slice(0, span.start) + '[]' + text.slice(span.end));
+function identityPage<T>(url: string, bytes: Buffer): GraphList<T> {
+  const span = scanArray(bytes, 'value');
+  if (!span) return parseJson<GraphList<T>>(url, bytes.toString('utf8'));
+  const body = parseJson<GraphList<T>>(url, bytes.toString('utf8', 0, span.start) + '[]' + bytes.toString('utf8', span.end));
   const items: unknown[] = [];
-  for (const elementText of span.texts) {
-    const item = parseJson<unknown>(url, elementText);
+  for (const element of span.elements) {
+    const item = parseJson<unknown>(url, element.toString('utf8'));
     if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
       const { id, lastUpdateDateTime } = item as { id?: unknown; lastUpdateDateTime?: unknown };
       items.push({ id, lastUpdateDateTime });
@@ -78,6 +78,6 @@ function identityPage<T>(url: string, text: string): GraphList<T> {
       items.push(item);
     }
   }
-  rememberRawJson(items, span.texts);
+  rememberRawJson(items, span.elements);
   return { ...body, value: items as T[] };
 }

@@ -1,25 +1,25 @@
 /**
- * An API item's JSON exactly as the server wrote it. Re-serialising every parsed item cost as
- * much CPU as parsing the page and doubled the garbage per page; the page text already holds
- * each item's JSON, so events reuse those substrings (which also keeps the server's bytes).
+ * An API item's JSON exactly as the server sent it. Re-serialising every parsed item cost as
+ * much CPU as parsing the page and doubled the garbage per page; the response body already holds
+ * each item's JSON, so events reuse those bytes (zero-copy views of the body).
  */
 
-const rawText = new WeakMap<object, string>();
+const rawBytes = new WeakMap<object, Buffer>();
 
 /** The raw JSON of an item read from a page, if it is still the object parsed from that page. */
-export function rawJsonOf(item: object): string | undefined {
-  return rawText.get(item);
+export function rawJsonOf(item: object): Buffer | undefined {
+  return rawBytes.get(item);
 }
 
 /**
- * Remembers each element's text for its parsed object. Only objects: a copy made later (e.g. an
+ * Remembers each element's bytes for its parsed object. Only objects: a copy made later (e.g. an
  * incident with its alerts added) is a new object and gets serialised from its current state.
  */
-export function rememberRawJson(items: readonly unknown[], texts: readonly string[] | undefined): void {
-  if (!texts || texts.length !== items.length) return;
+export function rememberRawJson(items: readonly unknown[], elements: readonly Buffer[] | undefined): void {
+  if (!elements || elements.length !== items.length) return;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (typeof item === 'object' && item !== null) rawText.set(item, texts[i]);
+    if (typeof item === 'object' && item !== null) rawBytes.set(item, elements[i]);
   }
 }
 
@@ -31,43 +31,49 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
-
-/**
- * The texts of the elements of the array at top-level property `key` of a JSON document that
- * JSON.parse has already accepted. Strings are skipped with indexOf, so the scan costs little more
- * than a pass over the structure. Undefined when the document is not such an object; the last
- * occurrence of a repeated key wins, as with JSON.parse.
- */
-export function arrayElementTexts(text: string, key: string): string[] | undefined {
-  return scanArray(text, key)?.texts;
-}
+const SPACE = 0x20;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
 
 export interface ArraySpan {
-  texts: string[];
-  /** Index of the array's `[` and just after its `]`. */
+  /** Each element's bytes, trimmed of JSON whitespace; views of the document, not copies. */
+  elements: Buffer[];
+  /** Offset of the array's `[` and just after its `]`. */
   start: number;
   end: number;
 }
 
-/** Like arrayElementTexts, with where the array sits in the document. */
-export function scanArray(text: string, key: string): ArraySpan | undefined {
+/**
+ * Finds the elements of the array at top-level property `key` of a UTF-8 JSON document. The bytes
+ * of a multi-byte UTF-8 character are all >= 0x80, so the structure can be read byte by byte;
+ * strings are skipped with indexOf. Undefined when the document is not such an object (the caller
+ * then parses it whole and fails as JSON.parse does); the last occurrence of a repeated key wins,
+ * as with JSON.parse. Elements are not validated here: callers parse each one.
+ */
+export function scanArray(bytes: Buffer, key: string): ArraySpan | undefined {
   let depth = 0;
+  let stringStart = -1;
+  let stringEnd = -1;
+  let keyMatches = false;
   let span: ArraySpan | undefined;
+  let current: Buffer[] | undefined;
   let arrayStart = -1;
-  let lastString = '';
-  let lastKey = '';
-  let current: string[] | undefined;
   let elementStart = -1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  const keyBytes = Buffer.from(key, 'utf8');
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
     if (c === QUOTE) {
-      let end = text.indexOf('"', i + 1);
-      while (end !== -1 && escaped(text, end)) end = text.indexOf('"', end + 1);
+      let end = bytes.indexOf(QUOTE, i + 1);
+      while (end !== -1 && escaped(bytes, end)) end = bytes.indexOf(QUOTE, end + 1);
       if (end === -1) return undefined;
-      if (depth === 1) lastString = text.slice(i + 1, end);
+      if (depth === 1) {
+        stringStart = i + 1;
+        stringEnd = end;
+      }
       i = end;
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (depth === 1 && c === OPEN_BRACKET && lastKey === key) {
+      if (depth === 1 && c === OPEN_BRACKET && keyMatches) {
         current = [];
         arrayStart = i;
         elementStart = i + 1;
@@ -76,26 +82,36 @@ export function scanArray(text: string, key: string): ArraySpan | undefined {
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       depth--;
       if (depth === 1 && current) {
-        const last = text.slice(elementStart, i).trim();
-        if (last) current.push(last);
-        span = { texts: current, start: arrayStart, end: i + 1 };
+        const last = trimmed(bytes, elementStart, i);
+        if (last.length) current.push(last);
+        span = { elements: current, start: arrayStart, end: i + 1 };
         current = undefined;
       }
     } else if (c === COMMA) {
       if (depth === 2 && current) {
-        current.push(text.slice(elementStart, i).trim());
+        current.push(trimmed(bytes, elementStart, i));
         elementStart = i + 1;
       }
     } else if (c === COLON && depth === 1) {
-      lastKey = lastString;
+      keyMatches = stringEnd - stringStart === keyBytes.length && keyBytes.equals(bytes.subarray(stringStart, stringEnd));
     }
   }
   return span;
 }
 
 /** Whether the quote at `at` is escaped: an odd run of backslashes before it. */
-function escaped(text: string, at: number): boolean {
+function escaped(bytes: Buffer, at: number): boolean {
   let n = 0;
-  for (let i = at - 1; i >= 0 && text.charCodeAt(i) === BACKSLASH; i--) n++;
+  for (let i = at - 1; i >= 0 && bytes[i] === BACKSLASH; i--) n++;
   return n % 2 === 1;
+}
+
+function isSpace(c: number): boolean {
+  return c === SPACE || c === TAB || c === LF || c === CR;
+}
+
+function trimmed(bytes: Buffer, start: number, end: number): Buffer {
+  while (start < end && isSpace(bytes[start])) start++;
+  while (end > start && isSpace(bytes[end - 1])) end--;
+  return bytes.subarray(start, end);
 }

@@ -6,7 +6,7 @@ import { rawJsonOf } from './rawJson.js';
  * (it recurses); such an item is emitted as its id and times plus a marker, with a WARN, instead
  * of failing every poll at the same item forever.
  */
-export function itemJson(item: { id: string; lastUpdateDateTime: string; [key: string]: unknown }, logger: Logger): string {
+export function itemJson(item: { id: string; lastUpdateDateTime: string; [key: string]: unknown }, logger: Logger): string | Buffer {
   const raw = rawJsonOf(item);
   if (raw !== undefined) return raw;
   try {

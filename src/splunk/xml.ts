@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * XML text helpers for the modular-input stream. Hand-written because they run once
  * per event on the hot path; parsing (config XML) uses fast-xml-parser instead.
@@ -38,4 +40,30 @@ export function xmlContent(value: string): string {
   if (escaped.includes('<')) escaped = escaped.replaceAll('<', '&lt;');
   if (escaped.includes('>')) escaped = escaped.replaceAll('>', '&gt;');
   return escaped;
+}
+
+const AMP = 0x26;
+const LT = 0x3c;
+const GT = 0x3e;
+// U+FFFE and U+FFFF in UTF-8: EF BF BE, EF BF BF.
+const EF_BF = Buffer.from([0xef, 0xbf]);
+
+/**
+ * Element content from UTF-8 bytes: the very bytes when nothing in them needs escaping or
+ * removing (valid UTF-8, no & < >, no forbidden character), else the escaped text.
+ */
+export function xmlContentBytes(bytes: Buffer): Buffer | string {
+  return isUtf8(bytes) && !needsWork(bytes) ? bytes : xmlContent(bytes.toString('utf8'));
+}
+
+function needsWork(bytes: Buffer): boolean {
+  if (bytes.indexOf(AMP) !== -1 || bytes.indexOf(LT) !== -1 || bytes.indexOf(GT) !== -1) return true;
+  for (let at = bytes.indexOf(EF_BF); at !== -1; at = bytes.indexOf(EF_BF, at + 1)) {
+    if (bytes[at + 2] === 0xbe || bytes[at + 2] === 0xbf) return true;
+  }
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return true;
+  }
+  return false;
 }
