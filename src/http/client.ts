@@ -97,6 +97,8 @@ export class HttpClient {
 
   async sendJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.send(url, options);
+    // 204 No Content (some PATCH answers) has no body to parse.
+    if (response.status === 204) return undefined as T;
     try {
       return JSON.parse(response.text) as T;
     } catch {

@@ -17,7 +17,7 @@ export interface GraphList<T> {
 }
 
 /**
- * Authenticated GETs against Microsoft Graph. Reuses the cached token, refreshes it once on
+ * Authenticated requests to Microsoft Graph. Reuses the cached token, refreshes it once on
  * a 401, and only ever follows links on the Graph host it was configured with.
  */
 export class GraphClient {
@@ -48,13 +48,29 @@ export class GraphClient {
   }
 
   async get<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return this.send<T>('GET', url, undefined, options);
+  }
+
+  /** PATCH with a JSON body; Graph answers with the updated entity. */
+  async patch<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return this.send<T>('PATCH', url, body, options);
+  }
+
+  async post<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return this.send<T>('POST', url, body, options);
+  }
+
+  private async send<T>(method: 'GET' | 'PATCH' | 'POST', url: string, body: unknown, options: Pick<RequestOptions, 'retry'>): Promise<T> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
     const call = async (forceRefresh: boolean) =>
       this.http.sendJson<T>(url, {
         ...options,
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
         headers: {
           authorization: `Bearer ${await this.tokens.token(this.graphUrl, forceRefresh)}`,
           accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           // Without it Graph hides newer enum values (e.g. status awaitingAction) behind unknownFutureValue.
           prefer: 'include-unknown-enum-members',
         },
