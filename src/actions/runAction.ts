@@ -89,7 +89,8 @@ export async function runAction(target: Target, io: ActionIo = defaultIo()): Pro
     );
     const failed = failures(summary);
     const line = `${target.action} finished: ${summary.updated} updated, ${summary.unchanged} unchanged, ${failed} not updated`;
-    const fields = { account: account.name, ...summary, ...http.stats, duration_ms: Date.now() - started };
+    const { requests, retries, throttled: throttled_responses, waited_ms } = http.stats;
+    const fields = { account: account.name, ...summary, requests, retries, throttled_responses, waited_ms, duration_ms: Date.now() - started };
     if (failed) logger.warn(line, fields);
     else logger.info(line, fields);
     return failed ? 1 : 0;

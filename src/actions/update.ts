@@ -116,8 +116,9 @@ function failure(ctx: UpdateContext, id: string, step: string, changed: string[]
     if (error.status === 404) return { id, outcome: 'not_found', changed, message: `no ${target.kind} with this id in Defender (deleted, from another tenant, or not visible to Graph)${done}` };
     if (error.status === 400) return { id, outcome: 'invalid', changed, message: `Graph rejected the ${step}: ${error.message}${done}` };
     if (error.status === 429) {
-      const wait = serverRequestedWaitMs({ kind: 'response', status: 429, bodyText: error.bodyText }, Date.now());
-      ctx.limiter.pause(wait ?? 60_000);
+      // The retries already waited; this keeps the next id from running straight into the limit.
+      const wait = serverRequestedWaitMs({ kind: 'response', status: 429, retryAfter: error.headers['retry-after'], bodyText: error.bodyText }, Date.now());
+      ctx.limiter.pause(Math.min(wait ?? 10_000, 60_000));
       return { id, outcome: 'throttled', changed, message: `still throttled after retries at the ${step} step${done}; run the alert again later` };
     }
   }

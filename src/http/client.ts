@@ -149,7 +149,7 @@ function finalError(url: string, outcome: HttpResponse | { code: string; message
     } catch {
       body = undefined;
     }
-    return new HttpError(outcome.status, url, body, outcome.text.slice(0, 2000));
+    return new HttpError(outcome.status, url, body, outcome.text.slice(0, 2000), outcome.headers);
   }
   return new NetworkError(`${outcome.code}: ${outcome.message}`, url, outcome.code);
 }
