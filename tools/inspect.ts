@@ -384,7 +384,8 @@ function checkDeclaredKeys(ctx: Context): void {
     const merged = new Map<string, string>();
     for (const spec of specs) for (const [k, v] of allSpecKeys(spec)) merged.set(k, v);
     // tags.conf's grammar really is `<tag> = enabled|disabled`: only there a bare placeholder counts.
-    const declared = specKeyMatcher(merged, { barePlaceholders: file === 'tags.conf' });
+    // Free-form keys by grammar: tags.conf `<tag> = enabled`, restmap.conf `<field> = validate(…)`.
+    const declared = specKeyMatcher(merged, { barePlaceholders: file === 'tags.conf' || file === 'restmap.conf' });
     for (const [stanza, settings] of ctx.conf(`default/${file}`) ?? []) {
       for (const key of settings.keys()) if (!declared(key)) ctx.fail(`default/${file}`, `[${stanza}] ${key} is not declared by any spec of ${file}`);
     }

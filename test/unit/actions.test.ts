@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -8,9 +8,11 @@ import { parsePayload } from '../../src/actions/payload.js';
 import { RateLimiter } from '../../src/actions/rateLimiter.js';
 import { DEFAULTS, LIMITS, parseUpdateRequest } from '../../src/actions/request.js';
 import { decodeMultivalue, readIds } from '../../src/actions/results.js';
-import { ALERT_TARGET, DETERMINATIONS, DETERMINATIONS_BY_CLASSIFICATION, INCIDENT_TARGET } from '../../src/actions/targets.js';
+import { ALERT_TARGET, DETERMINATION_ALIASES, DETERMINATIONS, DETERMINATIONS_BY_CLASSIFICATION, INCIDENT_TARGET } from '../../src/actions/targets.js';
 import { hasComment, patchBody } from '../../src/actions/update.js';
 import { ConfigError } from '../../src/config/account.js';
+import { parseConf } from '../../tools/conf.js';
+import { ROOT } from '../../tools/harness.js';
 import { DETERMINATIONS as GRAPH_DETERMINATIONS } from '../../tools/simulator/documents.js';
 
 test('every determination offered is a member of Graph\'s alertDetermination enum', () => {
@@ -107,4 +109,28 @@ test('parsePayload: splunkd\'s JSON payload, and clear errors for anything else'
   assert.throws(() => parsePayload(''), /not JSON \(empty\).*payload_format = json/);
   assert.throws(() => parsePayload('{"configuration":{}}'), /lacks server_uri or session_key/);
   assert.throws(() => parsePayload('{"server_uri":"u","session_key":"k"}'), /lacks its configuration/);
+});
+
+test('restmap.conf save-time checks accept exactly what the actions accept', () => {
+  const restmap = parseConf(readFileSync(path.join(ROOT, 'default/restmap.conf'), 'utf8')).get('validation:savedsearch')!;
+  const pattern = (action: string, param: string): RegExp => {
+    const rule = restmap.get(`action.${action}.param.${param}`);
+    assert.ok(rule, `no rule for ${action} ${param}`);
+    const [, flags, body] = /match\('[^']+', "(\(\?i\))?([^"]+)"\)/.exec(rule)!;
+    return new RegExp(body!, flags ? 'i' : '');
+  };
+  for (const target of [ALERT_TARGET, INCIDENT_TARGET]) {
+    const status = pattern(target.action, 'status');
+    for (const s of ['', ...target.statuses]) assert.match(s, status);
+    assert.doesNotMatch(target === ALERT_TARGET ? 'active' : 'new', status);
+    assert.doesNotMatch('unknownFutureValue', status);
+    const determination = pattern(target.action, 'determination');
+    for (const d of [...DETERMINATIONS, ...Object.keys(DETERMINATION_ALIASES)]) assert.match(d, determination);
+    assert.doesNotMatch('unknownFutureValue', determination);
+    const classification = pattern(target.action, 'classification');
+    for (const c of Object.keys(DETERMINATIONS_BY_CLASSIFICATION)) assert.match(c, classification);
+    assert.match('42', pattern(target.action, 'max_updates'));
+    assert.doesNotMatch('0', pattern(target.action, 'max_updates'));
+    assert.doesNotMatch('-5', pattern(target.action, 'requests_per_minute'));
+  }
 });
