@@ -31,6 +31,7 @@ interface GraphItem {
 }
 
 export const COMMENT_TYPE = 'microsoft.graph.security.alertComment';
+const NO_5XX_RETRY: Record<number, number> = { 408: 1, 500: 1, 502: 1, 503: 1, 504: 1 };
 
 /**
  * The PATCH body that brings `current` to what the request asks, or {} when it already is:
@@ -95,7 +96,9 @@ export async function updateOne(ctx: UpdateContext, id: string): Promise<ItemRes
     if (request.comment && !hasComment(current, request.comment)) {
       step = 'comment';
       await limiter.take();
-      await graph.post(`${url}/comments`, { '@odata.type': COMMENT_TYPE, comment: request.comment }, { retry: ctx.retry });
+      // A 5xx after a POST may mean the comment was stored anyway: no retry then, so a comment is
+      // never doubled (a 429 is still retried, Graph did not process it). The next run adds it if missing.
+      await graph.post(`${url}/comments`, { '@odata.type': COMMENT_TYPE, comment: request.comment }, { retry: { ...ctx.retry, maxAttemptsByStatus: NO_5XX_RETRY } });
       changed.push('comment');
     }
     return { id, outcome: changed.length ? 'updated' : 'unchanged', changed };

@@ -159,6 +159,21 @@ describe('defender_update_alert', () => {
     assert.equal(sum.throttled, '1');
   });
 
+  test('a 5xx on the comment POST is not retried (it may have been stored); the next run adds what is missing', async () => {
+    const [alert] = freshAlerts(1);
+    s.graph.grantRole(s.clientId, ALERT_WRITE);
+    s.graph.faults.push({ match: /\/comments$/, fault: { kind: 'status', status: 503 }, times: 1 });
+    const config = { status: 'resolved', comment: 'Closed from Splunk' };
+    const first = await run('defender_update_alert', config, [{ id: alert!.id }]);
+    assert.equal(first.code, 1);
+    assert.equal(graphCalls('POST').length, 1, 'no retry of the POST');
+    assert.match(first.stderr, /^ERROR Alert not updated: comment failed: HTTP 503 .*\(status already changed\) .*outcome=failed changed=status/m);
+    const second = await run('defender_update_alert', config, [{ id: alert!.id }]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /outcome=updated changed=comment$/m);
+    assert.equal(s.graph.alerts.get(alert!.id)!.comments.filter((c) => c.comment === config.comment).length, 1);
+  });
+
   test('hundreds of results (with duplicates and a multivalue cell) and the max_updates cap', async () => {
     const alerts = freshAlerts(320);
     s.graph.grantRole(s.clientId, ALERT_WRITE);
