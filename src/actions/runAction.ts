@@ -4,6 +4,7 @@ import { HttpClient } from '../http/client.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../http/retry.js';
 import { TokenProvider } from '../microsoft/auth.js';
 import { GraphClient } from '../microsoft/graph.js';
+import { exitWhenDone } from '../splunk/exitCode.js';
 import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
 import { readStdin } from '../splunk/modinput.js';
 import { SplunkRest } from '../splunk/rest.js';
@@ -121,15 +122,7 @@ async function idList(payload: ActionPayload, idField: string): Promise<IdList> 
   return { rows: payload.result ? 1 : 0, ids, rowsWithoutId: payload.result && ids.length === 0 ? 1 : 0 };
 }
 
-/** Runs the action as the process: sets the exit code without process.exit(), so stderr drains. */
+/** Runs the action as the process. */
 export function main(target: Target): void {
-  runAction(target).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`ERROR ${(error as Error).message}\n`);
-      process.exitCode = 1;
-    },
-  );
+  exitWhenDone(runAction(target));
 }
