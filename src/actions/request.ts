@@ -17,7 +17,7 @@ export interface UpdateRequest {
   requestsPerMinute: number;
 }
 
-export const DEFAULTS = { idField: 'id', maxUpdates: 100, requestsPerMinute: 60 } as const;
+export const DEFAULTS = { idField: 'id', maxUpdates: 100, requestsPerMinute: 100 } as const;
 /** Hard ceilings, whatever the configuration says: splunkd stops an action after maxtime (5 min). */
 export const LIMITS = { maxUpdates: 1000, requestsPerMinute: 3000, commentLength: 1000, assignedToLength: 256, tagLength: 100, tags: 20 } as const;
 

@@ -134,3 +134,16 @@ test('restmap.conf save-time checks accept exactly what the actions accept', () 
     assert.doesNotMatch('-5', pattern(target.action, 'requests_per_minute'));
   }
 });
+
+test('the shipped defaults agree with the code, and a default run fits in the time budget', async () => {
+  const { TIME_BUDGET_MS } = await import('../../src/actions/runAction.js');
+  const conf = parseConf(readFileSync(path.join(ROOT, 'default/alert_actions.conf'), 'utf8'));
+  for (const target of [ALERT_TARGET, INCIDENT_TARGET]) {
+    const stanza = conf.get(target.action)!;
+    assert.equal(Number(stanza.get('param.max_updates')), DEFAULTS.maxUpdates);
+    assert.equal(Number(stanza.get('param.requests_per_minute')), DEFAULTS.requestsPerMinute);
+    assert.equal(stanza.get('param.id_field'), DEFAULTS.idField);
+  }
+  // Up to three calls per id (read, update, comment), evenly spaced.
+  assert.ok((DEFAULTS.maxUpdates * 3 * 60_000) / DEFAULTS.requestsPerMinute < TIME_BUDGET_MS);
+});
