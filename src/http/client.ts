@@ -111,7 +111,10 @@ export class HttpClient {
   }
 
   async sendJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
-    return parseJson<T>(url, (await this.send(url, options)).text);
+    const response = await this.send(url, options);
+    // 204 No Content (some PATCH answers) has no body to parse.
+    if (response.status === 204) return undefined as T;
+    return parseJson<T>(url, response.text);
   }
 
   /**
@@ -157,7 +160,7 @@ function finalError(url: string, outcome: HttpResponse | { code: string; message
     } catch {
       body = undefined;
     }
-    return new HttpError(outcome.status, url, body, outcome.text.slice(0, 2000));
+    return new HttpError(outcome.status, url, body, outcome.text.slice(0, 2000), outcome.headers);
   }
   return new NetworkError(`${outcome.code}: ${outcome.message}`, url, outcome.code);
 }
