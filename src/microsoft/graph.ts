@@ -1,4 +1,4 @@
-import type { HttpClient, RequestOptions } from '../http/client.js';
+import { parseJson, type HttpClient, type HttpResponse, type RequestOptions } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import type { RateLimiter } from '../http/rateLimiter.js';
 import type { TokenProvider } from './auth.js';
@@ -35,7 +35,7 @@ export const GRAPH_PROFILE: ApiProfile = {
 };
 
 /**
- * Authenticated GETs against Microsoft Graph (or another OData API of Microsoft's, such as
+ * Authenticated requests to Microsoft Graph (or another OData API of Microsoft's, such as
  * Defender for Endpoint's, through a profile). Reuses the cached token, refreshes it once on
  * a 401, and only ever follows links on the host it was configured with.
  */
@@ -70,15 +70,36 @@ export class GraphClient {
   }
 
   async get<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return parseJson<T>(url, (await this.getBytes(url, options)).toString('utf8'));
+  }
+
+  /** The response body unparsed (callers that reuse parts of it parse it themselves). */
+  async getBytes(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<Buffer> {
+    return (await this.send('GET', url, undefined, options)).bytes;
+  }
+
+  /** PATCH with a JSON body; Graph answers with the updated entity. */
+  async patch<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return parsedBody<T>(url, await this.send('PATCH', url, body, options));
+  }
+
+  async post<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return parsedBody<T>(url, await this.send('POST', url, body, options));
+  }
+
+  private async send(method: 'GET' | 'PATCH' | 'POST', url: string, body: unknown, options: Pick<RequestOptions, 'retry'>): Promise<HttpResponse> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
     const call = async (forceRefresh: boolean) =>
-      this.http.sendJson<T>(url, {
+      this.http.send(url, {
         ...options,
         rateLimiter: this.profile.rateLimiter,
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
         headers: {
           ...this.profile.headers,
           authorization: `Bearer ${await this.tokens.token(this.resource, forceRefresh)}`,
           accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
       });
     try {
@@ -110,4 +131,9 @@ export class GraphClient {
     if (detail) error.message = `${error.message}: ${detail}`;
     return error;
   }
+}
+
+/** A write's answer: 204 No Content (some PATCH answers) has no body to parse. */
+function parsedBody<T>(url: string, response: HttpResponse): T {
+  return response.status === 204 ? (undefined as T) : parseJson<T>(url, response.text);
 }

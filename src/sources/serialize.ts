@@ -1,4 +1,5 @@
 import type { Logger } from '../splunk/log.js';
+import { rawJsonOf } from './rawJson.js';
 
 /**
  * An API item as event text. JSON.parse accepts nesting that JSON.stringify cannot write back
@@ -10,7 +11,9 @@ export function itemJson(
   logger: Logger,
   /** Kept in the fallback when they are strings: the times that place the item. */
   timeKeys: readonly string[] = ['lastUpdateDateTime', 'createdDateTime'],
-): string {
+): string | Buffer {
+  const raw = rawJsonOf(item);
+  if (raw !== undefined) return raw;
   try {
     return JSON.stringify(item);
   } catch (error) {
