@@ -296,3 +296,32 @@ test('without $count, more than a page in one millisecond is paged (with a warni
   const first = await poll(list, undefined, T0 + 10_000);
   assert.equal(new Set(versions(first.emitted)).size, 25);
 });
+
+test('a large window is split in proportion to its count: far fewer requests than halving, never over the cap', async () => {
+  const list = new FakeList(10);
+  // 5,000 items spread evenly over 50,000 s; the cap is 10 pages.
+  for (let i = 0; i < 5000; i++) list.add(`a${i}`, T0 + i * 10_000 + ((i * 7919) % 10_000));
+  const sliceCounts: number[] = [];
+  const query: WindowQuery<Item> = async (from, to) => {
+    const page = await list.query(from, to);
+    sliceCounts.push(page.count);
+    return page;
+  };
+  const result = await collectWindow<Item>({
+    query,
+    identify: (i) => ({ id: i.id, lastUpdate: i.lastUpdateDateTime }),
+    emit: async () => {},
+    save: async () => {},
+    logger: quiet,
+    checkpoint: { version: 1, highWaterMark: fromEpochMs(T0), emitted: [] },
+    fromMs: T0,
+    toMs: T0 + 50_000_000,
+    reReadWindowMs: 0,
+    maxSliceItems: 100,
+  });
+  assert.equal(result.emitted, 5000);
+  const minimum = 5000 / 10;
+  // Halving reads 5000 -> 2500 -> ... -> 78 per slice: 127 wasted first pages and 64 partial pages.
+  assert.ok(list.requests <= minimum * 1.15, `${list.requests} requests for a minimum of ${minimum}`);
+  assert.equal(Math.max(...sliceCounts.slice(1)) <= 100, true, 'no slice read over the cap');
+});
