@@ -116,7 +116,8 @@ async function runWithLog(program: InputProgram, io: Io, writeLine: (line: strin
     return 1;
   }
   // Every line names the input and its scheme; the account and tenant join once they are known.
-  const base = { input: config.stanza, scheme: config.stanza.split('://')[0] };
+  // interval lets the "has not polled for 3 intervals" alert judge each input by its own schedule.
+  const base = { input: config.stanza, scheme: config.stanza.split('://')[0], interval: config.params.interval?.trim() || undefined };
   logger = logger.child(base);
   redactSecret(config.sessionKey);
   const writer = new EventWriter(io.stdout, config.stanza);

@@ -43,7 +43,7 @@ test('poll summaries, retries and failures land in the add-on log, with the fiel
     { match: /alerts_v2/, fault: { kind: 'reset' }, times: 1 },
   );
   const start_date = new Date(Date.now() - 86_400_000).toISOString();
-  const alerts = await run('defender_xdr_alerts', 'prod', { account: 'prod', start_date });
+  const alerts = await run('defender_xdr_alerts', 'prod', { account: 'prod', start_date, interval: '300' });
   assert.equal(alerts.code, 0, alerts.stderr);
   s.graph.addIncidents(5, { alertsPerIncident: 2, at: new Date(Date.now() - 60_000), spreadMs: 3_600_000 });
   const incidents = await run('defender_xdr_incidents', 'prod', { account: 'prod', start_date });
@@ -71,7 +71,7 @@ test('poll summaries, retries and failures land in the add-on log, with the fiel
   const f = fieldsOf(alertSummary);
   const expect: Record<string, string | RegExp> = {
     log_level: 'INFO', log_message: 'Poll finished', outcome: 'success', input: 'defender_xdr_alerts://prod', scheme: 'defender_xdr_alerts',
-    account: 'prod', tenant: s.tenantId, emitted: '40', throttled: '1', server_errors: '1', network_errors: '1', retries: '3',
+    account: 'prod', tenant: s.tenantId, interval: '300', emitted: '40', throttled: '1', server_errors: '1', network_errors: '1', retries: '3',
     token_failures: '0', token_rejected: '0', requests: /^\d+$/, waited_ms: /^\d+$/, duration_ms: /^\d+$/, checkpoint_lag_s: /^\d+$/,
     high_water_mark: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/, pid: /^\d+$/,
   };
