@@ -7,7 +7,7 @@ import { evaluate, type SearchTimeApp } from './searchtime/index.js';
  * Lines of ta_defender_xdr.log as the built inputs write them (captured from test/e2e/log-file.test.ts,
  * which checks that real lines still carry every field this sample has), for the dashboard checks.
  */
-export const LOG_SAMPLE_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboards', 'ta_defender_xdr.sample.log');
+export const LOG_SAMPLE_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboards', 'ta_defender_xdr.log.sample');
 
 export function logSampleLines(): string[] {
   return readFileSync(LOG_SAMPLE_FILE, 'utf8').trimEnd().split('\n');
