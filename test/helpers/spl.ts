@@ -84,8 +84,8 @@ export function searchClauseFields(clause: string): string[] {
   return fields;
 }
 
-/** Splits on commas outside quotes and parentheses. */
-function splitTopLevel(text: string, separator: string): string[] {
+/** Splits on a separator outside quotes and parentheses. */
+export function splitTopLevel(text: string, separator: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quote: string | null = null;
