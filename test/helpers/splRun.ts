@@ -312,9 +312,9 @@ export function runSpl(pipeline: string, input: Row[], options: RunOptions): Row
               const g = groups(rs, by);
               for (const name of series) {
                 const hit = g.get(JSON.stringify({ [by[0]]: name }));
-                out[name] = hit ? aggregate(aggs[0].fn, aggs[0].field ? hit.rows.map((r) => r[aggs[0].field as string] ?? null) : hit.rows) : 0;
+                out[name] = hit ? aggregate(aggs[0].fn, aggs[0].field ? hit.rows.map((r) => r[aggs[0].field as string] ?? null) : hit.rows.map(() => 1)) : 0;
               }
-            } else for (const a of aggs) out[a.as] = aggregate(a.fn, a.field ? rs.map((r) => r[a.field as string] ?? null) : rs);
+            } else for (const a of aggs) out[a.as] = aggregate(a.fn, a.field ? rs.map((r) => r[a.field as string] ?? null) : rs.map(() => 1));
             return out;
           });
         break;

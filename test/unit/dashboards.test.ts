@@ -125,7 +125,7 @@ for (const view of views) {
     });
 
     test('alerts and incidents are counted once, in their latest state', () => {
-      for (const [id, ds] of Object.entries(def.dataSources)) {
+      for (const id of Object.keys(def.dataSources)) {
         const { text, macros: used } = effectiveQuery(def, id, macros);
         if (!/sourcetype="ms:defender:(alert|incident)"/.test(text) || /count by vendor_account/.test(text)) continue;
         const deduplicated = used.includes('defender_xdr_latest') || /stats [^|]*\bby id\b/.test(text);
