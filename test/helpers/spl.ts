@@ -198,7 +198,8 @@ export function analyse(pipeline: string, available: Iterable<string>): Analysis
       case 'fields': {
         const names = body.split(/[\s,]+/).filter((n) => n && n !== '-' && n !== '+');
         read(stage, names);
-        if (cmd === 'table') fields = new Set(names);
+        // Both keep only the named fields (fields also keeps _time and _raw).
+        fields = new Set(cmd === 'table' ? names : [...names, '_time', '_raw']);
         break;
       }
       case 'dedup':

@@ -190,6 +190,7 @@ test('the SPL reader catches a field the data does not have (negative control)',
   assert.equal(analyse('index=x sourcetype="ms:defender:alert" | stats count by deviceName', alertFields).problems.length, 1);
   assert.equal(analyse('index=x sourcetype="ms:defender:alert" | stats count by dest | table dest user', alertFields).problems.length, 1, 'user is gone after stats');
   assert.equal(analyse('index=x sourcetype="ms:defender:alert" hostname=a', alertFields).problems.length, 1);
+  assert.equal(analyse('index=x sourcetype="ms:defender:alert" | fields id | stats count by dest', alertFields).problems.length, 1, 'a base search hands on only its fields');
   assert.equal(analyse('index=x | eval x=if(nosuch="a", 1, 0)', alertFields).problems.length, 1);
   assert.equal(analyse('index=x | transaction id', alertFields).problems.length, 1, 'unknown commands are not passed');
   assert.throws(() => expandMacros('`no_such_macro`', macros), /not defined/);
