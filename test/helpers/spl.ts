@@ -33,32 +33,9 @@ export function expandMacros(spl: string, macros: Conf, depth = 0): Expanded {
   return { text, macros: used };
 }
 
-/** Splits on | outside quotes, parentheses and brackets. */
+/** Splits the pipeline into its commands. */
 export function splitPipeline(spl: string): string[] {
-  const stages: string[] = [];
-  let depth = 0;
-  let quote: string | null = null;
-  let current = '';
-  for (let i = 0; i < spl.length; i++) {
-    const c = spl[i];
-    if (quote) {
-      current += c;
-      if (c === '\\') current += spl[++i] ?? '';
-      else if (c === quote) quote = null;
-      continue;
-    }
-    if (c === '"' || c === "'") quote = c;
-    else if (c === '(' || c === '[') depth++;
-    else if (c === ')' || c === ']') depth--;
-    else if (c === '|' && depth === 0) {
-      stages.push(current.trim());
-      current = '';
-      continue;
-    }
-    current += c;
-  }
-  stages.push(current.trim());
-  return stages.filter((s, i) => s !== '' || i === 0);
+  return splitTopLevel(spl, '|');
 }
 
 /** Field names an eval/where expression reads: bare identifiers not called as functions, and 'quoted' names. */
@@ -84,7 +61,7 @@ export function searchClauseFields(clause: string): string[] {
   return fields;
 }
 
-/** Splits on a separator outside quotes and parentheses. */
+/** Splits on a separator outside quotes, parentheses and brackets; parts are trimmed, empty ones dropped. */
 export function splitTopLevel(text: string, separator: string): string[] {
   const parts: string[] = [];
   let depth = 0;
@@ -99,10 +76,10 @@ export function splitTopLevel(text: string, separator: string): string[] {
       continue;
     }
     if (c === '"' || c === "'") quote = c;
-    else if (c === '(') depth++;
-    else if (c === ')') depth--;
+    else if (c === '(' || c === '[') depth++;
+    else if (c === ')' || c === ']') depth--;
     else if (c === separator && depth === 0) {
-      parts.push(current.trim());
+      if (current.trim()) parts.push(current.trim());
       current = '';
       continue;
     }
