@@ -119,3 +119,22 @@ test('concurrent writers with rotation: every line exactly once, whole, no lock 
   assert.equal(seen.size, writers * count, 'no line lost');
   assert.ok([...seen.values()].every((n) => n === 1), 'no line duplicated');
 });
+
+test('a writer whose file another process rotated reopens the new file instead of rotating again', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'i.log');
+  // Two LogFile objects stand for two processes: each holds its own descriptor.
+  const a = new LogFile(file, { maxBytes: 300, backups: 3 });
+  const b = new LogFile(file, { maxBytes: 300, backups: 3 });
+  b.write('INFO b opens the file');
+  for (let i = 0; i < 6 && !existsSync(`${file}.1`); i++) a.write(`INFO a fills ${'a'.repeat(60)}`);
+  assert.ok(existsSync(`${file}.1`), 'a rotated');
+  a.write('INFO a starts the new file');
+  b.write('INFO b after the rotation'); // lands in the rotated file b still holds, which is over the limit
+  assert.equal(existsSync(`${file}.2`), false, 'b saw the rotation already done and did not rotate the new file away');
+  b.write('INFO b again');
+  a.close();
+  b.close();
+  assert.match(readFileSync(`${file}.1`, 'utf8'), /b after the rotation\n$/);
+  assert.match(readFileSync(file, 'utf8'), /^.*INFO a starts the new file\n.*INFO b again\n$/);
+});
