@@ -3,7 +3,7 @@ import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { Logger } from '../splunk/log.js';
-import { HttpError, NetworkError, safeUrl } from './errors.js';
+import { HttpError, NetworkError, safeUrl, statusKind } from './errors.js';
 import type { RateLimiter } from './rateLimiter.js';
 import { DEFAULT_RETRY, retryDelayMs, type AttemptOutcome, type RetryPolicy } from './retry.js';
 
@@ -62,7 +62,12 @@ function httpResponse(status: number, headers: Record<string, string>, bytes: Bu
 export interface HttpStats {
   requests: number;
   retries: number;
+  /** Attempts answered 429 (retried or not). */
   throttled: number;
+  /** Attempts answered 5xx (retried or not). */
+  server_errors: number;
+  /** Attempts that failed without an answer: reset, timeout, truncated body, DNS, TLS. */
+  network_errors: number;
   waited_ms: number;
   /** Time spent waiting for the client-side rate limiter. */
   rate_limited_ms: number;
@@ -75,7 +80,7 @@ export interface HttpStats {
  */
 export class HttpClient {
   readonly dispatcher: Dispatcher;
-  readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, waited_ms: 0, rate_limited_ms: 0 };
+  readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, server_errors: 0, network_errors: 0, waited_ms: 0, rate_limited_ms: 0 };
   /** Local clock minus the server's, from the latest Date header (1 s resolution). */
   private skewMs = 0;
   private readonly policy: RetryPolicy;
@@ -99,7 +104,10 @@ export class HttpClient {
         'status' in outcome
           ? { kind: 'response', status: outcome.status, retryAfter: outcome.headers['retry-after'], bodyText: outcome.text }
           : { kind: 'network', code: outcome.code };
-      if (decision.kind === 'response' && decision.status === 429) this.stats.throttled++;
+      const kind = decision.kind === 'response' ? statusKind(decision.status) : 'network';
+      if (kind === 'throttled') this.stats.throttled++;
+      else if (kind === 'http_server') this.stats.server_errors++;
+      else if (kind === 'network') this.stats.network_errors++;
       const wait = retryDelayMs(attempt, decision, policy);
       if (wait === undefined) throw finalError(url, outcome);
       this.stats.retries++;
@@ -108,6 +116,7 @@ export class HttpClient {
         url: safeUrl(url),
         status: 'status' in outcome ? outcome.status : undefined,
         error: 'status' in outcome ? undefined : outcome.code,
+        error_kind: kind,
         attempt,
         wait_ms: wait,
       });

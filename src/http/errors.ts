@@ -13,6 +13,12 @@ export class HttpError extends Error {
   }
 }
 
+/** The kind of a failed HTTP status, as counted in the poll summary and logged as `error_kind`. */
+export function statusKind(status: number): 'throttled' | 'http_server' | 'http_client' {
+  if (status === 429) return 'throttled';
+  return status >= 500 ? 'http_server' : 'http_client';
+}
+
 /** A network failure (reset, timeout, truncated body, TLS) that outlasted the retries. */
 export class NetworkError extends Error {
   constructor(

@@ -8,11 +8,13 @@ import type { PollContext, PollSummary } from '../sources/pollContext.js';
 import { EventWriter } from '../splunk/eventWriter.js';
 import { exitWhenDone } from '../splunk/exitCode.js';
 import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
+import { openAddonLog } from '../splunk/logFile.js';
 import { parseInputConfig, readStdin, type InputConfig } from '../splunk/modinput.js';
 import { SplunkRest } from '../splunk/rest.js';
 import { LockHeldError } from '../splunk/stanzaLock.js';
 import { schemeXml, validateParams, type InputDefinition } from '../splunk/scheme.js';
 import { xmlText } from '../splunk/xml.js';
+import { errorKind } from './errorKind.js';
 
 export interface InputProgram {
   definition: InputDefinition;
@@ -26,6 +28,8 @@ interface Io {
   stdin: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream & import('node:stream').Writable;
   stderrLine: (line: string) => void;
+  /** SPLUNK_HOME locates the add-on log file. */
+  env: NodeJS.ProcessEnv;
 }
 
 const defaultIo = (): Io => ({
@@ -33,6 +37,7 @@ const defaultIo = (): Io => ({
   stdin: process.stdin,
   stdout: process.stdout,
   stderrLine: (line) => process.stderr.write(line + '\n'),
+  env: process.env,
 });
 
 /** The entry point of every input: dispatches on splunkd's three modes and returns the exit code. */
@@ -89,28 +94,46 @@ async function validateAccount(program: InputProgram, config: InputConfig): Prom
 }
 
 async function run(program: InputProgram, io: Io): Promise<number> {
+  const logFile = openAddonLog(io.env, io.stderrLine);
+  try {
+    return await runWithLog(program, io, (line) => {
+      // splunkd.log (through stderr) and the add-on's own file get the same, already redacted line.
+      io.stderrLine(line);
+      logFile?.write(`${line} pid=${process.pid}`);
+    });
+  } finally {
+    logFile?.close();
+  }
+}
+
+async function runWithLog(program: InputProgram, io: Io, writeLine: (line: string) => void): Promise<number> {
   const started = Date.now();
-  let logger: Logger = createLogger({ write: io.stderrLine });
+  let logger: Logger = createLogger({ write: writeLine });
   let config: InputConfig;
   try {
     config = parseInputConfig(await readStdin(io.stdin));
   } catch (error) {
-    logger.error(`Cannot read the configuration from splunkd: ${(error as Error).message}`);
+    logger.error(`Cannot read the configuration from splunkd: ${(error as Error).message}`, { error_kind: 'config' });
     return 1;
   }
-  logger = logger.child({ input: config.stanza });
+  // Every line names the input and its scheme; the account and tenant join once they are known.
+  // interval lets the "has not polled for 3 intervals" alert judge each input by its own schedule.
+  const base = { input: config.stanza, scheme: config.stanza.split('://')[0], interval: config.params.interval?.trim() || undefined };
+  logger = logger.child(base);
   redactSecret(config.sessionKey);
   const writer = new EventWriter(io.stdout, config.stanza);
   let http: HttpClient | undefined;
+  let tokens: TokenProvider | undefined;
   let exitCode = 0;
   try {
     const problem = validateParams(program.definition, config.params);
     if (problem) throw new ConfigError(problem);
     const rest = new SplunkRest(config.serverUri, config.sessionKey);
     const settings = await loadSettings(rest);
-    logger = createLogger({ write: io.stderrLine, level: settings.logLevel }, { input: config.stanza });
+    logger = createLogger({ write: writeLine, level: settings.logLevel }, base);
     redactSecret(settings.proxy?.password);
     const account = await loadAccount(rest, config.params.account.trim());
+    logger = logger.child({ account: account.name, tenant: account.tenantId });
     const unsupported = program.unsupported?.(account);
     if (unsupported) throw new ConfigError(unsupported);
     const secret = await loadSecret(rest, account);
@@ -122,7 +145,7 @@ async function run(program: InputProgram, io: Io): Promise<number> {
       timeoutMs: settings.requestTimeoutSeconds * 1000,
       retry: { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
     });
-    const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
+    tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
     const summary = await program.poll({
       stanza: config.stanza,
       params: config.params,
@@ -135,20 +158,27 @@ async function run(program: InputProgram, io: Io): Promise<number> {
       logger,
       nowMs: started,
     });
-    logger.info('Poll finished', { account: account.name, ...summary, ...http.stats, duration_ms: Date.now() - started });
+    logger.info('Poll finished', { outcome: 'success', ...summary, ...http.stats, ...tokens.stats, duration_ms: Date.now() - started });
   } catch (error) {
     if (error instanceof LockHeldError) {
-      logger.warn(error.message, { owner_pid: error.pid });
+      logger.warn(error.message, { outcome: 'skipped', owner_pid: error.pid });
       return exitCode;
     }
     exitCode = 1;
     const err = error as Error;
-    logger.error(`Poll failed: ${err.message}`, { error: err.name, duration_ms: Date.now() - started, ...(http ? http.stats : {}) });
+    logger.error(`Poll failed: ${err.message}`, {
+      outcome: 'failure',
+      error: err.name,
+      error_kind: errorKind(err),
+      ...(http ? http.stats : {}),
+      ...(tokens ? tokens.stats : {}),
+      duration_ms: Date.now() - started,
+    });
   } finally {
     try {
       await writer.close();
     } catch (error) {
-      logger.error(`Cannot write to splunkd: ${(error as Error).message}`);
+      logger.error(`Cannot write to splunkd: ${(error as Error).message}`, { error_kind: 'output' });
       exitCode = 1;
     }
     await http?.close();

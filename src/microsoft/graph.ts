@@ -106,6 +106,7 @@ export class GraphClient {
       return await call(false);
     } catch (error) {
       if (error instanceof HttpError && error.status === 401) {
+        this.tokens.noteRejected();
         try {
           return await call(true);
         } catch (retryError) {

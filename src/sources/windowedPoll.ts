@@ -71,6 +71,8 @@ async function pollWithCheckpoint<T extends { id: string }>(
     skipped_duplicates: result.skippedDuplicates,
     repaged: result.repaged,
     high_water_mark: result.highWaterMark,
+    // How far behind "now" the checkpoint is once the poll ends (the health dashboard charts it).
+    checkpoint_lag_s: Math.max(0, Math.round((Date.now() - toEpochMs(result.highWaterMark)) / 1000)),
     window_from: fromEpochMs(fromMs),
   };
 }
