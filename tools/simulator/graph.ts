@@ -234,8 +234,10 @@ export class GraphSimulator {
   requests: RecordedRequest[] = [];
   onListPage?: (info: ListPageInfo) => void;
   expandFailsWithFilter: boolean;
-  alerts = new Map<string, Alert>();
-  incidents = new Map<string, Incident>();
+  alerts = new VersionedMap<string, Alert>();
+  incidents = new VersionedMap<string, Incident>();
+  /** Filtered, ordered lists by collection and $filter, valid while their map's version holds. */
+  private readonly matchingCache = new Map<string, { version: number; items: (Alert | Incident)[] }>();
   /** The Defender for Endpoint alerts API on the same host. */
   readonly mde: MdeAlertsApi;
 
@@ -781,15 +783,16 @@ export class GraphSimulator {
     const matching = this.matching(collection, options.filter);
     const page = matching.slice(options.skip, options.skip + options.top);
     const includeUnknown = prefersUnknownEnums(ctx.headers);
-    const value = page.map((item) => present(item, includeUnknown, options.expand));
-    const body: Record<string, unknown> = { '@odata.context': this.contextUrl(collection, options.expand, false) };
-    if (options.count) body['@odata.count'] = matching.length;
-    body.value = value;
-    if (options.top > 0 && options.skip + page.length < matching.length) {
-      body['@odata.nextLink'] = this.nextLink(ctx, options.skip + options.top);
-    }
+    const head: Record<string, unknown> = { '@odata.context': this.contextUrl(collection, options.expand, false) };
+    if (options.count) head['@odata.count'] = matching.length;
+    const nextLink = options.top > 0 && options.skip + page.length < matching.length ? this.nextLink(ctx, options.skip + options.top) : undefined;
     this.onListPage?.({ collection, skip: options.skip, top: options.top, returned: page.length });
-    return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(body) };
+    // Written as JSON.stringify of {head..., value, @odata.nextLink} would write it, with each
+    // alert's JSON made once per version (alerts are replaced, never edited, when they change):
+    // serving a page then costs about a page, which keeps the simulator ahead of the input.
+    const value = page.map((item) => presentedJson(item, includeUnknown, options.expand)).join(',');
+    const body = `${JSON.stringify(head).slice(0, -1)},"value":[${value}]${nextLink ? `,"@odata.nextLink":${JSON.stringify(nextLink)}` : ''}}`;
+    return { status: 200, headers: this.graphHeaders(ctx, false), body };
   }
 
   private single(ctx: RequestContext, collection: Collection, id: string): Reply {
@@ -802,11 +805,18 @@ export class GraphSimulator {
 
   /** Newest first by createdDateTime, ties by id: the documented order, which offset paging shifts. */
   private matching(collection: Collection, filter: FilterNode | undefined): (Alert | Incident)[] {
-    const items: (Alert | Incident)[] = collection === 'alerts' ? [...this.alerts.values()] : [...this.incidents.values()];
+    const map = collection === 'alerts' ? this.alerts : this.incidents;
+    const key = `${collection}|${filter ? JSON.stringify(filter, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) : ''}`;
+    const cached = this.matchingCache.get(key);
+    if (cached && cached.version === map.version) return cached.items;
+    const items: (Alert | Incident)[] = [...map.values()];
     const kept = filter ? items.filter((item) => evaluateFilter(filter, item)) : items;
     const keyed = kept.map((item) => ({ item, ticks: toTicks(item.createdDateTime) ?? 0n }));
     keyed.sort((a, b) => (a.ticks === b.ticks ? (a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0) : a.ticks > b.ticks ? -1 : 1));
-    return keyed.map((k) => k.item);
+    const result = keyed.map((k) => k.item);
+    if (this.matchingCache.size > 32) this.matchingCache.clear();
+    this.matchingCache.set(key, { version: map.version, items: result });
+    return result;
   }
 
   private contextUrl(collection: Collection, expand: boolean, entity: boolean): string {
@@ -1014,6 +1024,42 @@ function prefersUnknownEnums(headers: IncomingHttpHeaders): boolean {
 }
 
 /** A wire copy: evolvable enum members masked unless asked for; `alerts` only with $expand. */
+/** A Map that counts its changes, so lists computed from it know when they are stale. */
+export class VersionedMap<K, V> extends Map<K, V> {
+  version = 0;
+  override set(key: K, value: V): this {
+    this.version++;
+    return super.set(key, value);
+  }
+  override delete(key: K): boolean {
+    this.version++;
+    return super.delete(key);
+  }
+  override clear(): void {
+    this.version++;
+    super.clear();
+  }
+}
+
+const alertJson = [new WeakMap<Alert, string>(), new WeakMap<Alert, string>()];
+
+/**
+ * An item as the list serves it. An alert's JSON is kept per object (a changed alert is a new
+ * object); incidents are written each time, since their alerts list is edited in place.
+ */
+function presentedJson(item: Alert | Incident, includeUnknown: boolean, expand: boolean): string {
+  if (item['@odata.type'] === '#microsoft.graph.security.alert') {
+    const cache = alertJson[includeUnknown ? 1 : 0];
+    let json = cache.get(item);
+    if (json === undefined) {
+      json = JSON.stringify(presentAlert(item, includeUnknown));
+      cache.set(item, json);
+    }
+    return json;
+  }
+  return JSON.stringify(present(item, includeUnknown, expand));
+}
+
 function present(item: Alert | Incident, includeUnknown: boolean, expand: boolean): Record<string, unknown> {
   if (item['@odata.type'] === '#microsoft.graph.security.alert') return presentAlert(item, includeUnknown);
   const { alerts, ...rest } = item;
