@@ -33,30 +33,50 @@ export function windowFilter(from: string, to: string, extraFilter?: string, tim
   return extraFilter?.trim() ? `${window} and (${extraFilter.trim()})` : window;
 }
 
+/** A response as the pager needs it: its top-level members at once, its items when read. */
+interface Fetched<T> {
+  body: GraphList<T>;
+  /** Elements in `value`, parsed or not. */
+  length: number;
+  items: () => T[];
+}
+
 /** A WindowQuery over an OData list: $filter on the window, $count on every page, @odata.nextLink followed verbatim. */
 export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptions): WindowQuery<T> {
   const counted = options.counted ?? true;
   const timeProperty = options.timeProperty ?? 'lastUpdateDateTime';
-  const get = async (url: string): Promise<GraphList<T>> => {
+  const get = async (url: string): Promise<Fetched<T>> => {
     const bytes = await graph.getBytes(url, { retry: options.retry });
-    return options.identityOnly
-      ? identityPage<T>(url, bytes, timeProperty)
-      : withRawItems(parseJson<GraphList<T>>(url, bytes.toString('utf8')), bytes);
+    if (options.identityOnly) {
+      const page = identityPage<T>(url, bytes, timeProperty);
+      if (page) return page;
+    }
+    const body = withRawItems(parseJson<GraphList<T>>(url, bytes.toString('utf8')), bytes);
+    const value = Array.isArray(body?.value) ? body.value : [];
+    return { body, length: value.length, items: () => value };
   };
-  const toPage = (body: GraphList<T>, query: Record<string, string>, skip: number): Page<T> => {
+  const toPage = ({ body, length, items }: Fetched<T>, query: Record<string, string>, skip: number): Page<T> => {
     // A proxy or a broken answer must fail the poll loudly, not be read as an empty page.
     if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
       throw new Error(`${options.path} answered without a "value" array; is a proxy answering for Microsoft?`);
     }
-    const items = body.value.filter((item): item is T => typeof item === 'object' && item !== null);
     const nextLink = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : undefined;
-    const nextSkip = skip + body.value.length;
+    const nextSkip = skip + length;
     const next = nextLink
       ? async () => toPage(await get(nextLink), query, nextSkip)
-      : !counted && body.value.length >= options.pageSize
+      : !counted && length >= options.pageSize
         ? async () => toPage(await get(graph.url(options.path, { ...query, $skip: String(nextSkip) })), query, nextSkip)
         : undefined;
-    return { items, count: typeof body['@odata.count'] === 'number' ? body['@odata.count'] : -1, next };
+    let kept: T[] | undefined;
+    return {
+      // Parsed on first read: the pager asks for the next page first, so that request is already
+      // on its way while this page's elements are parsed (the request chain no longer waits on it).
+      get items() {
+        return (kept ??= items().filter((item): item is T => typeof item === 'object' && item !== null));
+      },
+      count: typeof body['@odata.count'] === 'number' ? body['@odata.count'] : -1,
+      next,
+    };
   };
   return async (from, to) => {
     const query: Record<string, string> = {
@@ -76,23 +96,27 @@ function withRawItems<T>(body: GraphList<T>, bytes: Buffer): GraphList<T> {
 }
 
 /**
- * A page as its top-level members plus identity-only items. Still every byte is parsed (the
- * skeleton, then each element on its own), so a body that is not JSON fails as before.
+ * A page as its top-level members plus identity-only items, parsed when first read. Still every
+ * byte gets parsed (the skeleton now, each element on its own later), so a body that is not JSON
+ * fails as before. Undefined when the body has no top-level `value` array (parsed whole instead).
  */
-function identityPage<T>(url: string, bytes: Buffer, timeProperty: string): GraphList<T> {
+function identityPage<T>(url: string, bytes: Buffer, timeProperty: string): Fetched<T> | undefined {
   const span = scanArray(bytes, 'value');
-  if (!span) return parseJson<GraphList<T>>(url, bytes.toString('utf8'));
-  const body = parseJson<GraphList<T>>(url, bytes.toString('utf8', 0, span.start) + '[]' + bytes.toString('utf8', span.end));
-  const items: unknown[] = [];
-  for (const element of span.elements) {
-    const item = parseJson<unknown>(url, element.toString('utf8'));
-    if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
-      const { id, [timeProperty]: time } = item as Record<string, unknown>;
-      items.push({ id, [timeProperty]: time });
-    } else {
-      items.push(item);
+  if (!span) return undefined;
+  const skeleton = parseJson<GraphList<T>>(url, bytes.toString('utf8', 0, span.start) + '[]' + bytes.toString('utf8', span.end));
+  const items = (): T[] => {
+    const parsed: unknown[] = [];
+    for (const element of span.elements) {
+      const item = parseJson<unknown>(url, element.toString('utf8'));
+      if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
+        const { id, [timeProperty]: time } = item as Record<string, unknown>;
+        parsed.push({ id, [timeProperty]: time });
+      } else {
+        parsed.push(item);
+      }
     }
-  }
-  rememberRawJson(items, span.elements);
-  return { ...body, value: items as T[] };
+    rememberRawJson(parsed, span.elements);
+    return parsed as T[];
+  };
+  return { body: skeleton, length: span.elements.length, items };
 }

@@ -85,5 +85,7 @@ test('identity-only pages: same count, link and identities as a full parse, raw 
   page.items.forEach((item, i) => assert.deepEqual(JSON.parse(String(itemJson(item, silent))), value[i]));
 
   const broken = text.replace('"title": "x', '"title": x');
-  await assert.rejects(graphWindowQuery(graphAnswering(broken), { path: '/x', pageSize: 2, identityOnly: true })('a', 'b'), /not valid JSON/);
+  // The skeleton is read with the response; the elements when the pager reads the items.
+  const bad = await graphWindowQuery(graphAnswering(broken), { path: '/x', pageSize: 2, identityOnly: true })('a', 'b');
+  assert.throws(() => bad.items, /not valid JSON/);
 });
