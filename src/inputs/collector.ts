@@ -3,3 +3,4 @@
 export { main } from './runInput.js';
 export { pollAlerts } from '../sources/graph-alerts/index.js';
 export { pollIncidents } from '../sources/graph-incidents/index.js';
+export { collectStreamingBlob, validateStreamingBlob } from '../sources/streaming-blob/index.js';

@@ -1,10 +1,10 @@
 import { accountFromStanza, ACCOUNT_CONF, ConfigError, loadAccount, loadSecret, validateAccountStanza, type Account } from '../config/account.js';
 import { interval } from '../config/rules.js';
-import { loadSettings } from '../config/settings.js';
+import { loadSettings, type Settings } from '../config/settings.js';
 import { HttpClient } from '../http/client.js';
 import { DEFAULT_RETRY } from '../http/retry.js';
 import { TokenProvider } from '../microsoft/auth.js';
-import type { PollContext, PollSummary } from '../sources/pollContext.js';
+import type { AccountSession, PollContext, PollSummary, StreamingContext } from '../sources/pollContext.js';
 import { EventWriter } from '../splunk/eventWriter.js';
 import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
 import { parseInputConfig, readStdin, type InputConfig } from '../splunk/modinput.js';
@@ -18,6 +18,23 @@ export interface InputProgram {
   poll: (ctx: PollContext) => Promise<PollSummary>;
   /** Says why this input cannot work with an account (e.g. an API its cloud does not offer). */
   unsupported?: (account: Account) => string | undefined;
+}
+
+/**
+ * An input that reads its own credentials (storage key, SAS token, connection string) from
+ * storage/passwords; the Entra account is optional and only loaded when `account` is set.
+ */
+export interface StreamingProgram {
+  definition: InputDefinition;
+  collect: (ctx: StreamingContext) => Promise<PollSummary>;
+  /** Checks what the parameters cannot show alone (e.g. that the input's secret is stored). */
+  validateConfig?: (params: Record<string, string>, rest: SplunkRest, stanza: string) => Promise<string | undefined>;
+}
+
+type Program = InputProgram | StreamingProgram;
+
+function isStreaming(program: Program): program is StreamingProgram {
+  return 'collect' in program;
 }
 
 interface Io {
@@ -35,7 +52,7 @@ const defaultIo = (): Io => ({
 });
 
 /** The entry point of every input: dispatches on splunkd's three modes and returns the exit code. */
-export async function runInput(program: InputProgram, io: Io = defaultIo()): Promise<number> {
+export async function runInput(program: Program, io: Io = defaultIo()): Promise<number> {
   const mode = io.argv[0];
   if (mode === '--scheme') {
     await write(io.stdout, schemeXml(program.definition) + '\n');
@@ -49,13 +66,15 @@ export async function runInput(program: InputProgram, io: Io = defaultIo()): Pro
   return run(program, io);
 }
 
-async function validate(program: InputProgram, io: Io): Promise<number> {
+async function validate(program: Program, io: Io): Promise<number> {
   let problem: string | undefined;
   try {
     const config = parseInputConfig(await readStdin(io.stdin));
     problem = validateParams(program.definition, config.params);
     if (!problem && config.params.interval) problem = prefix('Interval (interval)', interval(config.params.interval.trim()));
-    if (!problem) problem = await validateAccount(program, config);
+    const streaming = isStreaming(program) ? program : undefined;
+    if (!problem && (!streaming || config.params.account?.trim())) problem = await validateAccount(program, config);
+    if (!problem && streaming?.validateConfig) problem = await streaming.validateConfig(config.params, new SplunkRest(config.serverUri, config.sessionKey), config.stanza);
   } catch (error) {
     problem = (error as Error).message;
   }
@@ -69,7 +88,7 @@ function prefix(label: string, problem: string | undefined): string | undefined 
 }
 
 /** The account must exist, be well formed and have its secret stored. */
-async function validateAccount(program: InputProgram, config: InputConfig): Promise<string | undefined> {
+async function validateAccount(program: Program, config: InputConfig): Promise<string | undefined> {
   const rest = new SplunkRest(config.serverUri, config.sessionKey);
   const name = config.params.account.trim();
   const stanza = await rest.confStanza(ACCOUNT_CONF, name);
@@ -77,7 +96,7 @@ async function validateAccount(program: InputProgram, config: InputConfig): Prom
   const problem = validateAccountStanza(name, stanza);
   if (problem) return problem;
   const account = accountFromStanza(name, stanza);
-  const unsupported = program.unsupported?.(account);
+  const unsupported = isStreaming(program) ? undefined : program.unsupported?.(account);
   if (unsupported) return unsupported;
   try {
     await loadSecret(rest, account);
@@ -87,7 +106,7 @@ async function validateAccount(program: InputProgram, config: InputConfig): Prom
   return undefined;
 }
 
-async function run(program: InputProgram, io: Io): Promise<number> {
+async function run(program: Program, io: Io): Promise<number> {
   const started = Date.now();
   let logger: Logger = createLogger({ write: io.stderrLine });
   let config: InputConfig;
@@ -109,32 +128,19 @@ async function run(program: InputProgram, io: Io): Promise<number> {
     const settings = await loadSettings(rest);
     logger = createLogger({ write: io.stderrLine, level: settings.logLevel }, { input: config.stanza });
     redactSecret(settings.proxy?.password);
-    const account = await loadAccount(rest, config.params.account.trim());
-    const unsupported = program.unsupported?.(account);
-    if (unsupported) throw new ConfigError(unsupported);
-    const secret = await loadSecret(rest, account);
-    redactSecret(secret);
-    http = new HttpClient({
-      logger,
-      proxy: settings.proxy,
-      caFile: account.caFile,
-      timeoutMs: settings.requestTimeoutSeconds * 1000,
-      retry: { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
-    });
-    const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
-    const summary = await program.poll({
-      stanza: config.stanza,
-      params: config.params,
-      checkpointDir: config.checkpointDir,
-      account,
-      settings,
-      http,
-      tokens,
-      writer,
-      logger,
-      nowMs: started,
-    });
-    logger.info('Poll finished', { account: account.name, ...summary, ...http.stats, duration_ms: Date.now() - started });
+    const base = { stanza: config.stanza, params: config.params, checkpointDir: config.checkpointDir, settings, writer, logger, nowMs: started };
+    let summary: PollSummary;
+    if (isStreaming(program)) {
+      const name = config.params.account?.trim();
+      const session = name ? await openAccount(rest, name, settings, logger) : undefined;
+      http = session?.http;
+      summary = await program.collect({ ...base, rest, session });
+    } else {
+      const session = await openAccount(rest, config.params.account.trim(), settings, logger, program.unsupported);
+      http = session.http;
+      summary = await program.poll({ ...base, ...session });
+    }
+    logger.info('Poll finished', { ...(config.params.account ? { account: config.params.account.trim() } : {}), ...summary, ...(http ? http.stats : {}), duration_ms: Date.now() - started });
   } catch (error) {
     if (error instanceof LockHeldError) {
       logger.warn(error.message, { owner_pid: error.pid });
@@ -155,12 +161,36 @@ async function run(program: InputProgram, io: Io): Promise<number> {
   return exitCode;
 }
 
+/** Loads an Entra account and its secret, and builds the HTTP client and token provider over them. */
+async function openAccount(
+  rest: SplunkRest,
+  name: string,
+  settings: Settings,
+  logger: Logger,
+  unsupportedFor?: (account: Account) => string | undefined,
+): Promise<AccountSession> {
+  const account = await loadAccount(rest, name);
+  const unsupported = unsupportedFor?.(account);
+  if (unsupported) throw new ConfigError(unsupported);
+  const secret = await loadSecret(rest, account);
+  redactSecret(secret);
+  const http = new HttpClient({
+    logger,
+    proxy: settings.proxy,
+    caFile: account.caFile,
+    timeoutMs: settings.requestTimeoutSeconds * 1000,
+    retry: { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
+  });
+  const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
+  return { account, http, tokens };
+}
+
 function write(out: NodeJS.WritableStream, text: string): Promise<void> {
   return new Promise((resolve, reject) => out.write(text, (error) => (error ? reject(error) : resolve())));
 }
 
 /** Runs the program as the process: sets the exit code without process.exit(), so stdout drains. */
-export function main(program: InputProgram): void {
+export function main(program: Program): void {
   runInput(program).then(
     (code) => {
       process.exitCode = code;
