@@ -4,3 +4,4 @@ export { main } from './runInput.js';
 export { pollAlerts } from '../sources/graph-alerts/index.js';
 export { pollIncidents } from '../sources/graph-incidents/index.js';
 export { collectStreamingBlob, validateStreamingBlob } from '../sources/streaming-blob/index.js';
+export { collectStreamingEventHub, validateStreamingEventHub } from '../sources/streaming-eventhub/index.js';
