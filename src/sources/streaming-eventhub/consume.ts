@@ -1,4 +1,4 @@
-import type { MessagingError, PartitionContext, ReceivedEventData, SubscribeOptions, Subscription, SubscriptionEventHandlers } from '@azure/event-hubs';
+import { earliestEventPosition, type CheckpointStore, type MessagingError, type PartitionContext, type PartitionProperties, type ReceivedEventData, type SubscribeOptions, type Subscription, type SubscriptionEventHandlers } from '@azure/event-hubs';
 import type { EventWriter, SplunkEvent } from '../../splunk/eventWriter.js';
 import type { Logger } from '../../splunk/log.js';
 import { messageEvents, tableOfContainer } from '../streaming/records.js';
@@ -6,7 +6,9 @@ import { messageEvents, tableOfContainer } from '../streaming/records.js';
 /** The part of EventHubConsumerClient a run uses (EventHubConsumerClient satisfies it). */
 export interface ConsumerLike {
   readonly eventHubName: string;
+  readonly fullyQualifiedNamespace: string;
   getPartitionIds(): Promise<string[]>;
+  getPartitionProperties(partitionId: string): Promise<PartitionProperties>;
   subscribe(handlers: SubscriptionEventHandlers, options?: SubscribeOptions): Subscription;
   close(): Promise<void>;
 }
@@ -20,7 +22,14 @@ export interface ConsumeOptions {
   /** A partition with no event for this long is caught up. */
   idleSeconds: number;
   maxBatchSize: number;
-  startPosition: SubscribeOptions['startPosition'];
+  /**
+   * Where a partition without a checkpoint starts. `latest` is pinned on the first run by writing
+   * a checkpoint at the partition's last enqueued event, so events that arrive between runs are
+   * not skipped by the next run's "latest".
+   */
+  startPosition: 'earliest' | 'latest';
+  checkpointStore: CheckpointStore;
+  consumerGroup: string;
   /**
    * True when this consumer owns every partition (local checkpoints): caught up means all of them
    * idle. With a shared (blob) store other forwarders own some, and the run is caught up once its
@@ -69,8 +78,14 @@ export async function consume(consumer: ConsumerLike, options: ConsumeOptions): 
   const { writer, logger } = options;
   const now = options.now ?? Date.now;
   const started = now();
-  // Fails fast, with the service's reason, on a wrong name, key or role.
-  const partitionIds = await consumer.getPartitionIds();
+  let partitionIds: string[];
+  try {
+    // Fails fast, with the service's reason, on a wrong name, key or role.
+    partitionIds = await consumer.getPartitionIds();
+    if (options.startPosition === 'latest') await pinLatest(consumer, options, partitionIds);
+  } catch (error) {
+    throw explainEventHubsError(error);
+  }
   const summary: ConsumeSummary = { emitted: 0, messages: 0, batches: 0, partitions: partitionIds.length, ended_by: 'run_time' };
   const owned = new Set<string>();
   const idle = new Set<string>();
@@ -133,7 +148,7 @@ export async function consume(consumer: ConsumerLike, options: ConsumeOptions): 
         logger.warn('Event Hubs reported an error; the client retries', { partition: context.partitionId || undefined, error: error.name, code: (error as Partial<MessagingError>).code, message: error.message.split(/\r?\n/)[0] });
       },
     },
-    { startPosition: options.startPosition, maxBatchSize: options.maxBatchSize, maxWaitTimeInSeconds: options.idleSeconds },
+    { startPosition: earliestEventPosition, maxBatchSize: options.maxBatchSize, maxWaitTimeInSeconds: options.idleSeconds },
   );
   const timer = setTimeout(() => finish('run_time'), options.runMs);
   try {
@@ -146,6 +161,25 @@ export async function consume(consumer: ConsumerLike, options: ConsumeOptions): 
   }
   if (fatal) throw explainEventHubsError(fatal);
   return summary;
+}
+
+async function pinLatest(consumer: ConsumerLike, options: ConsumeOptions, partitionIds: string[]): Promise<void> {
+  const { checkpointStore: store, consumerGroup, logger } = options;
+  const namespace = consumer.fullyQualifiedNamespace;
+  const known = new Set((await store.listCheckpoints(namespace, consumer.eventHubName, consumerGroup)).map((c) => c.partitionId));
+  for (const partitionId of partitionIds.filter((id) => !known.has(id))) {
+    const properties = await consumer.getPartitionProperties(partitionId);
+    // An empty partition is pinned at its start (offset -1), so what arrives later is read.
+    await store.updateCheckpoint({
+      fullyQualifiedNamespace: namespace,
+      eventHubName: consumer.eventHubName,
+      consumerGroup,
+      partitionId,
+      sequenceNumber: properties.isEmpty ? -1 : properties.lastEnqueuedSequenceNumber,
+      offset: properties.isEmpty ? '-1' : properties.lastEnqueuedOffset,
+    });
+    logger.info('start_position = latest: partition starts after its last enqueued event', { partition: partitionId, sequence_number: properties.lastEnqueuedSequenceNumber });
+  }
 }
 
 /** The service's errors with what to fix. */

@@ -1,5 +1,5 @@
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
-import { earliestEventPosition, EventHubConsumerClient, latestEventPosition, parseEventHubConnectionString, type CheckpointStore as EventHubsCheckpointStore } from '@azure/event-hubs';
+import { EventHubConsumerClient, parseEventHubConnectionString, type CheckpointStore as EventHubsCheckpointStore } from '@azure/event-hubs';
 import { AnonymousCredential, ContainerClient } from '@azure/storage-blob';
 import { azureHttpClient } from '../../azure/httpClient.js';
 import { tokenCredential } from '../../azure/tokenCredential.js';
@@ -101,7 +101,9 @@ export async function collectStreamingEventHub(ctx: StreamingContext): Promise<P
       runMs: p.runSeconds * 1000,
       idleSeconds: IDLE_SECONDS,
       maxBatchSize: MAX_BATCH,
-      startPosition: p.startPosition === 'latest' ? latestEventPosition : earliestEventPosition,
+      startPosition: p.startPosition,
+      checkpointStore: store,
+      consumerGroup: p.consumerGroup,
       ownsAllPartitions: p.checkpointStore === 'local',
     });
     return { ...summary, pages: summary.batches, skipped_duplicates: 0, repaged: 0, high_water_mark: new Date().toISOString(), checkpoint_store: p.checkpointStore };

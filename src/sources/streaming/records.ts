@@ -85,7 +85,8 @@ export function lineEvent(line: string, fallbackTable: string, nowMs: number, lo
   try {
     record = JSON.parse(line);
   } catch (error) {
-    logger.warn('A streamed line is not JSON; indexing it as raw text', { table: fallbackTable, bytes: line.length, error: (error as Error).message });
+    // The parser's message quotes the text; only its kind is logged.
+    logger.warn('A streamed line is not JSON; indexing it as raw text', { table: fallbackTable, bytes: line.length, error: (error as Error).name });
     return { timeMs: nowMs, data: line, sourcetype: STREAMING_SOURCETYPE, source: fallbackTable, index };
   }
   return recordEvent(record, fallbackTable, nowMs, index);
@@ -102,7 +103,7 @@ export function messageEvents(body: unknown, fallbackTable: string, nowMs: numbe
     try {
       value = JSON.parse(text);
     } catch (error) {
-      logger.warn('An Event Hubs message is not JSON; indexing it as raw text', { table: fallbackTable, bytes: text.length, error: (error as Error).message });
+      logger.warn('An Event Hubs message is not JSON; indexing it as raw text', { table: fallbackTable, bytes: text.length, error: (error as Error).name });
       return [{ timeMs: nowMs, data: text, sourcetype: STREAMING_SOURCETYPE, source: fallbackTable, index }];
     }
   }
