@@ -6,6 +6,7 @@ import { tokenCredential } from '../../azure/tokenCredential.js';
 import { dispatcherWebSocket } from '../../azure/webSocket.js';
 import { ConfigError } from '../../config/account.js';
 import { HttpClient } from '../../http/client.js';
+import { NetworkError } from '../../http/errors.js';
 import { DEFAULT_RETRY } from '../../http/retry.js';
 import { CheckpointStore } from '../../splunk/checkpoint.js';
 import type { SplunkRest } from '../../splunk/rest.js';
@@ -84,9 +85,10 @@ export async function collectStreamingEventHub(ctx: StreamingContext): Promise<P
       userAgent: 'TA-defender-xdr',
     };
     let hub: string;
+    let namespace = p.namespace ?? '';
     if (p.authType === 'connection_string') {
       const secret = await loadInputSecret(ctx.rest, ctx.stanza, 'Event Hubs connection string');
-      hub = connectionTarget(secret, p).hub;
+      ({ hub, namespace } = connectionTarget(secret, p));
       client = p.eventHub && !parseEventHubConnectionString(secret).eventHubName
         ? new EventHubConsumerClient(p.consumerGroup, secret, p.eventHub, store, clientOptions)
         : new EventHubConsumerClient(p.consumerGroup, secret, store, clientOptions);
@@ -105,6 +107,8 @@ export async function collectStreamingEventHub(ctx: StreamingContext): Promise<P
       checkpointStore: store,
       consumerGroup: p.consumerGroup,
       ownsAllPartitions: p.checkpointStore === 'local',
+    }).catch(async (error: unknown) => {
+      throw await withConnectionCause(error, namespace, http);
     });
     return { ...summary, pages: summary.batches, skipped_duplicates: 0, repaged: 0, high_water_mark: new Date().toISOString(), checkpoint_store: p.checkpointStore };
   } finally {
@@ -112,6 +116,22 @@ export async function collectStreamingEventHub(ctx: StreamingContext): Promise<P
     await http.close();
     await lock.release();
   }
+}
+
+/**
+ * A failed WebSocket handshake reaches us as an error without a message (the WebSocket API hides
+ * the cause). One https request to the namespace through the same client names it: refused,
+ * DNS, certificate, proxy.
+ */
+async function withConnectionCause(error: unknown, namespace: string, http: HttpClient): Promise<Error> {
+  const err = error as Error;
+  if (err.message?.trim()) return err;
+  try {
+    await http.send(`https://${namespace}/`, { retry: { maxAttempts: 1 } });
+  } catch (probe) {
+    if (probe instanceof NetworkError) return new Error(`Cannot connect to Event Hubs at ${namespace} (AMQP over WebSockets, port 443): ${probe.message}`);
+  }
+  return new Error(`Event Hubs at ${namespace} did not accept the AMQP WebSocket connection (wss://${namespace}/$servicebus/websocket). Check the namespace and [proxy].`);
 }
 
 async function checkpointStore(ctx: StreamingContext, p: EventHubParams, http: HttpClient): Promise<EventHubsCheckpointStore> {
