@@ -54,14 +54,15 @@ export function startOffset(checkpoint: BlobCheckpoint, key: string, modifiedMs:
 /**
  * After a poll that listed and read everything: move the horizon to `pollStartMs - FORGET_AFTER_MS`
  * (never back) and forget the blobs before it that were read to their end. Blobs not read to the
- * end stay, whatever their age, so nothing is skipped.
+ * end stay while they are still listed, so nothing is skipped; one no longer listed (deleted by a
+ * retention policy) and older than the horizon is forgotten too, so the file cannot grow forever.
  */
-export function forgetFinished(checkpoint: BlobCheckpoint, pollStartMs: number): number {
+export function forgetFinished(checkpoint: BlobCheckpoint, pollStartMs: number, listed: ReadonlySet<string>): number {
   const horizonMs = Math.max(Date.parse(checkpoint.horizon), pollStartMs - FORGET_AFTER_MS);
   checkpoint.horizon = new Date(horizonMs).toISOString();
   let forgotten = 0;
   for (const [key, blob] of Object.entries(checkpoint.blobs)) {
-    if (blob.offset >= blob.size && Date.parse(blob.modified) < horizonMs) {
+    if ((blob.offset >= blob.size || !listed.has(key)) && Date.parse(blob.modified) < horizonMs) {
       delete checkpoint.blobs[key];
       forgotten++;
     }

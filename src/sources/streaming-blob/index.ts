@@ -80,12 +80,14 @@ export async function collectStreamingBlob(ctx: StreamingContext): Promise<PollS
     const checkpoint = loaded.state ?? initialCheckpoint(startMs);
     const totals: Totals = { emitted: 0, ranges: 0, bytes: 0, blobs_read: 0, restarted: 0 };
     const save = () => store.save(checkpoint);
+    const listed = new Set<string>();
     for (const { container, table } of await containersToRead(ctx, service)) {
       for await (const item of candidateBlobs(ctx, service.getContainerClient(container), Date.parse(checkpoint.horizon))) {
+        listed.add(`${container}/${item.name}`);
         await readBlob(ctx, service.getContainerClient(container).getBlobClient(item.name), `${container}/${item.name}`, table, item, checkpoint, totals, save);
       }
     }
-    const forgotten = forgetFinished(checkpoint, ctx.nowMs);
+    const forgotten = forgetFinished(checkpoint, ctx.nowMs, listed);
     await save();
     return {
       emitted: totals.emitted,
