@@ -60,8 +60,8 @@ function runInput(s: StandIns, checkpointDir: string, params: Record<string, str
       // Count complete events the way splunkd reads the stream: by closing tags.
       bytes += chunk.length;
       const text = tail + chunk;
-      events += text.split('</event>').length - 1;
-      tail = text.slice(text.lastIndexOf('</event>') + 8).slice(-8);
+      for (let at = text.indexOf('</event>'); at !== -1; at = text.indexOf('</event>', at + 8)) events++;
+      tail = text.slice(-7); // a tag cut between chunks is completed by the next one
     });
     child.on('error', reject);
     child.on('close', (exitCode) => {

@@ -7,6 +7,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { stringify } from 'csv-stringify/sync';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,7 +103,7 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs bin/<scheme>.sh (what splunkd starts on Linux) with stdin, like ExecProcessor. */
+/** Runs bin/<scheme>.sh (what splunkd starts on Linux) with stdin, like ExecProcessor (or sendmodalert for an action). */
 export function runInputProcess(scheme: string, args: string[], stdin: string, opts: { killAfterStdoutBytes?: number; env?: Record<string, string> } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(APP_DIR, 'bin', `${scheme}.sh`), args, {
@@ -123,6 +125,49 @@ export function runInputProcess(scheme: string, args: string[], stdin: string, o
     });
     child.stdin.end(stdin);
   });
+}
+
+/**
+ * Writes search results as splunkd does for an alert action (results.csv.gz): a header row, and
+ * for every field its `__mv_` twin, which holds `$v1$;$v2$` for multivalue cells and is empty otherwise.
+ */
+export function writeResultsFile(dir: string, rows: Record<string, string | string[]>[]): string {
+  const fields = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const header = fields.flatMap((f) => [f, `__mv_${f}`]);
+  const records = rows.map((row) =>
+    fields.flatMap((f) => {
+      const value = row[f];
+      if (Array.isArray(value)) return [value.join('\n'), value.map((v) => `$${v.replace(/\$/g, '$$$$')}$`).join(';')];
+      return [value ?? '', ''];
+    }),
+  );
+  const file = path.join(mkdtempSync(path.join(dir, 'results-')), 'results.csv.gz');
+  writeFileSync(file, gzipSync(stringify([header, ...records])));
+  return file;
+}
+
+/** The JSON payload splunkd writes to an alert action's stdin (payload_format = json). */
+export function actionPayload(s: StandIns, action: string, configuration: Record<string, string>, resultsFile?: string): string {
+  return JSON.stringify({
+    app: 'search',
+    owner: 'admin',
+    results_file: resultsFile,
+    results_link: 'http://sh01:8000/app/search/search?q=%7Cloadjob%20scheduler__admin__search__RMD5_at_1700000000_1',
+    search_uri: '/servicesNS/admin/search/saved/searches/Defender%20triage',
+    server_host: 'sh01',
+    server_uri: s.splunkd.serverUri,
+    session_key: s.sessionKey,
+    sid: 'scheduler__admin__search__RMD5_at_1700000000_1',
+    search_name: 'Defender triage',
+    configuration,
+    result: {},
+    action,
+  });
+}
+
+/** Runs bin/<action>.sh --execute with the payload on stdin, as splunkd's sendmodalert does. */
+export function runActionProcess(action: string, payload: string, opts: { env?: Record<string, string> } = {}): Promise<RunResult> {
+  return runInputProcess(action, ['--execute'], payload, opts);
 }
 
 export interface StreamEvent {

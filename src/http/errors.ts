@@ -5,6 +5,8 @@ export class HttpError extends Error {
     readonly url: string,
     readonly body: unknown,
     readonly bodyText: string,
+    /** Response headers (lower-case names), e.g. retry-after of a final 429. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(`HTTP ${status} from ${safeUrl(url)}`);
     this.name = 'HttpError';

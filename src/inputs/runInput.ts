@@ -6,6 +6,7 @@ import { DEFAULT_RETRY } from '../http/retry.js';
 import { TokenProvider } from '../microsoft/auth.js';
 import type { AccountSession, PollContext, PollSummary, StreamingContext } from '../sources/pollContext.js';
 import { EventWriter } from '../splunk/eventWriter.js';
+import { exitWhenDone } from '../splunk/exitCode.js';
 import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
 import { parseInputConfig, readStdin, type InputConfig } from '../splunk/modinput.js';
 import { SplunkRest } from '../splunk/rest.js';
@@ -189,15 +190,7 @@ function write(out: NodeJS.WritableStream, text: string): Promise<void> {
   return new Promise((resolve, reject) => out.write(text, (error) => (error ? reject(error) : resolve())));
 }
 
-/** Runs the program as the process: sets the exit code without process.exit(), so stdout drains. */
+/** Runs the program as the process. */
 export function main(program: Program): void {
-  runInput(program).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`ERROR ${(error as Error).message}\n`);
-      process.exitCode = 1;
-    },
-  );
+  exitWhenDone(runInput(program));
 }

@@ -1,4 +1,4 @@
-import type { HttpClient, RequestOptions } from '../http/client.js';
+import { parseJson, type HttpClient, type HttpResponse, type RequestOptions } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
 import type { TokenProvider } from './auth.js';
 
@@ -17,7 +17,7 @@ export interface GraphList<T> {
 }
 
 /**
- * Authenticated GETs against Microsoft Graph. Reuses the cached token, refreshes it once on
+ * Authenticated requests to Microsoft Graph. Reuses the cached token, refreshes it once on
  * a 401, and only ever follows links on the Graph host it was configured with.
  */
 export class GraphClient {
@@ -48,13 +48,34 @@ export class GraphClient {
   }
 
   async get<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return parseJson<T>(url, (await this.getBytes(url, options)).toString('utf8'));
+  }
+
+  /** The response body unparsed (callers that reuse parts of it parse it themselves). */
+  async getBytes(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<Buffer> {
+    return (await this.send('GET', url, undefined, options)).bytes;
+  }
+
+  /** PATCH with a JSON body; Graph answers with the updated entity. */
+  async patch<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return parsedBody<T>(url, await this.send('PATCH', url, body, options));
+  }
+
+  async post<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return parsedBody<T>(url, await this.send('POST', url, body, options));
+  }
+
+  private async send(method: 'GET' | 'PATCH' | 'POST', url: string, body: unknown, options: Pick<RequestOptions, 'retry'>): Promise<HttpResponse> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
     const call = async (forceRefresh: boolean) =>
-      this.http.sendJson<T>(url, {
+      this.http.send(url, {
         ...options,
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
         headers: {
           authorization: `Bearer ${await this.tokens.token(this.graphUrl, forceRefresh)}`,
           accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           // Without it Graph hides newer enum values (e.g. status awaitingAction) behind unknownFutureValue.
           prefer: 'include-unknown-enum-members',
         },
@@ -88,4 +109,9 @@ export class GraphClient {
     if (detail) error.message = `${error.message}: ${detail}`;
     return error;
   }
+}
+
+/** A write's answer: 204 No Content (some PATCH answers) has no body to parse. */
+function parsedBody<T>(url: string, response: HttpResponse): T {
+  return response.status === 204 ? (undefined as T) : parseJson<T>(url, response.text);
 }

@@ -1,11 +1,14 @@
 import type { Logger } from '../splunk/log.js';
+import { rawJsonOf } from './rawJson.js';
 
 /**
  * An API item as event text. JSON.parse accepts nesting that JSON.stringify cannot write back
  * (it recurses); such an item is emitted as its id and times plus a marker, with a WARN, instead
  * of failing every poll at the same item forever.
  */
-export function itemJson(item: { id: string; lastUpdateDateTime: string; [key: string]: unknown }, logger: Logger): string {
+export function itemJson(item: { id: string; lastUpdateDateTime: string; [key: string]: unknown }, logger: Logger): string | Buffer {
+  const raw = rawJsonOf(item);
+  if (raw !== undefined) return raw;
   try {
     return JSON.stringify(item);
   } catch (error) {

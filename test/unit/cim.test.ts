@@ -44,7 +44,7 @@ for (const folder of readdirSync(FIXTURES)) {
           // Streaming fixtures are Streaming API records as Microsoft documents them: the input's
           // own mapping makes the event (columns flattened, source = table), then search time runs.
           const event = recordEvent(fixture, 'unknown', 0);
-          raw = event.data;
+          raw = String(event.data);
           source = event.source ?? source;
         }
         const result = evaluate(app, { sourcetype, source, raw });

@@ -65,10 +65,10 @@ describe('blob checkpoint', () => {
 describe('records and tables', () => {
   test('columns first, envelope after; a clashing envelope key is renamed; odd records kept whole', () => {
     const e = recordEvent({ time: 't', tenantId: 'x', category: 'AdvancedHunting-DeviceInfo', properties: { Timestamp: '2024-05-01T00:00:00Z', time: 'column' } }, 'fallback', 5);
-    assert.deepEqual(JSON.parse(e.data), { Timestamp: '2024-05-01T00:00:00Z', time: 'column', record_time: 't', tenantId: 'x', category: 'AdvancedHunting-DeviceInfo' });
+    assert.deepEqual(JSON.parse(String(e.data)), { Timestamp: '2024-05-01T00:00:00Z', time: 'column', record_time: 't', tenantId: 'x', category: 'AdvancedHunting-DeviceInfo' });
     assert.deepEqual([e.source, e.timeMs], ['DeviceInfo', Date.parse('2024-05-01T00:00:00Z')]);
     const bare = recordEvent({ category: 'AdvancedHunting-DeviceInfo', time: '2024-05-01T00:00:01Z', properties: 'not an object' }, 'fallback', 5);
-    assert.deepEqual(JSON.parse(bare.data).properties, 'not an object');
+    assert.deepEqual(JSON.parse(String(bare.data)).properties, 'not an object');
     assert.equal(bare.timeMs, Date.parse('2024-05-01T00:00:01Z'));
     assert.deepEqual(recordEvent([1, 2], 'DeviceEvents', 7), { timeMs: 7, data: '[1,2]', sourcetype: 'ms:defender:advancedhunting', source: 'DeviceEvents', index: undefined });
     assert.equal(recordEvent({ properties: { Timestamp: 'garbage' } }, 'T', 9).timeMs, 9);

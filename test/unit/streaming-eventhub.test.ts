@@ -42,20 +42,20 @@ describe('message to events', () => {
   test('a {"records": [...]} body (as the SDK parses JSON bodies) gives one event per record, source = table', () => {
     const { logger } = collector();
     const events = batchEvents([received({ records: [record('DeviceProcessEvents', 1), record('EmailEvents', 2)] }), received({ records: [record('AlertInfo', 3)] }, 1)], 'insights-logs-advancedhunting-deviceprocessevents', 0, logger, 'defender');
-    assert.deepEqual(events.map((e) => [e.source, JSON.parse(e.data).Seq, e.index, e.sourcetype]), [
+    assert.deepEqual(events.map((e) => [e.source, JSON.parse(String(e.data)).Seq, e.index, e.sourcetype]), [
       ['DeviceProcessEvents', 1, 'defender', 'ms:defender:advancedhunting'],
       ['EmailEvents', 2, 'defender', 'ms:defender:advancedhunting'],
       ['AlertInfo', 3, 'defender', 'ms:defender:advancedhunting'],
     ]);
     assert.equal(events[0].timeMs, Date.parse('2024-05-01T10:00:00.123Z'));
-    assert.equal(JSON.parse(events[0].data).tenantId, TENANT);
+    assert.equal(JSON.parse(String(events[0].data)).tenantId, TENANT);
   });
 
   test('bytes and strings (skipParsingBodyAsJson, other producers), a bare record, and a non-JSON body', () => {
     const { logger, lines } = collector();
     const bytes = Buffer.from(JSON.stringify({ records: [record('DeviceFileEvents', 1)] }));
     const events = batchEvents([received(bytes), received(JSON.stringify(record('DeviceFileEvents', 2)), 1), received(record('DeviceFileEvents', 3), 2), received('not json at all', 3)], 'insights-logs-advancedhunting-devicefileevents', 42, logger);
-    assert.deepEqual(events.slice(0, 3).map((e) => JSON.parse(e.data).Seq), [1, 2, 3]);
+    assert.deepEqual(events.slice(0, 3).map((e) => JSON.parse(String(e.data)).Seq), [1, 2, 3]);
     assert.deepEqual([events[3].data, events[3].source, events[3].timeMs], ['not json at all', 'DeviceFileEvents', 42]);
     assert.match(lines.join('\n'), /WARN An Event Hubs message is not JSON/);
     assert.ok(!lines.join('\n').includes('not json at all'), 'the body itself is not logged');
@@ -129,7 +129,7 @@ describe('a run over the hub', () => {
       error = e as Error;
     }
     await writer.close();
-    const seqs = parseStream(stdout).map((e) => JSON.parse(e.data).Seq as number);
+    const seqs = parseStream(stdout).map((e) => JSON.parse(String(e.data)).Seq as number);
     return { summary, error, seqs, log: lines.join('\n'), store };
   }
 

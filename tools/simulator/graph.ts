@@ -5,7 +5,9 @@
  *    credentials token endpoint with client secrets or certificate assertions;
  *  - Microsoft Graph security: `alerts_v2` and `incidents` lists and single items, with
  *    the OData behaviour the add-on depends on ($filter, $top caps, $skip offset paging,
- *    $count, $expand=alerts, evolvable enums).
+ *    $count, $expand=alerts, evolvable enums); PATCH of an alert or incident and POST of a
+ *    comment, which need the ReadWrite role, validate the body as Graph does and stamp a new
+ *    lastUpdateDateTime.
  *
  * Status codes, headers and error bodies follow what the real services send, so client
  * code tested against it handles the real thing. Tests drive it through the public store
@@ -161,6 +163,30 @@ const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 const REQUIRED_ROLES: Record<Collection, readonly string[]> = {
   alerts: ['SecurityAlert.Read.All', 'SecurityAlert.ReadWrite.All'],
   incidents: ['SecurityIncident.Read.All', 'SecurityIncident.ReadWrite.All'],
+};
+
+/** PATCH and POST need the write role itself; a read role is not enough. */
+const WRITE_ROLES: Record<Collection, string> = {
+  alerts: 'SecurityAlert.ReadWrite.All',
+  incidents: 'SecurityIncident.ReadWrite.All',
+};
+
+/** Properties a PATCH may set, with the enum members each accepts (undefined: not an enum). */
+const UPDATABLE: Record<Collection, Record<string, { enumType: string; members: readonly string[] } | 'string' | 'strings'>> = {
+  alerts: {
+    status: { enumType: 'microsoft.graph.security.alertStatus', members: ALERT_STATUSES },
+    classification: { enumType: 'microsoft.graph.security.alertClassification', members: CLASSIFICATIONS },
+    determination: { enumType: 'microsoft.graph.security.alertDetermination', members: DETERMINATIONS },
+    assignedTo: 'string',
+  },
+  incidents: {
+    status: { enumType: 'microsoft.graph.security.incidentStatus', members: INCIDENT_STATUSES },
+    classification: { enumType: 'microsoft.graph.security.alertClassification', members: CLASSIFICATIONS },
+    determination: { enumType: 'microsoft.graph.security.alertDetermination', members: DETERMINATIONS },
+    assignedTo: 'string',
+    customTags: 'strings',
+    resolvingComment: 'string',
+  },
 };
 
 const ALERT_SCHEMA: FilterSchema = {
@@ -645,13 +671,69 @@ export class GraphSimulator {
 
   private graph(ctx: RequestContext, segments: string[]): Reply {
     const app = this.authenticate(ctx);
-    const collection = graphCollection(segments);
-    if (ctx.method !== 'GET') {
-      throw new GraphError(405, 'MethodNotAllowed', `The HTTP method '${ctx.method}' is not supported by this simulator for this resource.`);
+    const { collection, id, sub } = graphTarget(segments);
+    if (ctx.method === 'GET' && sub === undefined) {
+      authorize(app, collection);
+      return id === undefined ? this.list(ctx, collection) : this.single(ctx, collection, id);
     }
-    authorize(app, collection);
-    const id = segments[2];
-    return id === undefined ? this.list(ctx, collection) : this.single(ctx, collection, id);
+    if (ctx.method === 'PATCH' && id !== undefined && sub === undefined) {
+      authorizeWrite(app, collection);
+      return this.patch(ctx, collection, id);
+    }
+    if (ctx.method === 'POST' && id !== undefined && sub === 'comments') {
+      authorizeWrite(app, collection);
+      return this.postComment(ctx, app, collection, id);
+    }
+    throw new GraphError(405, 'MethodNotAllowed', `The HTTP method '${ctx.method}' is not supported by this simulator for this resource.`);
+  }
+
+  /** PATCH: validates the whole body first (400), then finds the item (404), then applies it. */
+  private patch(ctx: RequestContext, collection: Collection, id: string): Reply {
+    const body = jsonBody(ctx);
+    const type = collection === 'alerts' ? ALERT_SCHEMA.typeName : INCIDENT_SCHEMA.typeName;
+    const updatable = UPDATABLE[collection];
+    const patch: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(body)) {
+      if (key === '@odata.type') continue;
+      const rule = updatable[key];
+      if (rule === undefined) {
+        const known = collection === 'alerts' ? this.alerts.values().next().value : this.incidents.values().next().value;
+        if (known && key in known) throw new GraphError(400, 'BadRequest', `The property '${key}' cannot be updated on type '${type}'.`);
+        throw new GraphError(400, 'BadRequest', `The property '${key}' does not exist on type '${type}'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+      }
+      if (rule === 'string') {
+        if (value !== null && typeof value !== 'string') throw new GraphError(400, 'BadRequest', `Cannot convert a primitive value to the expected type 'Edm.String'. See the inner exception for more details.`);
+      } else if (rule === 'strings') {
+        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new GraphError(400, 'BadRequest', `Cannot convert the value of property '${key}' to the expected type 'Collection(Edm.String)'.`);
+      } else if (typeof value !== 'string' || !enumAccepts(rule.members, value, prefersUnknownEnums(ctx.headers))) {
+        throw new GraphError(400, 'BadRequest', `Cannot convert the literal '${String(value)}' to the expected type '${rule.enumType}'.`);
+      }
+      patch[key] = value;
+    }
+    const item = collection === 'alerts' ? this.alerts.get(id) : this.incidents.get(id);
+    if (!item) throw notFoundItem(collection, id);
+    const updated = collection === 'alerts' ? this.updateAlert(id, patch as Partial<Alert>) : this.updateIncident(id, patch as Partial<Incident>);
+    const reply = { '@odata.context': this.contextUrl(collection, false, true), ...present(updated, prefersUnknownEnums(ctx.headers), false) };
+    return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(reply) };
+  }
+
+  /** POST …/comments: appends an alertComment; answers with the item's comments. */
+  private postComment(ctx: RequestContext, app: SimulatorApp, collection: Collection, id: string): Reply {
+    const body = jsonBody(ctx);
+    const odataType = body['@odata.type'];
+    if (odataType !== undefined && String(odataType).replace(/^#/, '') !== 'microsoft.graph.security.alertComment') {
+      throw new GraphError(400, 'BadRequest', `A type named '${String(odataType)}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.`);
+    }
+    if (typeof body.comment !== 'string' || body.comment.trim() === '') {
+      throw new GraphError(400, 'BadRequest', "The comment is required and can't be empty.");
+    }
+    const item = collection === 'alerts' ? this.alerts.get(id) : this.incidents.get(id);
+    if (!item) throw notFoundItem(collection, id);
+    const comments = [...item.comments, { comment: body.comment, createdByDisplayName: `API-App:${app.clientId}`, createdDateTime: this.stamp() }];
+    if (collection === 'alerts') this.updateAlert(id, { comments });
+    else this.updateIncident(id, { comments });
+    const reply = { '@odata.context': `${this.baseUrl}/v1.0/$metadata#Collection(microsoft.graph.security.alertComment)`, value: comments };
+    return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(reply) };
   }
 
   private authenticate(ctx: RequestContext): SimulatorApp {
@@ -692,10 +774,7 @@ export class GraphSimulator {
   private single(ctx: RequestContext, collection: Collection, id: string): Reply {
     const expand = parseExpand(ctx, collection);
     const item = collection === 'alerts' ? this.alerts.get(id) : this.incidents.get(id);
-    if (!item) {
-      const noun = collection === 'alerts' ? 'Alert' : 'Incident';
-      throw new GraphError(404, 'NotFound', `${noun} with id '${id}' was not found.`);
-    }
+    if (!item) throw notFoundItem(collection, id);
     const body = { '@odata.context': this.contextUrl(collection, expand, true), ...present(item, prefersUnknownEnums(ctx.headers), expand) };
     return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(body) };
   }
@@ -762,13 +841,52 @@ function authorize(app: SimulatorApp, collection: Collection): void {
   }
 }
 
-function graphCollection(segments: string[]): Collection {
-  const [root, set, , extra] = segments;
+/** The write role exactly: an app with only the read role can list but not change. */
+function authorizeWrite(app: SimulatorApp, collection: Collection): void {
+  const required = WRITE_ROLES[collection];
+  if (!app.roles.includes(required)) {
+    throw new GraphError(403, 'Forbidden', `Missing application permissions: ${required}`);
+  }
+}
+
+/** `security/<set>[/<id>[/comments]]`. */
+function graphTarget(segments: string[]): { collection: Collection; id?: string; sub?: 'comments' } {
+  const [root, set, id, extra, ...more] = segments;
   if (root?.toLowerCase() !== 'security') throw notFoundSegment(root ?? '');
   const collection = set?.toLowerCase() === 'alerts_v2' ? 'alerts' : set?.toLowerCase() === 'incidents' ? 'incidents' : undefined;
   if (!collection) throw notFoundSegment(set ?? '');
-  if (extra !== undefined) throw notFoundSegment(extra);
-  return collection;
+  if (extra !== undefined && extra.toLowerCase() !== 'comments') throw notFoundSegment(extra);
+  if (more.length) throw notFoundSegment(more[0]!);
+  return { collection, id, sub: extra === undefined ? undefined : 'comments' };
+}
+
+function notFoundItem(collection: Collection, id: string): GraphError {
+  return new GraphError(404, 'NotFound', `${collection === 'alerts' ? 'Alert' : 'Incident'} with id '${id}' was not found.`);
+}
+
+/** A request body must be one JSON object (Graph's own message otherwise). */
+function jsonBody(ctx: RequestContext): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(ctx.body);
+  } catch {
+    parsed = undefined;
+  }
+  if (!isRecord(parsed)) {
+    throw new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
+  }
+  return parsed;
+}
+
+/**
+ * unknownFutureValue is a marker, never a value to set; members after it (evolvable, such as
+ * incident status awaitingAction) are understood only with Prefer: include-unknown-enum-members.
+ */
+function enumAccepts(members: readonly string[], value: string, includeUnknown: boolean): boolean {
+  const index = members.indexOf(value);
+  const sentinel = members.indexOf('unknownFutureValue');
+  if (index < 0 || index === sentinel) return false;
+  return index < sentinel || includeUnknown;
 }
 
 function notFoundSegment(segment: string): GraphError {
