@@ -66,6 +66,10 @@ async function bundle() {
     minifyWhitespace: true,
     minifySyntax: true,
     keepNames: true,
+    // ESM builds of dependencies (@azure/storage-common's crc64) derive require/__dirname from
+    // import.meta.url, which a CommonJS bundle does not have: give it the bundle file's URL.
+    define: { 'import.meta.url': '__bundleUrl' },
+    banner: { js: 'var __bundleUrl=require("node:url").pathToFileURL(__filename).href;' },
     metafile: true,
     logLevel: 'warning',
   };

@@ -175,6 +175,7 @@ export interface StreamEvent {
   stanza: string;
   time: number;
   sourcetype: string;
+  source?: string;
   index?: string;
   data: string;
 }
@@ -191,5 +192,5 @@ export function parseStream(stdout: string, { complete = true } = {}): StreamEve
   if (!xml.trim()) return [];
   const doc = streamParser.parse(xml) as { stream?: { event?: Record<string, string>[] } | '' };
   const events = (doc.stream && typeof doc.stream === 'object' ? doc.stream.event : undefined) ?? [];
-  return events.map((e) => ({ stanza: e.stanza, time: Number(e.time), sourcetype: e.sourcetype, index: e.index, data: e.data }));
+  return events.map((e) => ({ stanza: e.stanza, time: Number(e.time), sourcetype: e.sourcetype, source: e.source, index: e.index, data: e.data }));
 }

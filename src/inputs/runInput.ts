@@ -1,10 +1,10 @@
 import { accountFromStanza, ACCOUNT_CONF, ConfigError, loadAccount, loadSecret, validateAccountStanza, type Account } from '../config/account.js';
 import { interval } from '../config/rules.js';
-import { loadSettings } from '../config/settings.js';
+import { loadSettings, type Settings } from '../config/settings.js';
 import { HttpClient } from '../http/client.js';
 import { DEFAULT_RETRY } from '../http/retry.js';
 import { TokenProvider } from '../microsoft/auth.js';
-import type { PollContext, PollSummary } from '../sources/pollContext.js';
+import type { AccountSession, PollContext, PollSummary, StreamingContext } from '../sources/pollContext.js';
 import { EventWriter } from '../splunk/eventWriter.js';
 import { exitWhenDone } from '../splunk/exitCode.js';
 import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
@@ -21,6 +21,23 @@ export interface InputProgram {
   poll: (ctx: PollContext) => Promise<PollSummary>;
   /** Says why this input cannot work with an account (e.g. an API its cloud does not offer). */
   unsupported?: (account: Account) => string | undefined;
+}
+
+/**
+ * An input that reads its own credentials (storage key, SAS token, connection string) from
+ * storage/passwords; the Entra account is optional and only loaded when `account` is set.
+ */
+export interface StreamingProgram {
+  definition: InputDefinition;
+  collect: (ctx: StreamingContext) => Promise<PollSummary>;
+  /** Checks what the parameters cannot show alone (e.g. that the input's secret is stored). */
+  validateConfig?: (params: Record<string, string>, rest: SplunkRest, stanza: string) => Promise<string | undefined>;
+}
+
+type Program = InputProgram | StreamingProgram;
+
+function isStreaming(program: Program): program is StreamingProgram {
+  return 'collect' in program;
 }
 
 interface Io {
@@ -41,7 +58,7 @@ const defaultIo = (): Io => ({
 });
 
 /** The entry point of every input: dispatches on splunkd's three modes and returns the exit code. */
-export async function runInput(program: InputProgram, io: Io = defaultIo()): Promise<number> {
+export async function runInput(program: Program, io: Io = defaultIo()): Promise<number> {
   const mode = io.argv[0];
   if (mode === '--scheme') {
     await write(io.stdout, schemeXml(program.definition) + '\n');
@@ -55,13 +72,15 @@ export async function runInput(program: InputProgram, io: Io = defaultIo()): Pro
   return run(program, io);
 }
 
-async function validate(program: InputProgram, io: Io): Promise<number> {
+async function validate(program: Program, io: Io): Promise<number> {
   let problem: string | undefined;
   try {
     const config = parseInputConfig(await readStdin(io.stdin));
     problem = validateParams(program.definition, config.params);
     if (!problem && config.params.interval) problem = prefix('Interval (interval)', interval(config.params.interval.trim()));
-    if (!problem) problem = await validateAccount(program, config);
+    const streaming = isStreaming(program) ? program : undefined;
+    if (!problem && (!streaming || config.params.account?.trim())) problem = await validateAccount(program, config);
+    if (!problem && streaming?.validateConfig) problem = await streaming.validateConfig(config.params, new SplunkRest(config.serverUri, config.sessionKey), config.stanza);
   } catch (error) {
     problem = (error as Error).message;
   }
@@ -75,7 +94,7 @@ function prefix(label: string, problem: string | undefined): string | undefined 
 }
 
 /** The account must exist, be well formed and have its secret stored. */
-async function validateAccount(program: InputProgram, config: InputConfig): Promise<string | undefined> {
+async function validateAccount(program: Program, config: InputConfig): Promise<string | undefined> {
   const rest = new SplunkRest(config.serverUri, config.sessionKey);
   const name = config.params.account.trim();
   const stanza = await rest.confStanza(ACCOUNT_CONF, name);
@@ -83,7 +102,7 @@ async function validateAccount(program: InputProgram, config: InputConfig): Prom
   const problem = validateAccountStanza(name, stanza);
   if (problem) return problem;
   const account = accountFromStanza(name, stanza);
-  const unsupported = program.unsupported?.(account);
+  const unsupported = isStreaming(program) ? undefined : program.unsupported?.(account);
   if (unsupported) return unsupported;
   try {
     await loadSecret(rest, account);
@@ -93,7 +112,7 @@ async function validateAccount(program: InputProgram, config: InputConfig): Prom
   return undefined;
 }
 
-async function run(program: InputProgram, io: Io): Promise<number> {
+async function run(program: Program, io: Io): Promise<number> {
   const logFile = openAddonLog(io.env, io.stderrLine);
   try {
     return await runWithLog(program, io, (line) => {
@@ -106,7 +125,7 @@ async function run(program: InputProgram, io: Io): Promise<number> {
   }
 }
 
-async function runWithLog(program: InputProgram, io: Io, writeLine: (line: string) => void): Promise<number> {
+async function runWithLog(program: Program, io: Io, writeLine: (line: string) => void): Promise<number> {
   const started = Date.now();
   let logger: Logger = createLogger({ write: writeLine });
   let config: InputConfig;
@@ -132,33 +151,23 @@ async function runWithLog(program: InputProgram, io: Io, writeLine: (line: strin
     const settings = await loadSettings(rest);
     logger = createLogger({ write: writeLine, level: settings.logLevel }, base);
     redactSecret(settings.proxy?.password);
-    const account = await loadAccount(rest, config.params.account.trim());
-    logger = logger.child({ account: account.name, tenant: account.tenantId });
-    const unsupported = program.unsupported?.(account);
-    if (unsupported) throw new ConfigError(unsupported);
-    const secret = await loadSecret(rest, account);
-    redactSecret(secret);
-    http = new HttpClient({
-      logger,
-      proxy: settings.proxy,
-      caFile: account.caFile,
-      timeoutMs: settings.requestTimeoutSeconds * 1000,
-      retry: { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
-    });
-    tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
-    const summary = await program.poll({
-      stanza: config.stanza,
-      params: config.params,
-      checkpointDir: config.checkpointDir,
-      account,
-      settings,
-      http,
-      tokens,
-      writer,
-      logger,
-      nowMs: started,
-    });
-    logger.info('Poll finished', { outcome: 'success', ...summary, ...http.stats, ...tokens.stats, duration_ms: Date.now() - started });
+    const context = { stanza: config.stanza, params: config.params, checkpointDir: config.checkpointDir, settings, writer, nowMs: started };
+    let summary: PollSummary;
+    if (isStreaming(program)) {
+      const name = config.params.account?.trim();
+      const session = name ? await openAccount(rest, name, settings, logger) : undefined;
+      if (session) logger = logger.child({ account: session.account.name, tenant: session.account.tenantId });
+      http = session?.http;
+      tokens = session?.tokens;
+      summary = await program.collect({ ...context, logger, rest, session });
+    } else {
+      const session = await openAccount(rest, config.params.account.trim(), settings, logger, program.unsupported);
+      logger = logger.child({ account: session.account.name, tenant: session.account.tenantId });
+      http = session.http;
+      tokens = session.tokens;
+      summary = await program.poll({ ...context, logger, ...session });
+    }
+    logger.info('Poll finished', { outcome: 'success', ...summary, ...(http ? http.stats : {}), ...(tokens ? tokens.stats : {}), duration_ms: Date.now() - started });
   } catch (error) {
     if (error instanceof LockHeldError) {
       logger.warn(error.message, { outcome: 'skipped', owner_pid: error.pid });
@@ -186,11 +195,36 @@ async function runWithLog(program: InputProgram, io: Io, writeLine: (line: strin
   return exitCode;
 }
 
+/** Loads an Entra account and its secret, and builds the HTTP client and token provider over them. */
+async function openAccount(
+  rest: SplunkRest,
+  name: string,
+  settings: Settings,
+  logger: Logger,
+  unsupportedFor?: (account: Account) => string | undefined,
+): Promise<AccountSession> {
+  const account = await loadAccount(rest, name);
+  const unsupported = unsupportedFor?.(account);
+  if (unsupported) throw new ConfigError(unsupported);
+  const secret = await loadSecret(rest, account);
+  redactSecret(secret);
+  const accountLogger = logger.child({ account: account.name, tenant: account.tenantId });
+  const http = new HttpClient({
+    logger: accountLogger,
+    proxy: settings.proxy,
+    caFile: account.caFile,
+    timeoutMs: settings.requestTimeoutSeconds * 1000,
+    retry: { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
+  });
+  const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, accountLogger);
+  return { account, http, tokens };
+}
+
 function write(out: NodeJS.WritableStream, text: string): Promise<void> {
   return new Promise((resolve, reject) => out.write(text, (error) => (error ? reject(error) : resolve())));
 }
 
 /** Runs the program as the process. */
-export function main(program: InputProgram): void {
+export function main(program: Program): void {
   exitWhenDone(runInput(program));
 }

@@ -1,14 +1,17 @@
 import type { InputDefinition } from '../splunk/scheme.js';
 import { schemeXml } from '../splunk/scheme.js';
 import type * as Collector from './collector.js';
-import type { InputProgram } from './runInput.js';
+import type { InputProgram, StreamingProgram } from './runInput.js';
 
 /**
  * The entry of every input. `--scheme` is answered from the definition alone; the collection code
  * (msal, undici, splunk-sdk: bin/lib/collector.js) is loaded only for the other modes, which keeps
  * splunkd's start-up probe fast.
  */
-export function start(definition: InputDefinition, pick: (collector: typeof Collector) => Omit<InputProgram, 'definition'>): void {
+export function start(
+  definition: InputDefinition,
+  pick: (collector: typeof Collector) => Omit<InputProgram, 'definition'> | Omit<StreamingProgram, 'definition'>,
+): void {
   if (process.argv[2] === '--scheme') {
     process.stdout.write(schemeXml(definition) + '\n');
     return;

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { recordEvent, STREAMING_SOURCETYPE } from '../../src/sources/streaming/records.js';
 import { evaluate, lintApp, loadApp } from '../helpers/searchtime/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,6 +17,8 @@ const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 const app = loadApp(ROOT);
 
 interface Expected {
+  /** The event's source; default `<folder>://golden`. */
+  source?: string;
   eventtypes: string[];
   tags: string[];
   fields: Record<string, string | string[]>;
@@ -33,9 +36,18 @@ for (const folder of readdirSync(FIXTURES)) {
     assert.ok(cases.length > 0);
     for (const file of cases) {
       test(file.replace(/\.json$/, ''), () => {
-        const raw = JSON.stringify(JSON.parse(readFileSync(path.join(FIXTURES, folder, file), 'utf8')));
+        const fixture: unknown = JSON.parse(readFileSync(path.join(FIXTURES, folder, file), 'utf8'));
         const expected = JSON.parse(readFileSync(path.join(FIXTURES, folder, file.replace(/\.json$/, '.expected.json')), 'utf8')) as Expected;
-        const result = evaluate(app, { sourcetype, source: `${folder}://golden`, raw });
+        let raw = JSON.stringify(fixture);
+        let source = expected.source ?? `${folder}://golden`;
+        if (sourcetype === STREAMING_SOURCETYPE) {
+          // Streaming fixtures are Streaming API records as Microsoft documents them: the input's
+          // own mapping makes the event (columns flattened, source = table), then search time runs.
+          const event = recordEvent(fixture, 'unknown', 0);
+          raw = String(event.data);
+          source = event.source ?? source;
+        }
+        const result = evaluate(app, { sourcetype, source, raw });
         assert.deepEqual([...result.eventtypes].sort(), [...expected.eventtypes].sort(), 'eventtypes');
         assert.deepEqual([...result.tags].sort(), [...expected.tags].sort(), 'tags');
         for (const [field, value] of Object.entries(expected.fields)) {
@@ -52,7 +64,7 @@ test('every sourcetype the inputs emit has fixtures', async () => {
   const { INCIDENT_SOURCETYPE } = await import('../../src/sources/graph-incidents/index.js');
   const { MDE_ALERT_SOURCETYPE, SIEM_ALERT_SOURCETYPE } = await import('../../src/sources/mde-alerts/index.js');
   const folders = readdirSync(FIXTURES);
-  for (const sourcetype of [ALERT_SOURCETYPE, INCIDENT_SOURCETYPE, MDE_ALERT_SOURCETYPE, SIEM_ALERT_SOURCETYPE]) assert.ok(folders.includes(sourcetype.replace(/:/g, '_')), sourcetype);
+  for (const sourcetype of [ALERT_SOURCETYPE, INCIDENT_SOURCETYPE, MDE_ALERT_SOURCETYPE, SIEM_ALERT_SOURCETYPE, STREAMING_SOURCETYPE]) assert.ok(folders.includes(sourcetype.replace(/:/g, '_')), sourcetype);
 });
 
 test('every simulated alert and incident maps cleanly (property check over realistic documents)', async () => {
