@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import * as tar from 'tar';
 import { SCHEMES } from './src/inputs/catalog.ts';
+import { ALERT_TARGET, INCIDENT_TARGET } from './src/actions/targets.ts';
 import { inputsSpec } from './src/splunk/scheme.ts';
 import { thirdPartyNotices } from './tools/notices.ts';
 
@@ -33,8 +34,20 @@ function checkVersions() {
 /** Oldest Node.js major the bundles run on: esbuild's target and the launchers' check agree. */
 const MIN_NODE = 20;
 
-function launcher(file, scheme) {
-  return readFileSync(path.join(root, 'src/build', file), 'utf8').replaceAll('@SCHEME@', scheme).replaceAll('@MIN_NODE@', String(MIN_NODE));
+/** Custom alert actions: splunkd finds bin/<action>.sh (or .cmd on Windows) by the stanza name. */
+const ACTIONS = [ALERT_TARGET.action, INCIDENT_TARGET.action];
+
+/**
+ * @param entry the bundle the launcher starts, relative to bin/. Alert actions keep theirs in
+ * bin/lib/: splunkd would also take a bin/<action>.js for the action and run it with its own
+ * (deprecated, then removed) Node.js instead of the launcher.
+ */
+function launcher(file, scheme, { entry = `${scheme}.js`, kind = 'modular input', windows = false } = {}) {
+  return readFileSync(path.join(root, 'src/build', file), 'utf8')
+    .replaceAll('@SCHEME@', scheme)
+    .replaceAll('@KIND@', kind)
+    .replaceAll('@ENTRY@', windows ? entry.replaceAll('/', '\\') : entry)
+    .replaceAll('@MIN_NODE@', String(MIN_NODE));
 }
 
 async function bundle() {
@@ -53,32 +66,53 @@ async function bundle() {
     minifyWhitespace: true,
     minifySyntax: true,
     keepNames: true,
+    // ESM builds of dependencies (@azure/storage-common's crc64) derive require/__dirname from
+    // import.meta.url, which a CommonJS bundle does not have: give it the bundle file's URL.
+    define: { 'import.meta.url': '__bundleUrl' },
+    banner: { js: 'var __bundleUrl=require("node:url").pathToFileURL(__filename).href;' },
     metafile: true,
     logLevel: 'warning',
   };
-  // One shared bundle with the collection code, and one small entry per scheme that answers
-  // --scheme by itself and loads the shared bundle for the other modes (measured: --scheme
-  // 150 ms -> under 100 ms, app 3.9 -> 2.1 MB).
-  const collector = await esbuild.build({
-    ...common,
-    entryPoints: { collector: path.join(root, 'src/inputs/collector.ts') },
-    outdir: path.join(appDir, 'bin', 'lib'),
+  /**
+   * One shared bundle in bin/lib/, and one small entry per program whose import `importFilter`
+   * is left to runtime as `externalPath`, so the entries stay small.
+   */
+  async function sharedAndEntries({ shared, sharedEntry, importFilter, externalPath, entries, entriesDir }) {
+    const sharedBuild = await esbuild.build({ ...common, entryPoints: { [shared]: sharedEntry }, outdir: path.join(appDir, 'bin', 'lib') });
+    const external = {
+      name: `shared-${shared}`,
+      setup(build) {
+        build.onResolve({ filter: importFilter }, () => ({ path: externalPath, external: true }));
+      },
+    };
+    const entryBuild = await esbuild.build({ ...common, entryPoints: entries, outdir: entriesDir, plugins: [external] });
+    return [sharedBuild, entryBuild];
+  }
+  // Inputs: the collection code is shared; each scheme's entry answers --scheme by itself and loads
+  // it for the other modes (measured: --scheme 150 ms -> under 100 ms, app 3.9 -> 2.1 MB).
+  const inputs = await sharedAndEntries({
+    shared: 'collector',
+    sharedEntry: path.join(root, 'src/inputs/collector.ts'),
+    importFilter: /^\.\/collector\.js$/,
+    externalPath: './lib/collector.js',
+    entries: Object.fromEntries(SCHEMES.map((d) => [d.scheme, path.join(root, 'src/inputs', `${d.scheme}.ts`)])),
+    entriesDir: path.join(appDir, 'bin'),
   });
-  const sharedCollector = {
-    name: 'shared-collector',
-    setup(build) {
-      build.onResolve({ filter: /^\.\/collector\.js$/ }, () => ({ path: './lib/collector.js', external: true }));
-    },
-  };
-  const entries = await esbuild.build({
-    ...common,
-    entryPoints: Object.fromEntries(SCHEMES.map((d) => [d.scheme, path.join(root, 'src/inputs', `${d.scheme}.ts`)])),
-    outdir: path.join(appDir, 'bin'),
-    plugins: [sharedCollector],
+  // Alert actions: bin/lib/actions.js shared, entries beside it (bin/<action>.js must not exist, see launcher()).
+  const actions = await sharedAndEntries({
+    shared: 'actions',
+    sharedEntry: path.join(root, 'src/actions/runAction.ts'),
+    importFilter: /^\.\/runAction\.js$/,
+    externalPath: './actions.js',
+    entries: Object.fromEntries(ACTIONS.map((a) => [a, path.join(root, 'src/actions', `${a}.ts`)])),
+    entriesDir: path.join(appDir, 'bin', 'lib'),
   });
   const ui = await bundleUi();
-  const parts = [collector.metafile, entries.metafile, ui.metafile];
-  const metafile = { inputs: Object.assign({}, ...parts.map((m) => m.inputs)), outputs: Object.assign({}, ...parts.map((m) => m.outputs)) };
+  const builds = [...inputs, ...actions, ui];
+  const metafile = {
+    inputs: Object.assign({}, ...builds.map((b) => b.metafile.inputs)),
+    outputs: Object.assign({}, ...builds.map((b) => b.metafile.outputs)),
+  };
   writeFileSync(path.join(dist, 'metafile.json'), JSON.stringify(metafile));
   // Generated from what esbuild actually bundled, so the notice cannot miss a package.
   writeFileSync(path.join(appDir, 'THIRD-PARTY-NOTICES.txt'), thirdPartyNotices(metafile, root));
@@ -116,7 +150,12 @@ function copyStatic() {
   for (const { scheme } of SCHEMES) {
     writeFileSync(path.join(appDir, 'bin', `${scheme}.sh`), launcher('launcher.sh', scheme));
     // splunkd runs .cmd files through cmd.exe, which wants CRLF.
-    writeFileSync(path.join(appDir, 'bin', `${scheme}.cmd`), launcher('launcher.cmd', scheme).replace(/\r?\n/g, '\r\n'));
+    writeFileSync(path.join(appDir, 'bin', `${scheme}.cmd`), launcher('launcher.cmd', scheme, { windows: true }).replace(/\r?\n/g, '\r\n'));
+  }
+  for (const action of ACTIONS) {
+    const options = { entry: `lib/${action}.js`, kind: 'custom alert action' };
+    writeFileSync(path.join(appDir, 'bin', `${action}.sh`), launcher('launcher.sh', action, options));
+    writeFileSync(path.join(appDir, 'bin', `${action}.cmd`), launcher('launcher.cmd', action, { ...options, windows: true }).replace(/\r?\n/g, '\r\n'));
   }
 }
 

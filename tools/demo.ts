@@ -1,6 +1,6 @@
 /**
  * `npm start`: the quick start. Starts the Graph/Entra simulator and the splunkd stand-in on
- * loopback, provisions one account, runs both built inputs once as splunkd would, and prints
+ * loopback, provisions one account, runs each built input once as splunkd would, and prints
  * what was ingested. With `--web` (`npm start -- --web`) it then serves the configuration page
  * through the Splunk Web stand-in until Ctrl-C, the account `demo` already there.
  */
@@ -12,7 +12,8 @@ import { SplunkWebStandIn } from './simulator/splunkweb.js';
 function summarise(scheme: string, events: StreamEvent[], stderr: string, code: number | null): void {
   const bySeverity = new Map<string, number>();
   for (const e of events) {
-    const severity = String(JSON.parse(e.data).severity ?? 'unknown');
+    const doc = JSON.parse(e.data);
+    const severity = String(doc.severity ?? doc.Severity ?? 'unknown');
     bySeverity.set(severity, (bySeverity.get(severity) ?? 0) + 1);
   }
   console.log(`\n== ${scheme}: exit ${code}, ${events.length} events (sourcetype ${events[0]?.sourcetype ?? '-'})`);
@@ -20,7 +21,7 @@ function summarise(scheme: string, events: StreamEvent[], stderr: string, code: 
   for (const e of events.slice(0, 2)) {
     const d = JSON.parse(e.data);
     const extra = Array.isArray(d.alerts) ? `, ${d.alerts.length} alerts inside` : '';
-    console.log(`   _time=${new Date(e.time * 1000).toISOString()} id=${d.id} "${d.title ?? d.displayName}"${extra}`);
+    console.log(`   _time=${new Date(e.time * 1000).toISOString()} id=${d.id ?? d.AlertId} "${d.title ?? d.displayName ?? d.AlertTitle}"${extra}`);
   }
   console.log('   input log (stderr → splunkd.log):');
   for (const line of stderr.trim().split('\n').filter(Boolean)) console.log(`     ${line}`);
@@ -41,14 +42,21 @@ try {
   provisionAccount(s, 'demo');
   s.graph.addAlerts(1500, { at: new Date(Date.now() - 60_000), spreadMs: 2 * 24 * 3600 * 1000 });
   s.graph.addIncidents(40, { alertsPerIncident: 3, at: new Date(Date.now() - 60_000), spreadMs: 2 * 24 * 3600 * 1000 });
+  s.graph.mde.addAlerts(300, { at: new Date(Date.now() - 60_000), spreadMs: 2 * 24 * 3600 * 1000 });
   console.log(`Graph/Entra simulator: ${s.graph.baseUrl} (self-signed, trusted through the account's ca_file)`);
   console.log(`splunkd stand-in:      ${s.splunkd.serverUri}`);
   const checkpointDir = mkdtempSync(path.join(s.workDir, 'checkpoints-'));
   let failed = false;
-  for (const scheme of ['defender_xdr_alerts', 'defender_xdr_incidents']) {
-    const config = runConfigXml(s, scheme, 'demo', { account: 'demo', index: 'main' }, checkpointDir);
+  const runs: [string, string, Record<string, string>][] = [
+    ['defender_xdr_alerts', 'demo', {}],
+    ['defender_xdr_incidents', 'demo', {}],
+    ['defender_endpoint_alerts', 'demo', {}],
+    ['defender_endpoint_alerts', 'demo_siem', { legacy_siem_format: 'true' }],
+  ];
+  for (const [scheme, name, extra] of runs) {
+    const config = runConfigXml(s, scheme, name, { account: 'demo', index: 'main', ...extra }, checkpointDir);
     const result = await runInputProcess(scheme, [], config);
-    summarise(scheme, parseStream(result.stdout), result.stderr, result.code);
+    summarise(`${scheme}://${name}`, parseStream(result.stdout), result.stderr, result.code);
     failed ||= result.code !== 0;
   }
   console.log(`\nCheckpoints in ${checkpointDir}; run again with the same folder and only changes would be ingested.`);

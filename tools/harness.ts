@@ -1,5 +1,5 @@
 /**
- * Starts the stand-ins (Graph/Entra simulator over https with a self-signed certificate, splunkd
+ * Starts the stand-ins (Graph/Entra/Defender for Endpoint simulator over https with a self-signed certificate, splunkd
  * REST stand-in), provisions an account the way the configuration page would, and runs the built
  * inputs exactly as splunkd does: the launcher, configuration XML on stdin, stdout read as a stream.
  * Used by `npm start` and the end-to-end tests.
@@ -7,6 +7,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { stringify } from 'csv-stringify/sync';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +47,7 @@ export async function startStandIns(options: Partial<Pick<GraphSimulatorOptions,
   const clientSecret = `${SECRET_CANARY}${randomBytes(18).toString('base64url')}`;
   const graph = new GraphSimulator({
     tls,
-    apps: [{ tenantId, clientId, clientSecret, roles: ['SecurityAlert.Read.All', 'SecurityIncident.Read.All'] }],
+    apps: [{ tenantId, clientId, clientSecret, roles: ['SecurityAlert.Read.All', 'SecurityIncident.Read.All', 'Alert.Read.All'] }],
     ...options,
   });
   await graph.start();
@@ -71,6 +73,7 @@ export function provisionAccount(s: StandIns, name = 'demo', overrides: Record<s
     cloud: 'custom',
     login_url: s.graph.baseUrl,
     graph_url: s.graph.baseUrl,
+    mde_url: s.graph.baseUrl,
     ca_file: s.caFile,
     ...overrides,
   });
@@ -101,7 +104,7 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs bin/<scheme>.sh (what splunkd starts on Linux) with stdin, like ExecProcessor. */
+/** Runs bin/<scheme>.sh (what splunkd starts on Linux) with stdin, like ExecProcessor (or sendmodalert for an action). */
 export function runInputProcess(scheme: string, args: string[], stdin: string, opts: { killAfterStdoutBytes?: number; env?: Record<string, string> } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(APP_DIR, 'bin', `${scheme}.sh`), args, {
@@ -125,10 +128,54 @@ export function runInputProcess(scheme: string, args: string[], stdin: string, o
   });
 }
 
+/**
+ * Writes search results as splunkd does for an alert action (results.csv.gz): a header row, and
+ * for every field its `__mv_` twin, which holds `$v1$;$v2$` for multivalue cells and is empty otherwise.
+ */
+export function writeResultsFile(dir: string, rows: Record<string, string | string[]>[]): string {
+  const fields = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const header = fields.flatMap((f) => [f, `__mv_${f}`]);
+  const records = rows.map((row) =>
+    fields.flatMap((f) => {
+      const value = row[f];
+      if (Array.isArray(value)) return [value.join('\n'), value.map((v) => `$${v.replace(/\$/g, '$$$$')}$`).join(';')];
+      return [value ?? '', ''];
+    }),
+  );
+  const file = path.join(mkdtempSync(path.join(dir, 'results-')), 'results.csv.gz');
+  writeFileSync(file, gzipSync(stringify([header, ...records])));
+  return file;
+}
+
+/** The JSON payload splunkd writes to an alert action's stdin (payload_format = json). */
+export function actionPayload(s: StandIns, action: string, configuration: Record<string, string>, resultsFile?: string): string {
+  return JSON.stringify({
+    app: 'search',
+    owner: 'admin',
+    results_file: resultsFile,
+    results_link: 'http://sh01:8000/app/search/search?q=%7Cloadjob%20scheduler__admin__search__RMD5_at_1700000000_1',
+    search_uri: '/servicesNS/admin/search/saved/searches/Defender%20triage',
+    server_host: 'sh01',
+    server_uri: s.splunkd.serverUri,
+    session_key: s.sessionKey,
+    sid: 'scheduler__admin__search__RMD5_at_1700000000_1',
+    search_name: 'Defender triage',
+    configuration,
+    result: {},
+    action,
+  });
+}
+
+/** Runs bin/<action>.sh --execute with the payload on stdin, as splunkd's sendmodalert does. */
+export function runActionProcess(action: string, payload: string, opts: { env?: Record<string, string> } = {}): Promise<RunResult> {
+  return runInputProcess(action, ['--execute'], payload, opts);
+}
+
 export interface StreamEvent {
   stanza: string;
   time: number;
   sourcetype: string;
+  source?: string;
   index?: string;
   data: string;
 }
@@ -145,7 +192,7 @@ export function parseStream(stdout: string, { complete = true } = {}): StreamEve
   if (!xml.trim()) return [];
   const doc = streamParser.parse(xml) as { stream?: { event?: Record<string, string>[] } | '' };
   const events = (doc.stream && typeof doc.stream === 'object' ? doc.stream.event : undefined) ?? [];
-  return events.map((e) => ({ stanza: e.stanza, time: Number(e.time), sourcetype: e.sourcetype, index: e.index, data: e.data }));
+  return events.map((e) => ({ stanza: e.stanza, time: Number(e.time), sourcetype: e.sourcetype, source: e.source, index: e.index, data: e.data }));
 }
 
 /**

@@ -327,6 +327,7 @@ function checkConfSyntax(ctx: Context): void {
 }
 
 function checkSpecs(ctx: Context): void {
+  checkAlertActions(ctx);
   for (const file of defaultConfs(ctx)) {
     if (!ctx.splunkSpec(file) && !ctx.has(`README/${file}.spec`)) ctx.fail(`default/${file}`, `custom conf file without README/${file}.spec`);
   }
@@ -338,6 +339,34 @@ function checkSpecs(ctx: Context): void {
       ctx.fail('README/inputs.conf.spec', `no [${scheme}://<name>] stanza for the input scheme ${scheme} of default/inputs.conf`);
     }
     for (const ext of ['sh', 'cmd']) if (!ctx.has(`bin/${scheme}.${ext}`)) ctx.fail(`bin/${scheme}.${ext}`, `missing launcher of the input scheme ${scheme}`);
+  }
+}
+
+/**
+ * Custom alert actions (is_custom = 1): declared in README/alert_actions.conf.spec, with a form,
+ * and something splunkd can start on each platform. Without alert.execute.cmd splunkd looks for
+ * bin/<stanza> with the extensions it knows; a bin/<stanza>.js beside a launcher would make the
+ * choice ambiguous (and .js means Splunk's own Node.js, gone in Splunk 10.2).
+ */
+function checkAlertActions(ctx: Context): void {
+  const actions = ctx.conf('default/alert_actions.conf');
+  if (!actions) return;
+  const spec = ctx.conf('README/alert_actions.conf.spec');
+  for (const [name, settings] of actions) {
+    if (!/^(1|true)$/i.test(settings.get('is_custom') ?? '')) continue;
+    const where = `default/alert_actions.conf [${name}]`;
+    if (!spec?.has(name)) ctx.fail('README/alert_actions.conf.spec', `no [${name}] stanza for the custom alert action ${name}`);
+    if (!ctx.has(`default/data/ui/alerts/${name}.html`)) ctx.warn(where, `no form default/data/ui/alerts/${name}.html: the alert dialog cannot set its parameters`);
+    const command = settings.get('alert.execute.cmd');
+    if (command) {
+      if (!ctx.has(`bin/${command}`)) ctx.fail(where, `alert.execute.cmd = ${command}, but bin/${command} is missing`);
+      continue;
+    }
+    const nix = ['', '.sh', '.py', '.js'].filter((ext) => ctx.has(`bin/${name}${ext}`));
+    const windows = ['.cmd', '.bat', '.exe', '.py', '.js'].filter((ext) => ctx.has(`bin/${name}${ext}`));
+    if (nix.length === 0) ctx.fail(where, `nothing for splunkd to run on Linux/macOS: add bin/${name}.sh`);
+    if (windows.length === 0) ctx.fail(where, `nothing for splunkd to run on Windows: add bin/${name}.cmd`);
+    if (nix.length > 1) ctx.fail(where, `several scripts splunkd could run: ${nix.map((ext) => `bin/${name}${ext}`).join(', ')}`);
   }
 }
 
@@ -355,7 +384,8 @@ function checkDeclaredKeys(ctx: Context): void {
     const merged = new Map<string, string>();
     for (const spec of specs) for (const [k, v] of allSpecKeys(spec)) merged.set(k, v);
     // tags.conf's grammar really is `<tag> = enabled|disabled`: only there a bare placeholder counts.
-    const declared = specKeyMatcher(merged, { barePlaceholders: file === 'tags.conf' });
+    // Free-form keys by grammar: tags.conf `<tag> = enabled`, restmap.conf `<field> = validate(…)`.
+    const declared = specKeyMatcher(merged, { barePlaceholders: file === 'tags.conf' || file === 'restmap.conf' });
     for (const [stanza, settings] of ctx.conf(`default/${file}`) ?? []) {
       for (const key of settings.keys()) if (!declared(key)) ctx.fail(`default/${file}`, `[${stanza}] ${key} is not declared by any spec of ${file}`);
     }

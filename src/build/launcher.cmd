@@ -1,5 +1,5 @@
 @echo off
-rem Starts the @SCHEME@ modular input under Node.js (splunkd runs this file on Windows).
+rem Starts @SCHEME@ (@KIND@) under Node.js (splunkd runs this file on Windows).
 rem Node.js @MIN_NODE@ or later is looked for in this order: the runtime bundled in platform packages
 rem (windows_x86_64\bin\node.exe), [runtime] node_path in defender_xdr_settings.conf (local over
 rem default), TA_DEFENDER_XDR_NODE, Splunk's own node.exe, node.exe on PATH.
@@ -13,7 +13,7 @@ call :try "%TA_DEFENDER_XDR_NODE%"
 if defined SPLUNK_HOME call :try "%SPLUNK_HOME%\bin\node.exe"
 for %%N in (node.exe) do call :try "%%~$PATH:N"
 if not defined NODE_EXE (echo ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on, or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+. 1>&2 & exit /b 1)
-"%NODE_EXE%" --optimize-for-size "%~dp0@SCHEME@.js" %*
+"%NODE_EXE%" --heap-growing-percent=30 "%~dp0@ENTRY@" %*
 exit /b %ERRORLEVEL%
 
 rem Accepts a candidate only if it exists and `node --version` says @MIN_NODE@ or later.

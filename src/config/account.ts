@@ -1,4 +1,4 @@
-import { cloudEndpoints, type CloudEndpoints, type CloudName } from '../microsoft/clouds.js';
+import { cloudEndpoints, mdeRegionProblem, type CloudEndpoints, type CloudName, type MdeRegion } from '../microsoft/clouds.js';
 import type { SplunkRest } from '../splunk/rest.js';
 import * as rules from './rules.js';
 
@@ -20,6 +20,8 @@ export interface Account {
   clientId: string;
   authType: 'client_secret' | 'certificate';
   cloud: CloudName;
+  /** Set when the stanza chose a Defender for Endpoint region; otherwise the cloud's default applies. */
+  mdeRegion?: MdeRegion;
   endpoints: CloudEndpoints;
   caFile?: string;
   certificateThumbprint?: string;
@@ -44,6 +46,7 @@ export const ACCOUNT_FIELDS: readonly AccountField[] = [
   { key: 'login_url', rule: rules.httpsUrl, required: customCloud },
   { key: 'graph_url', rule: rules.httpsUrl, required: customCloud },
   { key: 'mde_url', rule: rules.httpsUrl, required: never },
+  { key: 'mde_region', rule: rules.mdeRegion, required: never },
 ];
 
 /** The problem of one field of a stanza ('is required.' or the rule's message), or undefined. */
@@ -60,20 +63,30 @@ export function validateAccountStanza(name: string, stanza: Record<string, strin
     if (problem === 'is required.') return `Account "${name}": ${field.key} is required.`;
     if (problem) return `Account "${name}": ${field.key}: ${problem}`;
   }
-  return undefined;
+  const cloud = (stanza.cloud ?? 'commercial').trim() || 'commercial';
+  return regionMatchesCloud(name, cloud, (stanza.mde_region ?? '').trim());
+}
+
+/** GCC High and DoD tenants cannot use a commercial host, nor the reverse. Cloud and region are already valid names. */
+function regionMatchesCloud(name: string, cloud: string, region: string): string | undefined {
+  if (!region) return undefined;
+  const problem = mdeRegionProblem(cloud as CloudName, region as MdeRegion);
+  return problem ? `Account "${name}": mde_region: ${problem}` : undefined;
 }
 
 export function accountFromStanza(name: string, stanza: Record<string, string>): Account {
   const problem = validateAccountStanza(name, stanza);
   if (problem) throw new ConfigError(problem);
   const cloud = ((stanza.cloud ?? '').trim() || 'commercial') as CloudName;
+  const mdeRegion = ((stanza.mde_region ?? '').trim() || undefined) as MdeRegion | undefined;
   return {
     name,
     tenantId: stanza.tenant_id.trim(),
     clientId: stanza.client_id.trim(),
     authType: (stanza.auth_type ?? '').trim() === 'certificate' ? 'certificate' : 'client_secret',
     cloud,
-    endpoints: cloudEndpoints(cloud, { loginUrl: stanza.login_url?.trim(), graphUrl: stanza.graph_url?.trim(), mdeUrl: stanza.mde_url?.trim() || undefined }),
+    mdeRegion,
+    endpoints: cloudEndpoints(cloud, { loginUrl: stanza.login_url?.trim(), graphUrl: stanza.graph_url?.trim(), mdeUrl: stanza.mde_url?.trim() || undefined }, mdeRegion),
     caFile: stanza.ca_file?.trim() || undefined,
     certificateThumbprint: stanza.certificate_thumbprint?.trim() || undefined,
   };

@@ -1,4 +1,4 @@
-import { isCloudName } from '../microsoft/clouds.js';
+import { isCloudName, isMdeRegion, MDE_REGIONS } from '../microsoft/clouds.js';
 import { parseStartDate } from '../microsoft/timestamps.js';
 
 /**
@@ -61,6 +61,10 @@ export const interval: Rule = (v) => {
 };
 
 export const cloud: Rule = (v) => (isCloudName(v) ? undefined : `"${v}" is not one of commercial, gcc, gcc_high, dod, china, custom.`);
+
+export const mdeRegion: Rule = (v) => (isMdeRegion(v) ? undefined : `"${v}" is not one of ${MDE_REGIONS.join(', ')}.`);
+
+export const booleanFlag: Rule = (v) => (/^(true|false|1|0|yes|no|t|f|y|n)$/i.test(v) ? undefined : `"${v}" must be true or false.`);
 
 export const authType: Rule = (v) => (v === 'client_secret' || v === 'certificate' ? undefined : `"${v}" must be client_secret or certificate.`);
 

@@ -3,7 +3,8 @@ import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { Logger } from '../splunk/log.js';
-import { HttpError, NetworkError, safeUrl } from './errors.js';
+import { HttpError, NetworkError, safeUrl, statusKind } from './errors.js';
+import type { RateLimiter } from './rateLimiter.js';
 import { DEFAULT_RETRY, retryDelayMs, type AttemptOutcome, type RetryPolicy } from './retry.js';
 
 export interface ProxySettings {
@@ -32,20 +33,44 @@ export interface RequestOptions {
   body?: string;
   /** Overrides the client's policy for this call (e.g. fewer tries for a request with a fallback). */
   retry?: Partial<RetryPolicy>;
+  /** Every attempt, retries included, first takes a slot of this budget. */
+  rateLimiter?: RateLimiter;
 }
 
 export interface HttpResponse {
   status: number;
   headers: Record<string, string>;
-  text: string;
+  /** The body as received; large list pages are scanned as bytes, never decoded whole. */
+  bytes: Buffer;
+  /** The body decoded as UTF-8 (on first use). */
+  readonly text: string;
+}
+
+function httpResponse(status: number, headers: Record<string, string>, bytes: Buffer): HttpResponse {
+  let text: string | undefined;
+  return {
+    status,
+    headers,
+    bytes,
+    get text() {
+      return (text ??= bytes.toString('utf8'));
+    },
+  };
 }
 
 /** Counters for the poll summary: what the API cost and how much it throttled us. */
 export interface HttpStats {
   requests: number;
   retries: number;
+  /** Attempts answered 429 (retried or not). */
   throttled: number;
+  /** Attempts answered 5xx (retried or not). */
+  server_errors: number;
+  /** Attempts that failed without an answer: reset, timeout, truncated body, DNS, TLS. */
+  network_errors: number;
   waited_ms: number;
+  /** Time spent waiting for the client-side rate limiter. */
+  rate_limited_ms: number;
 }
 
 /**
@@ -55,7 +80,7 @@ export interface HttpStats {
  */
 export class HttpClient {
   readonly dispatcher: Dispatcher;
-  readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, waited_ms: 0 };
+  readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, server_errors: 0, network_errors: 0, waited_ms: 0, rate_limited_ms: 0 };
   /** Local clock minus the server's, from the latest Date header (1 s resolution). */
   private skewMs = 0;
   private readonly policy: RetryPolicy;
@@ -74,20 +99,24 @@ export class HttpClient {
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.attempt(url, options);
       // 3xx counts as a failure: redirects are never followed (see the class comment).
-      if ('text' in outcome && outcome.status < 300) return outcome;
+      if ('status' in outcome && outcome.status < 300) return outcome;
       const decision: AttemptOutcome =
-        'text' in outcome
+        'status' in outcome
           ? { kind: 'response', status: outcome.status, retryAfter: outcome.headers['retry-after'], bodyText: outcome.text }
           : { kind: 'network', code: outcome.code };
-      if (decision.kind === 'response' && decision.status === 429) this.stats.throttled++;
+      const kind = decision.kind === 'response' ? statusKind(decision.status) : 'network';
+      if (kind === 'throttled') this.stats.throttled++;
+      else if (kind === 'http_server') this.stats.server_errors++;
+      else if (kind === 'network') this.stats.network_errors++;
       const wait = retryDelayMs(attempt, decision, policy);
       if (wait === undefined) throw finalError(url, outcome);
       this.stats.retries++;
       this.stats.waited_ms += wait;
       this.options.logger.warn('Request failed, retrying', {
         url: safeUrl(url),
-        status: 'text' in outcome ? outcome.status : undefined,
-        error: 'text' in outcome ? undefined : outcome.code,
+        status: 'status' in outcome ? outcome.status : undefined,
+        error: 'status' in outcome ? undefined : outcome.code,
+        error_kind: kind,
         attempt,
         wait_ms: wait,
       });
@@ -97,11 +126,9 @@ export class HttpClient {
 
   async sendJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.send(url, options);
-    try {
-      return JSON.parse(response.text) as T;
-    } catch {
-      throw new NetworkError('Response body is not valid JSON', url, 'EBADJSON');
-    }
+    // 204 No Content (some PATCH answers) has no body to parse.
+    if (response.status === 204) return undefined as T;
+    return parseJson<T>(url, response.text);
   }
 
   /**
@@ -117,6 +144,7 @@ export class HttpClient {
   }
 
   private async attempt(url: string, options: RequestOptions): Promise<HttpResponse | { code: string; message: string }> {
+    if (options.rateLimiter) this.stats.rate_limited_ms += await options.rateLimiter.acquire();
     this.stats.requests++;
     try {
       const response = await request(url, {
@@ -127,11 +155,11 @@ export class HttpClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       // Reading the whole body here makes a truncated body a retryable network failure.
-      const text = await response.body.text();
+      const bytes = Buffer.from(await response.body.arrayBuffer());
       const headers = flattenHeaders(response.headers);
       const serverMs = headers.date ? Date.parse(headers.date) : NaN;
       if (Number.isFinite(serverMs)) this.skewMs = Date.now() - serverMs;
-      return { status: response.statusCode, headers, text };
+      return httpResponse(response.statusCode, headers, bytes);
     } catch (error) {
       const err = error as NodeJS.ErrnoException;
       return { code: err.code ?? err.name ?? 'ERROR', message: err.message };
@@ -140,14 +168,14 @@ export class HttpClient {
 }
 
 function finalError(url: string, outcome: HttpResponse | { code: string; message: string }): Error {
-  if ('text' in outcome) {
+  if ('status' in outcome) {
     let body: unknown;
     try {
       body = JSON.parse(outcome.text);
     } catch {
       body = undefined;
     }
-    return new HttpError(outcome.status, url, body, outcome.text.slice(0, 2000));
+    return new HttpError(outcome.status, url, body, outcome.text.slice(0, 2000), outcome.headers);
   }
   return new NetworkError(`${outcome.code}: ${outcome.message}`, url, outcome.code);
 }
@@ -183,4 +211,13 @@ function buildDispatcher(options: HttpClientOptions, timeoutMs: number): Dispatc
   const token = username ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
   // proxyTls: an https:// proxy is verified against the same CAs, with the same connect timeout.
   return new ProxyAgent({ ...common, uri: url, token, requestTls: tls, proxyTls: common.connect });
+}
+
+/** A response body as JSON; a body that is not JSON is a failure of the request to `url`. */
+export function parseJson<T>(url: string, text: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new NetworkError('Response body is not valid JSON', url, 'EBADJSON');
+  }
 }

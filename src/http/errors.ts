@@ -5,10 +5,18 @@ export class HttpError extends Error {
     readonly url: string,
     readonly body: unknown,
     readonly bodyText: string,
+    /** Response headers (lower-case names), e.g. retry-after of a final 429. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(`HTTP ${status} from ${safeUrl(url)}`);
     this.name = 'HttpError';
   }
+}
+
+/** The kind of a failed HTTP status, as counted in the poll summary and logged as `error_kind`. */
+export function statusKind(status: number): 'throttled' | 'http_server' | 'http_client' {
+  if (status === 429) return 'throttled';
+  return status >= 500 ? 'http_server' : 'http_client';
 }
 
 /** A network failure (reset, timeout, truncated body, TLS) that outlasted the retries. */

@@ -4,3 +4,14 @@ export { main } from './runInput.js';
 export { pollAlerts } from '../sources/graph-alerts/index.js';
 export { pollIncidents } from '../sources/graph-incidents/index.js';
 export { checkConnection, idlePoll } from '../connection/input.js';
+export { pollMdeAlerts } from '../sources/mde-alerts/index.js';
+export { mdeUnsupported } from '../microsoft/mde.js';
+
+// The streaming inputs' Azure SDKs are evaluated only when a streaming input runs (esbuild keeps
+// dynamically imported modules behind lazy initialisers), so the Graph inputs do not pay for them.
+type Blob = typeof import('../sources/streaming-blob/index.js');
+type EventHub = typeof import('../sources/streaming-eventhub/index.js');
+export const collectStreamingBlob: Blob['collectStreamingBlob'] = async (ctx) => (await import('../sources/streaming-blob/index.js')).collectStreamingBlob(ctx);
+export const validateStreamingBlob: Blob['validateStreamingBlob'] = async (...args) => (await import('../sources/streaming-blob/index.js')).validateStreamingBlob(...args);
+export const collectStreamingEventHub: EventHub['collectStreamingEventHub'] = async (ctx) => (await import('../sources/streaming-eventhub/index.js')).collectStreamingEventHub(ctx);
+export const validateStreamingEventHub: EventHub['validateStreamingEventHub'] = async (...args) => (await import('../sources/streaming-eventhub/index.js')).validateStreamingEventHub(...args);

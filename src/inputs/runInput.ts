@@ -1,17 +1,20 @@
 import { accountFromStanza, ACCOUNT_CONF, ConfigError, loadAccount, loadSecret, validateAccountStanza, type Account } from '../config/account.js';
 import { interval } from '../config/rules.js';
-import { loadSettings } from '../config/settings.js';
+import { loadSettings, type Settings } from '../config/settings.js';
 import { HttpClient } from '../http/client.js';
 import { DEFAULT_RETRY } from '../http/retry.js';
 import { TokenProvider } from '../microsoft/auth.js';
-import type { PollContext, PollSummary } from '../sources/pollContext.js';
+import type { AccountSession, PollContext, PollSummary, StreamingContext } from '../sources/pollContext.js';
 import { EventWriter } from '../splunk/eventWriter.js';
+import { exitWhenDone } from '../splunk/exitCode.js';
 import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
+import { openAddonLog } from '../splunk/logFile.js';
 import { parseInputConfig, readStdin, type InputConfig } from '../splunk/modinput.js';
 import { SplunkRest } from '../splunk/rest.js';
 import { LockHeldError } from '../splunk/stanzaLock.js';
 import { schemeXml, validateParams, type InputDefinition } from '../splunk/scheme.js';
 import { xmlText } from '../splunk/xml.js';
+import { errorKind } from './errorKind.js';
 
 export interface InputProgram {
   definition: InputDefinition;
@@ -22,11 +25,30 @@ export interface InputProgram {
   check?: (config: InputConfig, logger: Logger) => Promise<string | undefined>;
 }
 
+/**
+ * An input that reads its own credentials (storage key, SAS token, connection string) from
+ * storage/passwords; the Entra account is optional and only loaded when `account` is set.
+ */
+export interface StreamingProgram {
+  definition: InputDefinition;
+  collect: (ctx: StreamingContext) => Promise<PollSummary>;
+  /** Checks what the parameters cannot show alone (e.g. that the input's secret is stored). */
+  validateConfig?: (params: Record<string, string>, rest: SplunkRest, stanza: string) => Promise<string | undefined>;
+}
+
+type Program = InputProgram | StreamingProgram;
+
+function isStreaming(program: Program): program is StreamingProgram {
+  return 'collect' in program;
+}
+
 interface Io {
   argv: string[];
   stdin: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream & import('node:stream').Writable;
   stderrLine: (line: string) => void;
+  /** SPLUNK_HOME locates the add-on log file. */
+  env: NodeJS.ProcessEnv;
 }
 
 const defaultIo = (): Io => ({
@@ -34,10 +56,11 @@ const defaultIo = (): Io => ({
   stdin: process.stdin,
   stdout: process.stdout,
   stderrLine: (line) => process.stderr.write(line + '\n'),
+  env: process.env,
 });
 
 /** The entry point of every input: dispatches on splunkd's three modes and returns the exit code. */
-export async function runInput(program: InputProgram, io: Io = defaultIo()): Promise<number> {
+export async function runInput(program: Program, io: Io = defaultIo()): Promise<number> {
   const mode = io.argv[0];
   if (mode === '--scheme') {
     await write(io.stdout, schemeXml(program.definition) + '\n');
@@ -51,14 +74,16 @@ export async function runInput(program: InputProgram, io: Io = defaultIo()): Pro
   return run(program, io);
 }
 
-async function validate(program: InputProgram, io: Io): Promise<number> {
+async function validate(program: Program, io: Io): Promise<number> {
   let problem: string | undefined;
   try {
     const config = parseInputConfig(await readStdin(io.stdin));
     problem = validateParams(program.definition, config.params);
     if (!problem && config.params.interval) problem = prefix('Interval (interval)', interval(config.params.interval.trim()));
-    if (!problem) problem = await validateAccount(program, config);
-    if (!problem && program.check) problem = await program.check(config, createLogger({ write: io.stderrLine }));
+    const streaming = isStreaming(program) ? program : undefined;
+    if (!problem && (!streaming || config.params.account?.trim())) problem = await validateAccount(program, config);
+    if (!problem && streaming?.validateConfig) problem = await streaming.validateConfig(config.params, new SplunkRest(config.serverUri, config.sessionKey), config.stanza);
+    if (!problem && !isStreaming(program) && program.check) problem = await program.check(config, createLogger({ write: io.stderrLine }));
   } catch (error) {
     problem = (error as Error).message;
   }
@@ -72,7 +97,7 @@ function prefix(label: string, problem: string | undefined): string | undefined 
 }
 
 /** The account must exist, be well formed and have its secret stored. */
-async function validateAccount(program: InputProgram, config: InputConfig): Promise<string | undefined> {
+async function validateAccount(program: Program, config: InputConfig): Promise<string | undefined> {
   const rest = new SplunkRest(config.serverUri, config.sessionKey);
   const name = config.params.account.trim();
   const stanza = await rest.confStanza(ACCOUNT_CONF, name);
@@ -80,7 +105,7 @@ async function validateAccount(program: InputProgram, config: InputConfig): Prom
   const problem = validateAccountStanza(name, stanza);
   if (problem) return problem;
   const account = accountFromStanza(name, stanza);
-  const unsupported = program.unsupported?.(account);
+  const unsupported = isStreaming(program) ? undefined : program.unsupported?.(account);
   if (unsupported) return unsupported;
   try {
     await loadSecret(rest, account);
@@ -90,67 +115,82 @@ async function validateAccount(program: InputProgram, config: InputConfig): Prom
   return undefined;
 }
 
-async function run(program: InputProgram, io: Io): Promise<number> {
+async function run(program: Program, io: Io): Promise<number> {
+  const logFile = openAddonLog(io.env, io.stderrLine);
+  try {
+    return await runWithLog(program, io, (line) => {
+      // splunkd.log (through stderr) and the add-on's own file get the same, already redacted line.
+      io.stderrLine(line);
+      logFile?.write(`${line} pid=${process.pid}`);
+    });
+  } finally {
+    logFile?.close();
+  }
+}
+
+async function runWithLog(program: Program, io: Io, writeLine: (line: string) => void): Promise<number> {
   const started = Date.now();
-  let logger: Logger = createLogger({ write: io.stderrLine });
+  let logger: Logger = createLogger({ write: writeLine });
   let config: InputConfig;
   try {
     config = parseInputConfig(await readStdin(io.stdin));
   } catch (error) {
-    logger.error(`Cannot read the configuration from splunkd: ${(error as Error).message}`);
+    logger.error(`Cannot read the configuration from splunkd: ${(error as Error).message}`, { error_kind: 'config' });
     return 1;
   }
-  logger = logger.child({ input: config.stanza });
+  // Every line names the input and its scheme; the account and tenant join once they are known.
+  // interval lets the "has not polled for 3 intervals" alert judge each input by its own schedule.
+  const base = { input: config.stanza, scheme: config.stanza.split('://')[0], interval: config.params.interval?.trim() || undefined };
+  logger = logger.child(base);
   redactSecret(config.sessionKey);
   const writer = new EventWriter(io.stdout, config.stanza);
   let http: HttpClient | undefined;
+  let tokens: TokenProvider | undefined;
   let exitCode = 0;
   try {
     const problem = validateParams(program.definition, config.params);
     if (problem) throw new ConfigError(problem);
     const rest = new SplunkRest(config.serverUri, config.sessionKey);
     const settings = await loadSettings(rest);
-    logger = createLogger({ write: io.stderrLine, level: settings.logLevel }, { input: config.stanza });
+    logger = createLogger({ write: writeLine, level: settings.logLevel }, base);
     redactSecret(settings.proxy?.password);
-    const account = await loadAccount(rest, config.params.account.trim());
-    const unsupported = program.unsupported?.(account);
-    if (unsupported) throw new ConfigError(unsupported);
-    const secret = await loadSecret(rest, account);
-    redactSecret(secret);
-    http = new HttpClient({
-      logger,
-      proxy: settings.proxy,
-      caFile: account.caFile,
-      timeoutMs: settings.requestTimeoutSeconds * 1000,
-      retry: { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
-    });
-    const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
-    const summary = await program.poll({
-      stanza: config.stanza,
-      params: config.params,
-      checkpointDir: config.checkpointDir,
-      account,
-      settings,
-      http,
-      tokens,
-      writer,
-      logger,
-      nowMs: started,
-    });
-    logger.info('Poll finished', { account: account.name, ...summary, ...http.stats, duration_ms: Date.now() - started });
+    const context = { stanza: config.stanza, params: config.params, checkpointDir: config.checkpointDir, settings, writer, nowMs: started };
+    let summary: PollSummary;
+    if (isStreaming(program)) {
+      const name = config.params.account?.trim();
+      const session = name ? await openAccount(rest, name, settings, logger) : undefined;
+      if (session) logger = logger.child({ account: session.account.name, tenant: session.account.tenantId });
+      http = session?.http;
+      tokens = session?.tokens;
+      summary = await program.collect({ ...context, logger, rest, session });
+    } else {
+      const session = await openAccount(rest, config.params.account.trim(), settings, logger, program.unsupported);
+      logger = logger.child({ account: session.account.name, tenant: session.account.tenantId });
+      http = session.http;
+      tokens = session.tokens;
+      summary = await program.poll({ ...context, logger, ...session });
+    }
+    logger.info('Poll finished', { outcome: 'success', ...summary, ...(http ? http.stats : {}), ...(tokens ? tokens.stats : {}), duration_ms: Date.now() - started });
   } catch (error) {
     if (error instanceof LockHeldError) {
-      logger.warn(error.message, { owner_pid: error.pid });
+      logger.warn(error.message, { outcome: 'skipped', owner_pid: error.pid });
       return exitCode;
     }
     exitCode = 1;
     const err = error as Error;
-    logger.error(`Poll failed: ${err.message}`, { error: err.name, duration_ms: Date.now() - started, ...(http ? http.stats : {}) });
+    logger.error(`Poll failed: ${err.message}`, {
+      outcome: 'failure',
+      error: err.name,
+      error_kind: errorKind(err),
+      ...(http ? http.stats : {}),
+      ...(tokens ? tokens.stats : {}),
+      duration_ms: Date.now() - started,
+    });
   } finally {
     try {
       await writer.close();
     } catch (error) {
-      logger.error(`Cannot write to splunkd: ${(error as Error).message}`);
+      logger.error(`Cannot write to splunkd: ${(error as Error).message}`, { error_kind: 'output' });
       exitCode = 1;
     }
     await http?.close();
@@ -158,19 +198,36 @@ async function run(program: InputProgram, io: Io): Promise<number> {
   return exitCode;
 }
 
+/** Loads an Entra account and its secret, and builds the HTTP client and token provider over them. */
+async function openAccount(
+  rest: SplunkRest,
+  name: string,
+  settings: Settings,
+  logger: Logger,
+  unsupportedFor?: (account: Account) => string | undefined,
+): Promise<AccountSession> {
+  const account = await loadAccount(rest, name);
+  const unsupported = unsupportedFor?.(account);
+  if (unsupported) throw new ConfigError(unsupported);
+  const secret = await loadSecret(rest, account);
+  redactSecret(secret);
+  const accountLogger = logger.child({ account: account.name, tenant: account.tenantId });
+  const http = new HttpClient({
+    logger: accountLogger,
+    proxy: settings.proxy,
+    caFile: account.caFile,
+    timeoutMs: settings.requestTimeoutSeconds * 1000,
+    retry: { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
+  });
+  const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, accountLogger);
+  return { account, http, tokens };
+}
+
 function write(out: NodeJS.WritableStream, text: string): Promise<void> {
   return new Promise((resolve, reject) => out.write(text, (error) => (error ? reject(error) : resolve())));
 }
 
-/** Runs the program as the process: sets the exit code without process.exit(), so stdout drains. */
-export function main(program: InputProgram): void {
-  runInput(program).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`ERROR ${(error as Error).message}\n`);
-      process.exitCode = 1;
-    },
-  );
+/** Runs the program as the process. */
+export function main(program: Program): void {
+  exitWhenDone(runInput(program));
 }

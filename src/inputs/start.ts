@@ -1,23 +1,30 @@
 import type { InputDefinition } from '../splunk/scheme.js';
 import { schemeXml } from '../splunk/scheme.js';
 import type * as Collector from './collector.js';
-import type { InputProgram } from './runInput.js';
+import type { InputProgram, StreamingProgram } from './runInput.js';
 
 /**
  * The entry of every input. `--scheme` is answered from the definition alone; the collection code
  * (msal, undici, splunk-sdk: bin/lib/collector.js) is loaded only for the other modes, which keeps
  * splunkd's start-up probe fast.
  */
-export function start(definition: InputDefinition, pick: (collector: typeof Collector) => Omit<InputProgram, 'definition'>): void {
+export function start(
+  definition: InputDefinition,
+  pick: (collector: typeof Collector) => Omit<InputProgram, 'definition'> | Omit<StreamingProgram, 'definition'>,
+): void {
   if (process.argv[2] === '--scheme') {
     process.stdout.write(schemeXml(definition) + '\n');
     return;
   }
-  import('./collector.js').then(
-    (collector) => collector.main({ definition, ...pick(collector) }),
-    (error: unknown) => {
-      process.stderr.write(`ERROR Cannot load the input: ${(error as Error).message}\n`);
-      process.exitCode = 1;
-    },
-  );
+  let collector: typeof Collector;
+  try {
+    // require, not import(): importing a CommonJS file makes Node scan the whole bundle for its
+    // named exports first (measured: ~300 ms of every start). The bundle is CommonJS.
+    collector = require('./collector.js') as typeof Collector;
+  } catch (error) {
+    process.stderr.write(`ERROR Cannot load the input: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  collector.main({ definition, ...pick(collector) });
 }

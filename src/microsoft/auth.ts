@@ -41,6 +41,11 @@ export class TokenProvider {
   private readonly app: ConfidentialClientApplication;
   /** msal hides transport failures behind its own codes; the real cause is kept here. */
   private readonly network: { lastError?: NetworkError } = {};
+  /**
+   * For the poll summary: tokens Entra ID refused to issue, and tokens an API rejected (401) so
+   * that a fresh one had to be fetched.
+   */
+  readonly stats = { token_failures: 0, token_rejected: 0 };
 
   constructor(
     private readonly credentials: Credentials,
@@ -68,6 +73,11 @@ export class TokenProvider {
     this.app = new ConfidentialClientApplication(config);
   }
 
+  /** An API answered 401 to a token of this provider; the caller fetches a fresh one. */
+  noteRejected(): void {
+    this.stats.token_rejected++;
+  }
+
   /** @param resource e.g. https://graph.microsoft.com */
   async token(resource: string, forceRefresh = false): Promise<string> {
     this.network.lastError = undefined;
@@ -76,6 +86,7 @@ export class TokenProvider {
       if (!result?.accessToken) throw new AuthenticationError('Entra ID returned no access token.');
       return result.accessToken;
     } catch (error) {
+      this.stats.token_failures++;
       if (error instanceof AuthenticationError) throw error;
       // Set by the network module during the await above (TypeScript cannot see that).
       const cause = this.network.lastError as NetworkError | undefined;

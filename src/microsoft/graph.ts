@@ -1,5 +1,6 @@
-import type { HttpClient, RequestOptions } from '../http/client.js';
+import { parseJson, type HttpClient, type HttpResponse, type RequestOptions } from '../http/client.js';
 import { HttpError } from '../http/errors.js';
+import type { RateLimiter } from '../http/rateLimiter.js';
 import type { TokenProvider } from './auth.js';
 
 /** Graph refused for lack of an application permission; says which one to grant. */
@@ -16,12 +17,31 @@ export interface GraphList<T> {
   '@odata.nextLink'?: string;
 }
 
+/** What differs between the Microsoft APIs that share this client's OData conventions. */
+export interface ApiProfile {
+  /** Named in error messages, e.g. "Microsoft Graph". */
+  service: string;
+  /** The token's resource when it is not the API host itself. */
+  resource?: string;
+  headers: Record<string, string>;
+  /** Client-side budget, for APIs with published call limits. */
+  rateLimiter?: RateLimiter;
+}
+
+export const GRAPH_PROFILE: ApiProfile = {
+  service: 'Microsoft Graph',
+  // Without it Graph hides newer enum values (e.g. status awaitingAction) behind unknownFutureValue.
+  headers: { prefer: 'include-unknown-enum-members' },
+};
+
 /**
- * Authenticated GETs against Microsoft Graph. Reuses the cached token, refreshes it once on
- * a 401, and only ever follows links on the Graph host it was configured with.
+ * Authenticated requests to Microsoft Graph (or another OData API of Microsoft's, such as
+ * Defender for Endpoint's, through a profile). Reuses the cached token, refreshes it once on
+ * a 401, and only ever follows links on the host it was configured with.
  */
 export class GraphClient {
   private readonly origin: string;
+  private readonly resource: string;
 
   constructor(
     private readonly http: HttpClient,
@@ -29,8 +49,10 @@ export class GraphClient {
     readonly graphUrl: string,
     /** Named in 403 messages, e.g. SecurityAlert.Read.All. */
     private readonly permission: string,
+    private readonly profile: ApiProfile = GRAPH_PROFILE,
   ) {
     this.origin = new URL(graphUrl).origin;
+    this.resource = profile.resource ?? graphUrl;
   }
 
   url(path: string, query: Record<string, string | undefined> = {}): string {
@@ -44,25 +66,47 @@ export class GraphClient {
 
   /** Acquires (and caches) the token; the first call of a poll also learns the server's clock. */
   async warmUp(): Promise<void> {
-    await this.tokens.token(this.graphUrl);
+    await this.tokens.token(this.resource);
   }
 
   async get<T>(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return parseJson<T>(url, (await this.getBytes(url, options)).toString('utf8'));
+  }
+
+  /** The response body unparsed (callers that reuse parts of it parse it themselves). */
+  async getBytes(url: string, options: Pick<RequestOptions, 'retry'> = {}): Promise<Buffer> {
+    return (await this.send('GET', url, undefined, options)).bytes;
+  }
+
+  /** PATCH with a JSON body; Graph answers with the updated entity. */
+  async patch<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return parsedBody<T>(url, await this.send('PATCH', url, body, options));
+  }
+
+  async post<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+    return parsedBody<T>(url, await this.send('POST', url, body, options));
+  }
+
+  private async send(method: 'GET' | 'PATCH' | 'POST', url: string, body: unknown, options: Pick<RequestOptions, 'retry'>): Promise<HttpResponse> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
     const call = async (forceRefresh: boolean) =>
-      this.http.sendJson<T>(url, {
+      this.http.send(url, {
         ...options,
+        rateLimiter: this.profile.rateLimiter,
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
         headers: {
-          authorization: `Bearer ${await this.tokens.token(this.graphUrl, forceRefresh)}`,
+          ...this.profile.headers,
+          authorization: `Bearer ${await this.tokens.token(this.resource, forceRefresh)}`,
           accept: 'application/json',
-          // Without it Graph hides newer enum values (e.g. status awaitingAction) behind unknownFutureValue.
-          prefer: 'include-unknown-enum-members',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
       });
     try {
       return await call(false);
     } catch (error) {
       if (error instanceof HttpError && error.status === 401) {
+        this.tokens.noteRejected();
         try {
           return await call(true);
         } catch (retryError) {
@@ -79,13 +123,18 @@ export class GraphClient {
     const detail = graphMessage ? `${graphMessage.code ?? ''}: ${graphMessage.message ?? ''}`.slice(0, 300) : '';
     if (error.status === 403) {
       return new PermissionError(
-        `Microsoft Graph denied access (403${detail ? `, ${detail}` : ''}). Grant the application permission ${this.permission} (type Application, not Delegated) to the app registration and give admin consent.`,
+        `${this.profile.service} denied access (403${detail ? `, ${detail}` : ''}). Grant the application permission ${this.permission} (type Application, not Delegated) to the app registration and give admin consent.`,
       );
     }
     if (error.status === 401) {
-      return new PermissionError(`Microsoft Graph rejected the token (401${detail ? `, ${detail}` : ''}). Check that the account's cloud matches the tenant.`);
+      return new PermissionError(`${this.profile.service} rejected the token (401${detail ? `, ${detail}` : ''}). Check that the account's cloud matches the tenant.`);
     }
     if (detail) error.message = `${error.message}: ${detail}`;
     return error;
   }
+}
+
+/** A write's answer: 204 No Content (some PATCH answers) has no body to parse. */
+function parsedBody<T>(url: string, response: HttpResponse): T {
+  return response.status === 204 ? (undefined as T) : parseJson<T>(url, response.text);
 }

@@ -4,21 +4,35 @@ import type { HttpClient } from '../http/client.js';
 import type { TokenProvider } from '../microsoft/auth.js';
 import type { EventWriter } from '../splunk/eventWriter.js';
 import type { Logger } from '../splunk/log.js';
+import type { SplunkRest } from '../splunk/rest.js';
 
-/** Everything a source needs for one poll; sources never touch stdin, stdout or splunkd themselves. */
-export interface PollContext {
+/** What every run gets; sources never touch stdin, stdout or splunkd's session themselves. */
+export interface RunContext {
   /** Full stanza name, `scheme://name`. */
   stanza: string;
   params: Record<string, string>;
   checkpointDir: string;
-  account: Account;
   settings: Settings;
-  http: HttpClient;
-  tokens: TokenProvider;
   writer: EventWriter;
   logger: Logger;
   /** The poll's start, epoch ms: the closed upper bound of what it reads. */
   nowMs: number;
+}
+
+/** An Entra account with its HTTP client and token provider. */
+export interface AccountSession {
+  account: Account;
+  http: HttpClient;
+  tokens: TokenProvider;
+}
+
+/** Everything a Graph/Defender API source needs for one poll. */
+export interface PollContext extends RunContext, AccountSession {}
+
+/** A streaming input reads its own secret through `rest`; the Entra account is optional. */
+export interface StreamingContext extends RunContext {
+  rest: SplunkRest;
+  session?: AccountSession;
 }
 
 export interface PollSummary {

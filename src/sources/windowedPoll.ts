@@ -7,8 +7,10 @@ import { collectWindow, isWindowCheckpoint, type WindowCheckpoint, type WindowQu
 
 const DEFAULT_LOOKBACK_MS = 7 * 24 * 3600 * 1000;
 
-export interface WindowedSpec<T extends { id: string; lastUpdateDateTime: string }> {
+export interface WindowedSpec<T extends { id: string }> {
   query: WindowQuery<T>;
+  /** The item's last-change time (Graph: lastUpdateDateTime; Defender for Endpoint: lastUpdateTime). */
+  lastUpdate: (item: T) => string;
   /** Gets the token before the window is fixed, so the server's clock is known (see below). */
   warmUp: () => Promise<void>;
   /** Turns a page's new items into events (may fetch more, e.g. an incident's alerts). */
@@ -16,8 +18,8 @@ export interface WindowedSpec<T extends { id: string; lastUpdateDateTime: string
   maxSliceItems: number;
 }
 
-/** One poll of a Graph list: load the checkpoint, read the window, emit page by page, save. */
-export async function windowedPoll<T extends { id: string; lastUpdateDateTime: string }>(
+/** One poll of a Microsoft list: load the checkpoint, read the window, emit page by page, save. */
+export async function windowedPoll<T extends { id: string }>(
   ctx: PollContext,
   spec: WindowedSpec<T>,
 ): Promise<PollSummary> {
@@ -30,7 +32,7 @@ export async function windowedPoll<T extends { id: string; lastUpdateDateTime: s
   }
 }
 
-async function pollWithCheckpoint<T extends { id: string; lastUpdateDateTime: string }>(
+async function pollWithCheckpoint<T extends { id: string }>(
   ctx: PollContext,
   spec: WindowedSpec<T>,
   store: CheckpointStore<WindowCheckpoint>,
@@ -51,7 +53,7 @@ async function pollWithCheckpoint<T extends { id: string; lastUpdateDateTime: st
 
   const result = await collectWindow<T>({
     query: spec.query,
-    identify: (item) => ({ id: item.id, lastUpdate: item.lastUpdateDateTime }),
+    identify: (item) => ({ id: item.id, lastUpdate: spec.lastUpdate(item) }),
     emit: async (items) => {
       await ctx.writer.writeEvents(await spec.toEvents(items));
     },
@@ -69,6 +71,8 @@ async function pollWithCheckpoint<T extends { id: string; lastUpdateDateTime: st
     skipped_duplicates: result.skippedDuplicates,
     repaged: result.repaged,
     high_water_mark: result.highWaterMark,
+    // How far behind "now" the checkpoint is once the poll ends (the health dashboard charts it).
+    checkpoint_lag_s: Math.max(0, Math.round((Date.now() - toEpochMs(result.highWaterMark)) / 1000)),
     window_from: fromEpochMs(fromMs),
   };
 }

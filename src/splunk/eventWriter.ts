@@ -1,11 +1,12 @@
 import type { Writable } from 'node:stream';
-import { xmlContent, xmlText } from './xml.js';
+import { xmlContent, xmlContentBytes, xmlText } from './xml.js';
 
 /** One Splunk event as the modular-input XML stream carries it. */
 export interface SplunkEvent {
   /** Epoch milliseconds; becomes `_time`. */
   timeMs: number;
-  data: string;
+  /** The event text; bytes (UTF-8) are written as they are when they need no escaping. */
+  data: string | Buffer;
   sourcetype: string;
   source?: string;
   index?: string;
@@ -31,20 +32,24 @@ export class EventWriter {
 
   /** Writes a batch (typically one API page) and resolves when it has been flushed. */
   async writeEvents(events: Iterable<SplunkEvent>): Promise<number> {
-    const texts: string[] = [];
-    for (const event of events) texts.push(this.format(event));
-    if (!texts.length) return 0;
-    if (!this.opened) texts[0] = '<stream>' + texts[0];
+    const chunks: (string | Buffer)[] = [];
+    let count = 0;
+    for (const event of events) {
+      this.format(event, chunks);
+      count++;
+    }
+    if (!count) return 0;
+    if (!this.opened) chunks[0] = '<stream>' + chunks[0];
     this.opened = true;
-    // Corked, each event is its own buffered write and the batch leaves as one writev: no large
-    // concatenated string to build and flatten. Callbacks run in order, so the last one resolving
-    // means the whole batch has left the process.
+    // Corked, each chunk is its own buffered write and the batch leaves as one writev: no large
+    // concatenated string to build and flatten, and event bytes from the API are never copied.
+    // Callbacks run in order, so the last one resolving means the whole batch has left.
     this.out.cork();
-    for (let i = 0; i < texts.length - 1; i++) this.out.write(texts[i]);
-    const flushed = this.write(texts[texts.length - 1]);
+    for (let i = 0; i < chunks.length - 1; i++) this.out.write(chunks[i]);
+    const flushed = this.write(chunks[chunks.length - 1]);
     this.out.uncork();
     await flushed;
-    return texts.length;
+    return count;
   }
 
   /** Closes the stream; safe to call when nothing was written (an empty stream is valid). */
@@ -55,21 +60,27 @@ export class EventWriter {
     this.opened = true;
   }
 
-  private format(event: SplunkEvent): string {
-    return (
+  /** Appends the event's chunks: markup before the data, the data, markup after. */
+  private format(event: SplunkEvent, chunks: (string | Buffer)[]): void {
+    const head =
       `<event stanza="${this.stanza}"><time>${(event.timeMs / 1000).toFixed(3)}</time><sourcetype>${xmlContent(event.sourcetype)}</sourcetype>` +
       (event.source ? `<source>${xmlContent(event.source)}</source>` : '') +
       (event.index ? `<index>${xmlContent(event.index)}</index>` : '') +
       (event.host ? `<host>${xmlContent(event.host)}</host>` : '') +
-      `<data>${xmlContent(event.data)}</data></event>`
-    );
+      '<data>';
+    const data = typeof event.data === 'string' ? xmlContent(event.data) : xmlContentBytes(event.data);
+    if (typeof data === 'string') {
+      chunks.push(head + data + '</data></event>');
+    } else {
+      chunks.push(head, data, '</data></event>');
+    }
   }
 
-  private write(text: string): Promise<void> {
+  private write(text: string | Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       // The callback fires once this chunk is flushed (or failed); that is also back-pressure:
       // we never queue a second chunk before the first left the process.
-      this.out.write(text, 'utf8', (error) => (error ? reject(error) : resolve()));
+      this.out.write(text, (error) => (error ? reject(error) : resolve()));
     });
   }
 }

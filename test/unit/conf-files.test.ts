@@ -145,10 +145,11 @@ describe('custom conf files', () => {
 
   it('documents the account settings', () => {
     const account = stanza(conf('README/defender_xdr_account.conf.spec'), '<name>');
-    const keys = ['tenant_id', 'client_id', 'auth_type', 'cloud', 'login_url', 'graph_url', 'mde_url', 'certificate_thumbprint', 'ca_file'];
+    const keys = ['tenant_id', 'client_id', 'auth_type', 'cloud', 'login_url', 'graph_url', 'mde_url', 'mde_region', 'certificate_thumbprint', 'ca_file'];
     assert.deepEqual([...account.keys()].filter((k) => !k.startsWith('*')), keys);
     assert.equal(account.get('auth_type'), 'client_secret|certificate');
     assert.equal(account.get('cloud'), 'commercial|gcc|gcc_high|dod|china|custom');
+    assert.equal(account.get('mde_region'), 'general|us|eu|uk|gcc|gcc_high|dod');
   });
 
   for (const file of readdirSync(resolve(ROOT, 'README')).filter((f) => f.endsWith('.conf.spec'))) {
@@ -171,7 +172,7 @@ describe('props.conf', () => {
     assertDeclared(props, parseConf(readFileSync(resolve(SPLUNK_SPECS, 'props.conf.spec'), 'utf8')), 'props.conf');
   });
 
-  for (const sourcetype of ['ms:defender:alert', 'ms:defender:incident']) {
+  for (const sourcetype of ['ms:defender:alert', 'ms:defender:incident', 'ms:defender:advancedhunting']) {
     it(`[${sourcetype}] keeps each streamed JSON document as one event`, () => {
       const settings = stanza(props, sourcetype);
       assert.equal(settings.get('KV_MODE'), 'json');
@@ -204,7 +205,7 @@ describe('metadata/default.meta', () => {
 
 /** Every key of `parsed` must be declared by the Splunk spec (any stanza, placeholders allowed). */
 function assertDeclared(parsed: Conf, spec: Conf, label: string): void {
-  const declared = specKeyMatcher(allSpecKeys(spec), { barePlaceholders: label === 'tags.conf' });
+  const declared = specKeyMatcher(allSpecKeys(spec), { barePlaceholders: label === 'tags.conf' || label === 'restmap.conf' });
   for (const [name, settings] of parsed) {
     for (const key of settings.keys()) assert.ok(declared(key), `${label} [${name}] ${key} is not in the Splunk 9.2 spec`);
   }
@@ -247,9 +248,10 @@ describe('every shipped conf file', () => {
 
   for (const file of files) {
     it(`${file}: settings declared by Splunk's or our spec, no key twice in a stanza`, () => {
-      const specPath = existsSync(resolve(SPLUNK_SPECS, `${file}.spec`)) ? resolve(SPLUNK_SPECS, `${file}.spec`) : resolve(ROOT, 'README', `${file}.spec`);
-      assert.ok(existsSync(specPath), `no spec for ${file}`);
-      assertDeclared(conf(`default/${file}`), parseConf(readFileSync(specPath, 'utf8')), file);
+      // Our README spec extends Splunk's (e.g. the param.* keys of custom alert actions).
+      const specPaths = [resolve(SPLUNK_SPECS, `${file}.spec`), resolve(ROOT, 'README', `${file}.spec`)].filter((p) => existsSync(p));
+      assert.ok(specPaths.length, `no spec for ${file}`);
+      assertDeclared(conf(`default/${file}`), parseConf(specPaths.map((p) => readFileSync(p, 'utf8')).join('\n')), file);
       // parseConf keeps the last of two equal keys, as splunkd does; a repeat is always a mistake.
       let stanzaName = '';
       const seen = new Set<string>();

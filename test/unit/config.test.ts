@@ -24,10 +24,38 @@ test('account stanzas: each bad field is named', () => {
 
 test('clouds resolve to their sign-in and Graph hosts', () => {
   assert.equal(accountFromStanza('a', { tenant_id: TENANT, client_id: CLIENT }).endpoints.graphUrl, 'https://graph.microsoft.com');
-  assert.deepEqual(cloudEndpoints('gcc_high'), { loginUrl: 'https://login.microsoftonline.us', graphUrl: 'https://graph.microsoft.us', mdeUrl: 'https://api-gov.securitycenter.microsoft.us' });
+  assert.deepEqual(cloudEndpoints('gcc_high'), {
+    loginUrl: 'https://login.microsoftonline.us', graphUrl: 'https://graph.microsoft.us',
+    mdeUrl: 'https://api-gov.securitycenter.microsoft.us', mdeResource: 'https://api-gov.securitycenter.microsoft.us',
+  });
   assert.equal(cloudEndpoints('dod').graphUrl, 'https://dod-graph.microsoft.us');
   assert.equal(cloudEndpoints('china').mdeUrl, undefined);
-  assert.deepEqual(cloudEndpoints('custom', { loginUrl: 'https://l.example/', graphUrl: 'https://g.example//' }), { loginUrl: 'https://l.example', graphUrl: 'https://g.example', mdeUrl: undefined });
+  assert.deepEqual(cloudEndpoints('custom', { loginUrl: 'https://l.example/', graphUrl: 'https://g.example//' }), { loginUrl: 'https://l.example', graphUrl: 'https://g.example', mdeUrl: undefined, mdeResource: undefined });
+});
+
+test('Defender for Endpoint regions: host per region, token resource per cloud', () => {
+  const account = (over: Record<string, string>) => accountFromStanza('a', { tenant_id: TENANT, client_id: CLIENT, ...over }).endpoints;
+  const commercial = 'https://api.securitycenter.microsoft.com';
+  assert.deepEqual([account({}).mdeUrl, account({}).mdeResource], [commercial, commercial]);
+  // Regional hosts take tokens for the legacy resource, not for themselves.
+  for (const region of ['us', 'eu', 'uk']) {
+    assert.deepEqual([account({ mde_region: region }).mdeUrl, account({ mde_region: region }).mdeResource], [`https://api-${region}.securitycenter.microsoft.com`, commercial]);
+  }
+  assert.deepEqual([account({ cloud: 'gcc' }).mdeUrl, account({ cloud: 'gcc' }).mdeResource], ['https://api-gcc.securitycenter.microsoft.us', 'https://api-gcc.securitycenter.microsoft.us']);
+  assert.equal(account({ cloud: 'gcc', mde_region: 'general' }).mdeUrl, commercial, 'GCC tenants may run Defender for Endpoint in commercial');
+  assert.deepEqual([account({ cloud: 'dod' }).mdeUrl, account({ cloud: 'dod' }).mdeResource], ['https://api-gov.securitycenter.microsoft.us', 'https://api-gov.securitycenter.microsoft.us']);
+  assert.equal(account({ cloud: 'gcc_high', mde_region: 'gcc_high' }).loginUrl, 'https://login.microsoftonline.us');
+  // An explicit host replaces the region's, the resource stays the region's.
+  assert.deepEqual([account({ mde_url: 'https://us.api.security.microsoft.com/' }).mdeUrl, account({ mde_url: 'https://us.api.security.microsoft.com' }).mdeResource], ['https://us.api.security.microsoft.com', commercial]);
+  assert.equal(account({ cloud: 'china' }).mdeUrl, undefined);
+  assert.equal(account({ cloud: 'custom', login_url: 'https://l.example', graph_url: 'https://g.example', mde_url: 'https://m.example:8443/' }).mdeResource, 'https://m.example:8443');
+
+  const good = { tenant_id: TENANT, client_id: CLIENT };
+  assert.match(validateAccountStanza('a', { ...good, mde_region: 'apac' })!, /mde_region: "apac" is not one of general, us, eu, uk, gcc, gcc_high, dod/);
+  assert.match(validateAccountStanza('a', { ...good, mde_region: 'gcc_high' })!, /mde_region: "gcc_high" is not a Defender for Endpoint region of cloud commercial; use one of general, us, eu, uk/);
+  assert.match(validateAccountStanza('a', { ...good, cloud: 'dod', mde_region: 'us' })!, /use one of dod/);
+  assert.match(validateAccountStanza('a', { ...good, cloud: 'china', mde_region: 'general' })!, /china has no Defender for Endpoint API/);
+  assert.equal(validateAccountStanza('a', { ...good, cloud: 'gcc', mde_region: 'eu' }), undefined);
 });
 
 test('rules shared with the configuration page', () => {

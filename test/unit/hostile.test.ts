@@ -61,9 +61,14 @@ test('events: any JSON document, any Unicode, any stanza: the stream stays well-
 test('API answers of the wrong shape fail the poll with a clear message', async () => {
   const answers: unknown[] = ['<html><body>Proxy error</body></html>', null, 42, { value: 'nope' }, { error: 'x' }, []];
   for (const answer of answers) {
-    const graph = { url: () => 'https://graph.example/x', get: async () => answer } as unknown as GraphClient;
+    const graph = { url: () => 'https://graph.example/x', getBytes: async () => Buffer.from(JSON.stringify(answer)) } as unknown as GraphClient;
     const query = graphWindowQuery(graph, { path: '/v1.0/security/alerts_v2', pageSize: 10 });
     await assert.rejects(query('a', 'b'), /answered without a "value" array/, JSON.stringify(answer));
+  }
+  for (const identityOnly of [false, true]) {
+    const graph = { url: () => 'https://graph.example/x', getBytes: async () => Buffer.from('<html><body>Proxy error</body></html>') } as unknown as GraphClient;
+    const query = graphWindowQuery(graph, { path: '/v1.0/security/alerts_v2', pageSize: 10, identityOnly });
+    await assert.rejects(query('a', 'b'), /not valid JSON/);
   }
 });
 
@@ -72,7 +77,7 @@ test('nesting deeper than JSON.stringify can write still yields an event (identi
   const lines: string[] = [];
   const { createLogger } = await import('../../src/splunk/log.js');
   const deep = JSON.parse(`{"id":"a1","lastUpdateDateTime":"2024-01-01T00:00:00Z","x":${'['.repeat(20000)}${']'.repeat(20000)}}`);
-  const event = JSON.parse(itemJson(deep, createLogger({ write: (l) => lines.push(l) })));
+  const event = JSON.parse(String(itemJson(deep, createLogger({ write: (l) => lines.push(l) }))));
   assert.equal(event.id, 'a1');
   assert.match(event.taError, /not serialisable/);
   assert.match(lines[0], /^WARN Item cannot be serialised whole/);

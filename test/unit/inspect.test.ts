@@ -70,6 +70,16 @@ function validApp(): string {
   return app;
 }
 
+/** A custom alert action as the add-on ships them: conf, spec, form, .sh and .cmd launchers. */
+function addAlertAction(app: string, { spec = true, cmd = true, js = false } = {}): void {
+  write(app, 'default/alert_actions.conf', '[fake_action]\nis_custom = 1\nlabel = Fake\npayload_format = json\nparam.account =\n');
+  if (spec) write(app, 'README/alert_actions.conf.spec', '[fake_action]\nparam.account = <string>\n* The account.\n');
+  write(app, 'default/data/ui/alerts/fake_action.html', '<form class="form-horizontal"></form>\n');
+  write(app, 'bin/fake_action.sh', '#!/bin/sh\nexec node "$(dirname "$0")/lib/fake_action.js" "$@"\n', 0o755);
+  if (cmd) write(app, 'bin/fake_action.cmd', crlf(['@echo off', 'node "%~dp0lib\\fake_action.js" %*']));
+  if (js) write(app, 'bin/fake_action.js', '"use strict";\n');
+}
+
 function inspectAfter(change: (app: string) => void, options: InspectOptions = { metafile: NO_PACKAGES }): string[] {
   const app = validApp();
   change(app);
@@ -82,6 +92,12 @@ function assertFails(failures: string[], file: string, pattern?: RegExp): void {
 }
 
 describe('inspectApp', () => {
+  it('passes a valid app with a custom alert action', () => {
+    const app = validApp();
+    addAlertAction(app);
+    assert.deepEqual(inspectApp(app, { metafile: NO_PACKAGES }).failures, []);
+  });
+
   it('passes a valid app, with no warnings, and reports its sizes', () => {
     const result = inspectApp(validApp(), { metafile: NO_PACKAGES });
     assert.deepEqual(result.failures, []);
@@ -134,6 +150,9 @@ describe('inspectApp', () => {
     { name: 'no LICENSE', change: (app) => rmSync(join(app, 'LICENSE')), file: 'LICENSE', pattern: /missing/ },
     { name: 'no third-party notices', change: (app) => rmSync(join(app, 'THIRD-PARTY-NOTICES.txt')), file: 'THIRD-PARTY-NOTICES.txt', pattern: /missing/ },
     { name: 'an undeclared ELF binary', change: (app) => write(app, 'linux_x86_64/bin/node', elf(), 0o755), file: 'linux_x86_64/bin/node', pattern: /ELF binary not declared in the app's README\.md/ },
+    { name: 'a custom alert action without spec', change: (app) => addAlertAction(app, { spec: false }), file: 'README/alert_actions.conf.spec', pattern: /\[fake_action\]/ },
+    { name: 'a custom alert action with nothing to run on Windows', change: (app) => addAlertAction(app, { cmd: false }), file: 'default/alert_actions.conf [fake_action]', pattern: /bin\/fake_action\.cmd/ },
+    { name: 'a custom alert action with a .js splunkd could pick instead of its launcher', change: (app) => addAlertAction(app, { js: true }), file: 'default/alert_actions.conf [fake_action]', pattern: /several scripts.*fake_action\.sh, bin\/fake_action\.js/ },
     { name: 'an undeclared PE binary', change: (app) => write(app, 'windows_x86_64/bin/node.exe', pe()), file: 'windows_x86_64/bin/node.exe', pattern: /PE binary/ },
   ];
 

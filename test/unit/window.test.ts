@@ -18,7 +18,8 @@ class FakeList {
   items = new Map<string, Item>();
   requests = 0;
   onPage?: (skip: number) => void;
-  constructor(readonly pageSize: number) {}
+  /** counted false: Defender for Endpoint's list, which sends no @odata.count. */
+  constructor(readonly pageSize: number, readonly counted = true) {}
 
   add(id: string, ms: number): void {
     this.items.set(id, { id, lastUpdateDateTime: fromEpochMs(ms), createdDateTime: fromEpochMs(ms) });
@@ -37,7 +38,7 @@ class FakeList {
     const count = matching.length;
     this.onPage?.(skip);
     const nextSkip = skip + this.pageSize;
-    return { items, count, next: nextSkip < count ? () => this.page(from, to, nextSkip) : undefined };
+    return { items, count: this.counted ? count : -1, next: nextSkip < count ? () => this.page(from, to, nextSkip) : undefined };
   }
 }
 
@@ -264,4 +265,63 @@ test('later pages without @odata.count do not look like a changing set', async (
   const query = scripted([[{ ids: ['a1', 'a2'], count: 5 }, { ids: ['a3', 'a4'], count: -1 }, { ids: ['a5'], count: -1 }]], ms);
   assert.equal((await collectAll(query)).length, 5);
   assert.equal(query.calls, 1, 'one pass suffices');
+});
+
+test('without $count, windows narrow until one page holds them; updates while reading lose nothing', async () => {
+  const list = new FakeList(10, false);
+  for (let i = 0; i < 200; i++) list.add(`a${i}`, T0 + i * 250);
+  const pagesServed: number[] = [];
+  let mutations = 0;
+  list.onPage = (skip) => {
+    pagesServed.push(skip);
+    // Items leave the window while it is read, as updates do on a live tenant.
+    if (mutations < 5) list.update(`a${mutations * 37}`, T0 + 900_000 + mutations++);
+  };
+  const first = await poll(list, undefined, T0 + 100_000);
+  list.onPage = undefined;
+  // Only first pages are ever read: a second page could have shifted and cannot be verified.
+  assert.ok(pagesServed.every((skip) => skip === 0), 'never paged by offset');
+  const second = await poll(list, first.checkpoint, T0 + 1_000_000);
+  const all = [...versions(first.emitted), ...versions(second.emitted)];
+  assert.equal(new Set(all).size, all.length, 'no version twice');
+  for (let i = 0; i < 200; i++) {
+    const item = list.items.get(`a${i}`)!;
+    assert.ok(all.includes(`a${i}@${item.lastUpdateDateTime}`), `current version of a${i} lost`);
+  }
+});
+
+test('without $count, more than a page in one millisecond is paged (with a warning) rather than skipped', async () => {
+  const list = new FakeList(10, false);
+  for (let i = 0; i < 25; i++) list.add(`same${i}`, T0 + 5000);
+  const first = await poll(list, undefined, T0 + 10_000);
+  assert.equal(new Set(versions(first.emitted)).size, 25);
+});
+
+test('a large window is split in proportion to its count: far fewer requests than halving, never over the cap', async () => {
+  const list = new FakeList(10);
+  // 5,000 items spread evenly over 50,000 s; the cap is 10 pages.
+  for (let i = 0; i < 5000; i++) list.add(`a${i}`, T0 + i * 10_000 + ((i * 7919) % 10_000));
+  const sliceCounts: number[] = [];
+  const query: WindowQuery<Item> = async (from, to) => {
+    const page = await list.query(from, to);
+    sliceCounts.push(page.count);
+    return page;
+  };
+  const result = await collectWindow<Item>({
+    query,
+    identify: (i) => ({ id: i.id, lastUpdate: i.lastUpdateDateTime }),
+    emit: async () => {},
+    save: async () => {},
+    logger: quiet,
+    checkpoint: { version: 1, highWaterMark: fromEpochMs(T0), emitted: [] },
+    fromMs: T0,
+    toMs: T0 + 50_000_000,
+    reReadWindowMs: 0,
+    maxSliceItems: 100,
+  });
+  assert.equal(result.emitted, 5000);
+  const minimum = 5000 / 10;
+  // Halving reads 5000 -> 2500 -> ... -> 78 per slice: 127 wasted first pages and 64 partial pages.
+  assert.ok(list.requests <= minimum * 1.15, `${list.requests} requests for a minimum of ${minimum}`);
+  assert.equal(Math.max(...sliceCounts.slice(1)) <= 100, true, 'no slice read over the cap');
 });

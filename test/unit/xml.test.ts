@@ -3,6 +3,8 @@ import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { EventWriter } from '../../src/splunk/eventWriter.js';
+import fc from 'fast-check';
+import * as xmlModule from '../../src/splunk/xml.js';
 import { xmlText } from '../../src/splunk/xml.js';
 
 const HOSTILE = [
@@ -84,4 +86,37 @@ test('a closed pipe rejects the batch instead of crashing the process', async ()
   const broken = new Writable({ write: (_chunk, _enc, cb) => cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
   const writer = new EventWriter(broken, 's://x');
   await assert.rejects(writer.writeEvents([{ timeMs: 1, data: '{}', sourcetype: 'st' }, { timeMs: 2, data: '{}', sourcetype: 'st' }]), /EPIPE/);
+});
+
+test('bytes are written as they are only when the escaped text would be the same bytes', () => {
+  const { xmlContentBytes } = xmlModule;
+  const special = fc.constantFrom(0x26, 0x3c, 0x3e, 0x00, 0x0b, 0x1f, 0x09, 0x0a, 0x0d, 0xef, 0xbf, 0xbe, 0xed, 0xa0, 0x80, 0xe6, 0x9d, 0xb1);
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 255 }), special, fc.integer({ min: 0x20, max: 0x7e })), { maxLength: 64 }), (values) => {
+      const bytes = Buffer.from(values);
+      const out = xmlContentBytes(bytes);
+      assert.equal(typeof out === 'string' ? out : out.toString('utf8'), xmlModule.xmlContent(bytes.toString('utf8')));
+      if (typeof out !== 'string') assert.equal(out, bytes); // the same view, not a copy
+    }),
+    { numRuns: 2000 },
+  );
+  assert.equal(typeof xmlContentBytes(Buffer.from('{"a":"東京 ok"}')), 'object');
+  assert.equal(xmlContentBytes(Buffer.from('{"a":"x\uFFFEy&"}')), '{"a":"xy&amp;"}');
+});
+
+test('events given as bytes come out as the same XML as the same text', async () => {
+  const datas = ['{"a":"東京 😀"}', '{"cmd":"a & b <c>"}', '{"x":"\uFFFF"}', ...HOSTILE.map((h) => JSON.stringify({ h }))];
+  const render = async (asBytes: boolean) => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const writer = new EventWriter(out, 's://x');
+    await writer.writeEvents(datas.map((d, i) => ({ timeMs: i, data: asBytes ? Buffer.from(d, 'utf8') : d, sourcetype: 'st' })));
+    await writer.close();
+    await new Promise((r) => setImmediate(r));
+    return Buffer.concat(chunks).toString('utf8');
+  };
+  const fromBytes = await render(true);
+  assert.equal(fromBytes, await render(false));
+  assert.equal(XMLValidator.validate(fromBytes), true);
 });

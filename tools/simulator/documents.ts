@@ -553,6 +553,8 @@ export interface AlertInput {
   createdTicks: bigint;
   lastUpdateTicks: bigint;
   incidentId: string;
+  /** Only this product's alerts (e.g. 'mde' for the Defender for Endpoint API); default: the usual mix. */
+  template?: string;
 }
 
 export interface IncidentInput {
@@ -611,7 +613,7 @@ export class DocumentGenerator {
 
   alert(input: AlertInput): Alert {
     this.alertCount++;
-    const template = this.chooseTemplate();
+    const template = input.template ? TEMPLATES[input.template]! : this.chooseTemplate();
     const scenario = this.rng.pick(template.scenarios);
     const id = this.alertId(template);
     const created = formatTicks(input.createdTicks);

@@ -5,7 +5,11 @@
  *    credentials token endpoint with client secrets or certificate assertions;
  *  - Microsoft Graph security: `alerts_v2` and `incidents` lists and single items, with
  *    the OData behaviour the add-on depends on ($filter, $top caps, $skip offset paging,
- *    $count, $expand=alerts, evolvable enums).
+ *    $count, $expand=alerts, evolvable enums); PATCH of an alert or incident and POST of a
+ *    comment, which need the ReadWrite role, validate the body as Graph does and stamp a new
+ *    lastUpdateDateTime;
+ *  - the Defender for Endpoint alerts API under `/api/` (see mde.ts), for tokens issued to the
+ *    WindowsDefenderATP resource.
  *
  * Status codes, headers and error bodies follow what the real services send, so client
  * code tested against it handles the real thing. Tests drive it through the public store
@@ -21,6 +25,7 @@ import {
   DocumentGenerator, TICKS_PER_MS, dateToTicks, evolvableMembers,
   type Alert, type Incident,
 } from './documents.js';
+import { MdeAlertsApi, MDE_RESOURCES } from './mde.js';
 import { ODataFilterError, evaluateFilter, formatTicks, parseFilter, toTicks, type FilterNode, type FilterSchema } from './odata.js';
 
 export type { Alert, Incident } from './documents.js';
@@ -151,16 +156,36 @@ const GRAPH_RESOURCES = [
   'https://graph.microsoft.com', 'https://graph.microsoft.us', 'https://dod-graph.microsoft.us',
   'https://microsoftgraph.chinacloudapi.cn', '00000003-0000-0000-c000-000000000000',
 ];
-const OTHER_RESOURCES = [
-  'https://api.securitycenter.microsoft.com', 'https://api.security.microsoft.com',
-  'https://api-gcc.securitycenter.microsoft.us', 'https://api-gov.securitycenter.microsoft.us',
-  'https://securitycenter.onmicrosoft.com/windowsatpservice',
-];
+const OTHER_RESOURCES = [...MDE_RESOURCES, 'https://api.security.microsoft.com'];
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 
 const REQUIRED_ROLES: Record<Collection, readonly string[]> = {
   alerts: ['SecurityAlert.Read.All', 'SecurityAlert.ReadWrite.All'],
   incidents: ['SecurityIncident.Read.All', 'SecurityIncident.ReadWrite.All'],
+};
+
+/** PATCH and POST need the write role itself; a read role is not enough. */
+const WRITE_ROLES: Record<Collection, string> = {
+  alerts: 'SecurityAlert.ReadWrite.All',
+  incidents: 'SecurityIncident.ReadWrite.All',
+};
+
+/** Properties a PATCH may set, with the enum members each accepts (undefined: not an enum). */
+const UPDATABLE: Record<Collection, Record<string, { enumType: string; members: readonly string[] } | 'string' | 'strings'>> = {
+  alerts: {
+    status: { enumType: 'microsoft.graph.security.alertStatus', members: ALERT_STATUSES },
+    classification: { enumType: 'microsoft.graph.security.alertClassification', members: CLASSIFICATIONS },
+    determination: { enumType: 'microsoft.graph.security.alertDetermination', members: DETERMINATIONS },
+    assignedTo: 'string',
+  },
+  incidents: {
+    status: { enumType: 'microsoft.graph.security.incidentStatus', members: INCIDENT_STATUSES },
+    classification: { enumType: 'microsoft.graph.security.alertClassification', members: CLASSIFICATIONS },
+    determination: { enumType: 'microsoft.graph.security.alertDetermination', members: DETERMINATIONS },
+    assignedTo: 'string',
+    customTags: 'strings',
+    resolvingComment: 'string',
+  },
 };
 
 const ALERT_SCHEMA: FilterSchema = {
@@ -209,8 +234,12 @@ export class GraphSimulator {
   requests: RecordedRequest[] = [];
   onListPage?: (info: ListPageInfo) => void;
   expandFailsWithFilter: boolean;
-  alerts = new Map<string, Alert>();
-  incidents = new Map<string, Incident>();
+  alerts = new VersionedMap<string, Alert>();
+  incidents = new VersionedMap<string, Incident>();
+  /** Filtered, ordered lists by collection and $filter, valid while their map's version holds. */
+  private readonly matchingCache = new Map<string, { version: number; items: (Alert | Incident)[] }>();
+  /** The Defender for Endpoint alerts API on the same host. */
+  readonly mde: MdeAlertsApi;
 
   /** The registered apps (copies of the options); tests may edit roles directly. */
   readonly apps: SimulatorApp[];
@@ -230,6 +259,7 @@ export class GraphSimulator {
       tenantId: this.apps[0]?.tenantId ?? '8f3c2d1e-5b4a-4c3d-9e8f-7a6b5c4d3e2f',
       seed: opts.seed,
     });
+    this.mde = new MdeAlertsApi(this.generator);
     this.server = https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, (req, res) => {
       void this.handle(req, res);
     });
@@ -445,6 +475,7 @@ export class GraphSimulator {
 
   private route(ctx: RequestContext): Reply {
     const segments = ctx.path.split('/').filter(Boolean).map(safeDecode);
+    if (segments[0]?.toLowerCase() === 'api') return this.mdeApi(ctx);
     if (segments[0]?.toLowerCase() === 'v1.0') {
       try {
         return this.graph(ctx, segments.slice(1));
@@ -459,6 +490,24 @@ export class GraphSimulator {
       if (err instanceof EntraError) return this.entraErrorReply(ctx, err);
       throw err;
     }
+  }
+
+  /** Defender for Endpoint: the token is checked here, the API itself lives in mde.ts. */
+  private mdeApi(ctx: RequestContext): Reply {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(headerValue(ctx.headers.authorization) ?? '');
+    const token = match ? this.tokens.get(match[1]!) : undefined;
+    const app = token && this.apps.find((a) => a.clientId === token.clientId && a.tenantId === token.tenantId);
+    if (!token || !app || Date.now() >= token.expiresAt) {
+      const message = !token ? 'Unauthorized: the authorization header is missing or invalid.' : 'Unauthorized: the access token has expired.';
+      return { status: 401, headers: { 'Content-Type': 'application/json; charset=utf-8', 'WWW-Authenticate': 'Bearer' }, body: JSON.stringify({ error: { code: 'Unauthorized', message, target: ctx.requestId } }) };
+    }
+    return this.mde.handle({
+      method: ctx.method,
+      path: ctx.path,
+      queryPairs: ctx.queryPairs,
+      caller: { tenantId: app.tenantId, clientId: app.clientId, roles: app.roles, resource: token.resource },
+      baseUrl: this.baseUrl,
+    });
   }
 
   // --- Entra ID ------------------------------------------------------------------------------
@@ -645,13 +694,69 @@ export class GraphSimulator {
 
   private graph(ctx: RequestContext, segments: string[]): Reply {
     const app = this.authenticate(ctx);
-    const collection = graphCollection(segments);
-    if (ctx.method !== 'GET') {
-      throw new GraphError(405, 'MethodNotAllowed', `The HTTP method '${ctx.method}' is not supported by this simulator for this resource.`);
+    const { collection, id, sub } = graphTarget(segments);
+    if (ctx.method === 'GET' && sub === undefined) {
+      authorize(app, collection);
+      return id === undefined ? this.list(ctx, collection) : this.single(ctx, collection, id);
     }
-    authorize(app, collection);
-    const id = segments[2];
-    return id === undefined ? this.list(ctx, collection) : this.single(ctx, collection, id);
+    if (ctx.method === 'PATCH' && id !== undefined && sub === undefined) {
+      authorizeWrite(app, collection);
+      return this.patch(ctx, collection, id);
+    }
+    if (ctx.method === 'POST' && id !== undefined && sub === 'comments') {
+      authorizeWrite(app, collection);
+      return this.postComment(ctx, app, collection, id);
+    }
+    throw new GraphError(405, 'MethodNotAllowed', `The HTTP method '${ctx.method}' is not supported by this simulator for this resource.`);
+  }
+
+  /** PATCH: validates the whole body first (400), then finds the item (404), then applies it. */
+  private patch(ctx: RequestContext, collection: Collection, id: string): Reply {
+    const body = jsonBody(ctx);
+    const type = collection === 'alerts' ? ALERT_SCHEMA.typeName : INCIDENT_SCHEMA.typeName;
+    const updatable = UPDATABLE[collection];
+    const patch: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(body)) {
+      if (key === '@odata.type') continue;
+      const rule = updatable[key];
+      if (rule === undefined) {
+        const known = collection === 'alerts' ? this.alerts.values().next().value : this.incidents.values().next().value;
+        if (known && key in known) throw new GraphError(400, 'BadRequest', `The property '${key}' cannot be updated on type '${type}'.`);
+        throw new GraphError(400, 'BadRequest', `The property '${key}' does not exist on type '${type}'. Make sure to only use property names that are defined by the type or mark the type as open type.`);
+      }
+      if (rule === 'string') {
+        if (value !== null && typeof value !== 'string') throw new GraphError(400, 'BadRequest', `Cannot convert a primitive value to the expected type 'Edm.String'. See the inner exception for more details.`);
+      } else if (rule === 'strings') {
+        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new GraphError(400, 'BadRequest', `Cannot convert the value of property '${key}' to the expected type 'Collection(Edm.String)'.`);
+      } else if (typeof value !== 'string' || !enumAccepts(rule.members, value, prefersUnknownEnums(ctx.headers))) {
+        throw new GraphError(400, 'BadRequest', `Cannot convert the literal '${String(value)}' to the expected type '${rule.enumType}'.`);
+      }
+      patch[key] = value;
+    }
+    const item = collection === 'alerts' ? this.alerts.get(id) : this.incidents.get(id);
+    if (!item) throw notFoundItem(collection, id);
+    const updated = collection === 'alerts' ? this.updateAlert(id, patch as Partial<Alert>) : this.updateIncident(id, patch as Partial<Incident>);
+    const reply = { '@odata.context': this.contextUrl(collection, false, true), ...present(updated, prefersUnknownEnums(ctx.headers), false) };
+    return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(reply) };
+  }
+
+  /** POST …/comments: appends an alertComment; answers with the item's comments. */
+  private postComment(ctx: RequestContext, app: SimulatorApp, collection: Collection, id: string): Reply {
+    const body = jsonBody(ctx);
+    const odataType = body['@odata.type'];
+    if (odataType !== undefined && String(odataType).replace(/^#/, '') !== 'microsoft.graph.security.alertComment') {
+      throw new GraphError(400, 'BadRequest', `A type named '${String(odataType)}' could not be resolved by the model. When a model is available, each type name must resolve to a valid type.`);
+    }
+    if (typeof body.comment !== 'string' || body.comment.trim() === '') {
+      throw new GraphError(400, 'BadRequest', "The comment is required and can't be empty.");
+    }
+    const item = collection === 'alerts' ? this.alerts.get(id) : this.incidents.get(id);
+    if (!item) throw notFoundItem(collection, id);
+    const comments = [...item.comments, { comment: body.comment, createdByDisplayName: `API-App:${app.clientId}`, createdDateTime: this.stamp() }];
+    if (collection === 'alerts') this.updateAlert(id, { comments });
+    else this.updateIncident(id, { comments });
+    const reply = { '@odata.context': `${this.baseUrl}/v1.0/$metadata#Collection(microsoft.graph.security.alertComment)`, value: comments };
+    return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(reply) };
   }
 
   private authenticate(ctx: RequestContext): SimulatorApp {
@@ -678,35 +783,40 @@ export class GraphSimulator {
     const matching = this.matching(collection, options.filter);
     const page = matching.slice(options.skip, options.skip + options.top);
     const includeUnknown = prefersUnknownEnums(ctx.headers);
-    const value = page.map((item) => present(item, includeUnknown, options.expand));
-    const body: Record<string, unknown> = { '@odata.context': this.contextUrl(collection, options.expand, false) };
-    if (options.count) body['@odata.count'] = matching.length;
-    body.value = value;
-    if (options.top > 0 && options.skip + page.length < matching.length) {
-      body['@odata.nextLink'] = this.nextLink(ctx, options.skip + options.top);
-    }
+    const head: Record<string, unknown> = { '@odata.context': this.contextUrl(collection, options.expand, false) };
+    if (options.count) head['@odata.count'] = matching.length;
+    const nextLink = options.top > 0 && options.skip + page.length < matching.length ? this.nextLink(ctx, options.skip + options.top) : undefined;
     this.onListPage?.({ collection, skip: options.skip, top: options.top, returned: page.length });
-    return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(body) };
+    // Written as JSON.stringify of {head..., value, @odata.nextLink} would write it, with each
+    // alert's JSON made once per version (alerts are replaced, never edited, when they change):
+    // serving a page then costs about a page, which keeps the simulator ahead of the input.
+    const value = page.map((item) => presentedJson(item, includeUnknown, options.expand)).join(',');
+    const body = `${JSON.stringify(head).slice(0, -1)},"value":[${value}]${nextLink ? `,"@odata.nextLink":${JSON.stringify(nextLink)}` : ''}}`;
+    return { status: 200, headers: this.graphHeaders(ctx, false), body };
   }
 
   private single(ctx: RequestContext, collection: Collection, id: string): Reply {
     const expand = parseExpand(ctx, collection);
     const item = collection === 'alerts' ? this.alerts.get(id) : this.incidents.get(id);
-    if (!item) {
-      const noun = collection === 'alerts' ? 'Alert' : 'Incident';
-      throw new GraphError(404, 'NotFound', `${noun} with id '${id}' was not found.`);
-    }
+    if (!item) throw notFoundItem(collection, id);
     const body = { '@odata.context': this.contextUrl(collection, expand, true), ...present(item, prefersUnknownEnums(ctx.headers), expand) };
     return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(body) };
   }
 
   /** Newest first by createdDateTime, ties by id: the documented order, which offset paging shifts. */
   private matching(collection: Collection, filter: FilterNode | undefined): (Alert | Incident)[] {
-    const items: (Alert | Incident)[] = collection === 'alerts' ? [...this.alerts.values()] : [...this.incidents.values()];
+    const map = collection === 'alerts' ? this.alerts : this.incidents;
+    const key = `${collection}|${filter ? JSON.stringify(filter, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) : ''}`;
+    const cached = this.matchingCache.get(key);
+    if (cached && cached.version === map.version) return cached.items;
+    const items: (Alert | Incident)[] = [...map.values()];
     const kept = filter ? items.filter((item) => evaluateFilter(filter, item)) : items;
     const keyed = kept.map((item) => ({ item, ticks: toTicks(item.createdDateTime) ?? 0n }));
     keyed.sort((a, b) => (a.ticks === b.ticks ? (a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0) : a.ticks > b.ticks ? -1 : 1));
-    return keyed.map((k) => k.item);
+    const result = keyed.map((k) => k.item);
+    if (this.matchingCache.size > 32) this.matchingCache.clear();
+    this.matchingCache.set(key, { version: map.version, items: result });
+    return result;
   }
 
   private contextUrl(collection: Collection, expand: boolean, entity: boolean): string {
@@ -762,13 +872,52 @@ function authorize(app: SimulatorApp, collection: Collection): void {
   }
 }
 
-function graphCollection(segments: string[]): Collection {
-  const [root, set, , extra] = segments;
+/** The write role exactly: an app with only the read role can list but not change. */
+function authorizeWrite(app: SimulatorApp, collection: Collection): void {
+  const required = WRITE_ROLES[collection];
+  if (!app.roles.includes(required)) {
+    throw new GraphError(403, 'Forbidden', `Missing application permissions: ${required}`);
+  }
+}
+
+/** `security/<set>[/<id>[/comments]]`. */
+function graphTarget(segments: string[]): { collection: Collection; id?: string; sub?: 'comments' } {
+  const [root, set, id, extra, ...more] = segments;
   if (root?.toLowerCase() !== 'security') throw notFoundSegment(root ?? '');
   const collection = set?.toLowerCase() === 'alerts_v2' ? 'alerts' : set?.toLowerCase() === 'incidents' ? 'incidents' : undefined;
   if (!collection) throw notFoundSegment(set ?? '');
-  if (extra !== undefined) throw notFoundSegment(extra);
-  return collection;
+  if (extra !== undefined && extra.toLowerCase() !== 'comments') throw notFoundSegment(extra);
+  if (more.length) throw notFoundSegment(more[0]!);
+  return { collection, id, sub: extra === undefined ? undefined : 'comments' };
+}
+
+function notFoundItem(collection: Collection, id: string): GraphError {
+  return new GraphError(404, 'NotFound', `${collection === 'alerts' ? 'Alert' : 'Incident'} with id '${id}' was not found.`);
+}
+
+/** A request body must be one JSON object (Graph's own message otherwise). */
+function jsonBody(ctx: RequestContext): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(ctx.body);
+  } catch {
+    parsed = undefined;
+  }
+  if (!isRecord(parsed)) {
+    throw new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
+  }
+  return parsed;
+}
+
+/**
+ * unknownFutureValue is a marker, never a value to set; members after it (evolvable, such as
+ * incident status awaitingAction) are understood only with Prefer: include-unknown-enum-members.
+ */
+function enumAccepts(members: readonly string[], value: string, includeUnknown: boolean): boolean {
+  const index = members.indexOf(value);
+  const sentinel = members.indexOf('unknownFutureValue');
+  if (index < 0 || index === sentinel) return false;
+  return index < sentinel || includeUnknown;
 }
 
 function notFoundSegment(segment: string): GraphError {
@@ -875,6 +1024,42 @@ function prefersUnknownEnums(headers: IncomingHttpHeaders): boolean {
 }
 
 /** A wire copy: evolvable enum members masked unless asked for; `alerts` only with $expand. */
+/** A Map that counts its changes, so lists computed from it know when they are stale. */
+export class VersionedMap<K, V> extends Map<K, V> {
+  version = 0;
+  override set(key: K, value: V): this {
+    this.version++;
+    return super.set(key, value);
+  }
+  override delete(key: K): boolean {
+    this.version++;
+    return super.delete(key);
+  }
+  override clear(): void {
+    this.version++;
+    super.clear();
+  }
+}
+
+const alertJson = [new WeakMap<Alert, string>(), new WeakMap<Alert, string>()];
+
+/**
+ * An item as the list serves it. An alert's JSON is kept per object (a changed alert is a new
+ * object); incidents are written each time, since their alerts list is edited in place.
+ */
+function presentedJson(item: Alert | Incident, includeUnknown: boolean, expand: boolean): string {
+  if (item['@odata.type'] === '#microsoft.graph.security.alert') {
+    const cache = alertJson[includeUnknown ? 1 : 0];
+    let json = cache.get(item);
+    if (json === undefined) {
+      json = JSON.stringify(presentAlert(item, includeUnknown));
+      cache.set(item, json);
+    }
+    return json;
+  }
+  return JSON.stringify(present(item, includeUnknown, expand));
+}
+
 function present(item: Alert | Incident, includeUnknown: boolean, expand: boolean): Record<string, unknown> {
   if (item['@odata.type'] === '#microsoft.graph.security.alert') return presentAlert(item, includeUnknown);
   const { alerts, ...rest } = item;
@@ -923,8 +1108,9 @@ function customBodyReply(status: number, headers: Record<string, string>, body: 
   return { status, headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
 }
 
+/** Graph, and Defender for Endpoint's API whose errors have the same {"error":{code,message}} shape. */
 function isGraphPath(path: string): boolean {
-  return /^\/v1\.0(\/|$)/i.test(path);
+  return /^\/(v1\.0|api)(\/|$)/i.test(path);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ export interface GraphAlert {
 export async function pollAlerts(ctx: PollContext): Promise<PollSummary> {
   const graph = new GraphClient(ctx.http, ctx.tokens, ctx.account.endpoints.graphUrl, 'SecurityAlert.Read.All');
   return windowedPoll<GraphAlert>(ctx, {
-    query: graphWindowQuery<GraphAlert>(graph, { path: ALERTS_PATH, pageSize: PAGE_SIZE, extraFilter: ctx.params.filter }),
+    query: graphWindowQuery<GraphAlert>(graph, { path: ALERTS_PATH, pageSize: PAGE_SIZE, extraFilter: ctx.params.filter, identityOnly: true }),
+    lastUpdate: (item) => item.lastUpdateDateTime,
     warmUp: () => graph.warmUp(),
     maxSliceItems: PAGE_SIZE * 10,
     toEvents: async (alerts) =>

@@ -39,6 +39,7 @@ export async function pollIncidents(ctx: PollContext): Promise<PollSummary> {
 
   const summary = await windowedPoll<GraphIncident>(ctx, {
     query,
+    lastUpdate: (item) => item.lastUpdateDateTime,
     warmUp: () => graph.warmUp(),
     maxSliceItems: PAGE_SIZE * 10,
     toEvents: async (incidents) => {

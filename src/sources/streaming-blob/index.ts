@@ -1,0 +1,224 @@
+import { buffer } from 'node:stream/consumers';
+import type { BlobClient, BlobItem, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { ConfigError } from '../../config/account.js';
+import { HttpClient } from '../../http/client.js';
+import { DEFAULT_RETRY } from '../../http/retry.js';
+import { CheckpointStore } from '../../splunk/checkpoint.js';
+import type { SplunkRest } from '../../splunk/rest.js';
+import { acquireStanzaLock } from '../../splunk/stanzaLock.js';
+import { parseStartDate } from '../../microsoft/timestamps.js';
+import type { PollSummary, StreamingContext } from '../pollContext.js';
+import { parseTables } from '../streaming/args.js';
+import { CONTAINER_PREFIX, containerOfTable, lineEvent, tableOfContainer } from '../streaming/records.js';
+import { loadInputSecret } from '../streaming/secret.js';
+import { forgetFinished, FORGET_AFTER_MS, initialCheckpoint, isBlobCheckpoint, startOffset, type BlobCheckpoint } from './blobCheckpoint.js';
+import { blobParamsProblem, type BlobAuthType } from './definition.js';
+import { completeLines, isWholeRecord } from './lines.js';
+import { blobService } from './storage.js';
+
+/** Bytes per ranged read; also the most a kill -9 can make the next run emit twice, per blob. */
+export const CHUNK_BYTES = 1024 * 1024;
+const DEFAULT_LOOKBACK_MS = 24 * 3600_000;
+const DAY_MS = 86_400_000;
+
+const SECRET_NAMES: Record<BlobAuthType, string> = {
+  account_key: 'storage account key',
+  sas_token: 'SAS token',
+  connection_string: 'storage connection string',
+};
+
+/** `--validate-arguments`: the parameter combination, and that the secret is stored. */
+export async function validateStreamingBlob(params: Record<string, string>, rest: SplunkRest, stanza: string): Promise<string | undefined> {
+  const problem = blobParamsProblem(params);
+  if (problem) return problem;
+  try {
+    await loadInputSecret(rest, stanza, SECRET_NAMES[authTypeOf(params)]);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
+}
+
+function authTypeOf(params: Record<string, string>): BlobAuthType {
+  return (params.auth_type?.trim() || 'account_key') as BlobAuthType;
+}
+
+interface Totals {
+  emitted: number;
+  ranges: number;
+  bytes: number;
+  blobs_read: number;
+  restarted: number;
+}
+
+/** One run: list the containers' blobs changed since the horizon, read each from its offset to its listed size. */
+export async function collectStreamingBlob(ctx: StreamingContext): Promise<PollSummary> {
+  const problem = blobParamsProblem(ctx.params);
+  if (problem) throw new ConfigError(problem);
+  const authType = authTypeOf(ctx.params);
+  const secret = await loadInputSecret(ctx.rest, ctx.stanza, SECRET_NAMES[authType]);
+  const store = new CheckpointStore<BlobCheckpoint>(ctx.checkpointDir, ctx.stanza, ctx.logger);
+  const lock = await acquireStanzaLock(store.file);
+  const http = new HttpClient({
+    logger: ctx.logger,
+    proxy: ctx.settings.proxy,
+    caFile: ctx.params.ca_file?.trim() || undefined,
+    timeoutMs: ctx.settings.requestTimeoutSeconds * 1000,
+    // The SDK's pipeline retries; this client only carries the connection settings.
+    retry: { ...DEFAULT_RETRY, maxAttempts: 1 },
+  });
+  try {
+    const service = blobService(
+      { authType, storageAccount: ctx.params.storage_account?.trim() || undefined, blobEndpoint: ctx.params.blob_endpoint?.trim() || undefined },
+      secret,
+      http,
+      ctx.settings,
+    );
+    const loaded = await store.load(isBlobCheckpoint);
+    const startMs = ctx.params.start_date ? parseStartDate(ctx.params.start_date) : ctx.nowMs - DEFAULT_LOOKBACK_MS;
+    if (startMs === undefined) throw new ConfigError(`start_date "${ctx.params.start_date}" is not an ISO 8601 date.`);
+    const checkpoint = loaded.state ?? initialCheckpoint(startMs);
+    const totals: Totals = { emitted: 0, ranges: 0, bytes: 0, blobs_read: 0, restarted: 0 };
+    const save = () => store.save(checkpoint);
+    const listed = new Set<string>();
+    for (const { container, table } of await containersToRead(ctx, service)) {
+      for await (const item of candidateBlobs(ctx, service.getContainerClient(container), Date.parse(checkpoint.horizon))) {
+        listed.add(`${container}/${item.name}`);
+        await readBlob(ctx, service.getContainerClient(container).getBlobClient(item.name), `${container}/${item.name}`, table, item, checkpoint, totals, save);
+      }
+    }
+    const forgotten = forgetFinished(checkpoint, ctx.nowMs, listed);
+    await save();
+    return {
+      emitted: totals.emitted,
+      pages: totals.ranges,
+      skipped_duplicates: 0,
+      repaged: 0,
+      high_water_mark: checkpoint.horizon,
+      bytes: totals.bytes,
+      blobs_read: totals.blobs_read,
+      blobs_tracked: Object.keys(checkpoint.blobs).length,
+      blobs_forgotten: forgotten,
+      blobs_restarted: totals.restarted,
+      storage_requests: http.stats.requests,
+    };
+  } finally {
+    await http.close();
+    await lock.release();
+  }
+}
+
+async function containersToRead(ctx: StreamingContext, service: BlobServiceClient): Promise<{ container: string; table: string }[]> {
+  const tables = parseTables(ctx.params.tables);
+  if (tables.length) return tables.map((table) => ({ container: containerOfTable(table), table }));
+  const found: { container: string; table: string }[] = [];
+  try {
+    for await (const container of service.listContainers({ prefix: CONTAINER_PREFIX })) found.push({ container: container.name, table: tableOfContainer(container.name) });
+  } catch (error) {
+    throw storageError(error, 'list the containers', 'If the SAS token or role only covers some containers, set tables.');
+  }
+  if (!found.length) ctx.logger.warn(`The storage account has no ${CONTAINER_PREFIX}* container yet. Check that the Streaming API in the Defender portal sends tables to this account.`);
+  return found;
+}
+
+/**
+ * The blobs that may hold unread records. The documented layout is
+ * `tenantId=<id>/y=YYYY/m=MM/d=DD/h=HH/m=00/PT1H.json`: under each tenant only the day folders
+ * from the horizon on are listed (from a day earlier, as a blob is written until after its hour);
+ * anything not in that layout is listed whole.
+ */
+async function* candidateBlobs(ctx: StreamingContext, container: ContainerClient, horizonMs: number): AsyncGenerator<BlobItem> {
+  try {
+    for await (const item of container.listBlobsByHierarchy('/')) {
+      if (item.kind !== 'prefix') {
+        yield item;
+      } else if (/^tenantId=[^/]+\/$/.test(item.name)) {
+        for (let day = Math.floor(horizonMs / DAY_MS) - 1; day <= Math.floor(ctx.nowMs / DAY_MS) + 1; day++) {
+          const d = new Date(day * DAY_MS).toISOString();
+          yield* container.listBlobsFlat({ prefix: `${item.name}y=${d.slice(0, 4)}/m=${d.slice(5, 7)}/d=${d.slice(8, 10)}/` });
+        }
+      } else {
+        yield* container.listBlobsFlat({ prefix: item.name });
+      }
+    }
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) {
+      ctx.logger.warn('Container not found; the Streaming API creates it when the table first has events', { container: container.containerName });
+      return;
+    }
+    throw storageError(error, `list the blobs of ${container.containerName}`);
+  }
+}
+
+async function readBlob(
+  ctx: StreamingContext,
+  blob: BlobClient,
+  key: string,
+  table: string,
+  item: BlobItem,
+  checkpoint: BlobCheckpoint,
+  totals: Totals,
+  save: () => Promise<void>,
+): Promise<void> {
+  const size = item.properties.contentLength ?? 0;
+  const modified = item.properties.lastModified;
+  const start = startOffset(checkpoint, key, modified.getTime(), size);
+  if (!start) return;
+  if (start.restarted) {
+    totals.restarted++;
+    ctx.logger.warn('Blob is shorter than what was already read: it was replaced; reading it again from the start (events may repeat)', { blob: key, size, offset: checkpoint.blobs[key]?.offset });
+  }
+  const progress = { offset: start.offset, size, modified: modified.toISOString() };
+  checkpoint.blobs[key] = progress;
+  if (start.offset >= size) return;
+  totals.blobs_read++;
+  const index = ctx.params.index || undefined;
+  let carry: Buffer = Buffer.alloc(0);
+  for (let position = start.offset; position < size; ) {
+    const chunk = await download(blob, position, Math.min(CHUNK_BYTES, size - position));
+    if (!chunk.length) break;
+    position += chunk.length;
+    totals.ranges++;
+    totals.bytes += chunk.length;
+    const text = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const { lines, consumed } = completeLines(text);
+    carry = text.subarray(consumed);
+    if (!consumed) continue;
+    totals.emitted += await ctx.writer.writeEvents(lines.map((line) => lineEvent(line, table, ctx.nowMs, ctx.logger, index)));
+    progress.offset += consumed;
+    await save();
+  }
+  if (!carry.length) return;
+  const rest = carry.toString('utf8');
+  // A final record without its newline, or (in a blob untouched for hours) bytes that will never get one.
+  const settled = modified.getTime() < ctx.nowMs - FORGET_AFTER_MS;
+  if (isWholeRecord(rest) || settled) {
+    if (!isWholeRecord(rest)) ctx.logger.warn('Blob ends with an unterminated line and has not changed for hours; indexing it as is', { blob: key, bytes: carry.length });
+    totals.emitted += await ctx.writer.writeEvents([lineEvent(rest.trim(), table, ctx.nowMs, ctx.logger, index)]);
+    progress.offset += carry.length;
+    await save();
+  }
+}
+
+async function download(blob: BlobClient, offset: number, count: number): Promise<Buffer> {
+  try {
+    const response = await blob.download(offset, count);
+    if (!response.readableStreamBody) throw new Error('the download has no body');
+    return await buffer(response.readableStreamBody);
+  } catch (error) {
+    throw storageError(error, `read ${blob.containerName}/${blob.name} at byte ${offset}`);
+  }
+}
+
+/** Storage failures with what to fix; the SDK's messages may carry request URLs, which the logger redacts. */
+function storageError(error: unknown, action: string, hint = ''): Error {
+  const err = error as { statusCode?: number; code?: string; message?: string };
+  const status = err.statusCode;
+  const why =
+    status === 403
+      ? `access denied (403 ${err.code ?? ''}). Check the key, SAS token (expiry, permissions List+Read, allowed IPs) or the account's firewall.`
+      : status === 404
+        ? `not found (404 ${err.code ?? ''}). Check storage_account / blob_endpoint.`
+        : `${err.code ?? ''} ${(err.message ?? String(error)).split(/\r?\n/)[0]}`.trim();
+  return new Error(`Cannot ${action}: ${why}${hint ? ` ${hint}` : ''}`);
+}

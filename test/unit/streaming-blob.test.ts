@@ -1,0 +1,93 @@
+/** Pure parts of the blob input: line splitting, the per-blob checkpoint and forgetting, record mapping, table names. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FORGET_AFTER_MS, forgetFinished, initialCheckpoint, isBlobCheckpoint, startOffset, type BlobCheckpoint } from '../../src/sources/streaming-blob/blobCheckpoint.js';
+import { blobParamsProblem } from '../../src/sources/streaming-blob/definition.js';
+import { completeLines, isWholeRecord } from '../../src/sources/streaming-blob/lines.js';
+import { parseTables, tablesRule } from '../../src/sources/streaming/args.js';
+import { containerOfTable, recordEvent, tableOfContainer } from '../../src/sources/streaming/records.js';
+
+describe('complete lines', () => {
+  test('CRLF and LF lines are split at the last line end; the rest waits', () => {
+    const r = completeLines(Buffer.from('{"a":1}\r\n{"b":"ü"}\n\r\n{"c":'));
+    assert.deepEqual(r.lines, ['{"a":1}', '{"b":"ü"}']);
+    assert.equal(r.consumed, Buffer.byteLength('{"a":1}\r\n{"b":"ü"}\n\r\n'));
+    assert.deepEqual(completeLines(Buffer.from('{"partial":')), { lines: [], consumed: 0 });
+  });
+
+  test('a whole record without its newline is complete; a record being written is not', () => {
+    assert.equal(isWholeRecord('{"a":{"b":1}}\r'), true);
+    assert.equal(isWholeRecord('{"a":{"b":1}'), false);
+    assert.equal(isWholeRecord('{"a":"}"'), false);
+    assert.equal(isWholeRecord('"just a string"'), false);
+  });
+});
+
+describe('blob checkpoint', () => {
+  const now = Date.parse('2024-05-01T12:00:00Z');
+  const state = (): BlobCheckpoint => ({
+    version: 1,
+    horizon: new Date(now - 24 * 3600_000).toISOString(),
+    blobs: {
+      'c/done-old': { offset: 100, size: 100, modified: new Date(now - FORGET_AFTER_MS - 1).toISOString() },
+      'c/done-recent': { offset: 100, size: 100, modified: new Date(now - 60_000).toISOString() },
+      'c/partial-old': { offset: 50, size: 100, modified: new Date(now - FORGET_AFTER_MS - 1).toISOString() },
+      'c/deleted-partial': { offset: 50, size: 100, modified: new Date(now - FORGET_AFTER_MS - 1).toISOString() },
+    },
+  });
+
+  test('where a listed blob is read from', () => {
+    const cp = state();
+    assert.deepEqual(startOffset(cp, 'c/new', now, 10), { offset: 0, restarted: false });
+    assert.equal(startOffset(cp, 'c/ancient', now - 48 * 3600_000, 10), undefined, 'unknown and before the horizon: done or before start_date');
+    assert.deepEqual(startOffset(cp, 'c/partial-old', now, 120), { offset: 50, restarted: false });
+    assert.deepEqual(startOffset(cp, 'c/partial-old', now, 20), { offset: 0, restarted: true }, 'shorter than what was read: replaced');
+  });
+
+  test('finished old blobs and vanished old ones are forgotten; the horizon only moves forward', () => {
+    const cp = state();
+    const forgotten = forgetFinished(cp, now, new Set(['c/done-old', 'c/done-recent', 'c/partial-old']));
+    assert.equal(forgotten, 2);
+    assert.deepEqual(Object.keys(cp.blobs).sort(), ['c/done-recent', 'c/partial-old']);
+    assert.equal(cp.horizon, new Date(now - FORGET_AFTER_MS).toISOString());
+    forgetFinished(cp, now - 10 * 3600_000, new Set());
+    assert.equal(cp.horizon, new Date(now - FORGET_AFTER_MS).toISOString(), 'never back');
+  });
+
+  test('validation of the stored file', () => {
+    assert.equal(isBlobCheckpoint(initialCheckpoint(now)), true);
+    assert.equal(isBlobCheckpoint({ version: 1, horizon: 'soon', blobs: {} }), false);
+    assert.equal(isBlobCheckpoint({ version: 1, horizon: '2024-05-01T00:00:00Z', blobs: { x: { offset: -1, size: 0, modified: '' } } }), false);
+    assert.equal(isBlobCheckpoint({ version: 1, horizon: '2024-05-01T00:00:00Z', blobs: [] }), false);
+  });
+});
+
+describe('records and tables', () => {
+  test('columns first, envelope after; a clashing envelope key is renamed; odd records kept whole', () => {
+    const e = recordEvent({ time: 't', tenantId: 'x', category: 'AdvancedHunting-DeviceInfo', properties: { Timestamp: '2024-05-01T00:00:00Z', time: 'column' } }, 'fallback', 5);
+    assert.deepEqual(JSON.parse(String(e.data)), { Timestamp: '2024-05-01T00:00:00Z', time: 'column', record_time: 't', tenantId: 'x', category: 'AdvancedHunting-DeviceInfo' });
+    assert.deepEqual([e.source, e.timeMs], ['DeviceInfo', Date.parse('2024-05-01T00:00:00Z')]);
+    const bare = recordEvent({ category: 'AdvancedHunting-DeviceInfo', time: '2024-05-01T00:00:01Z', properties: 'not an object' }, 'fallback', 5);
+    assert.deepEqual(JSON.parse(String(bare.data)).properties, 'not an object');
+    assert.equal(bare.timeMs, Date.parse('2024-05-01T00:00:01Z'));
+    assert.deepEqual(recordEvent([1, 2], 'DeviceEvents', 7), { timeMs: 7, data: '[1,2]', sourcetype: 'ms:defender:advancedhunting', source: 'DeviceEvents', index: undefined });
+    assert.equal(recordEvent({ properties: { Timestamp: 'garbage' } }, 'T', 9).timeMs, 9);
+  });
+
+  test('table names, containers and the tables parameter', () => {
+    assert.equal(tableOfContainer('insights-logs-advancedhunting-deviceprocessevents'), 'DeviceProcessEvents');
+    assert.equal(tableOfContainer('insights-logs-advancedhunting-newtable'), 'newtable');
+    assert.equal(containerOfTable('EmailEvents'), 'insights-logs-advancedhunting-emailevents');
+    assert.deepEqual(parseTables(' deviceprocessevents, EmailEvents,DeviceProcessEvents '), ['DeviceProcessEvents', 'EmailEvents']);
+    assert.match(tablesRule('DeviceProcessEvents, Processes') ?? '', /unknown table "Processes"/);
+    assert.match(tablesRule(' , ') ?? '', /at least one/);
+  });
+
+  test('parameter combinations', () => {
+    assert.equal(blobParamsProblem({ storage_account: 'acct' }), undefined);
+    assert.match(blobParamsProblem({}) ?? '', /storage_account.*required with auth_type = account_key/);
+    assert.equal(blobParamsProblem({ auth_type: 'sas_token', blob_endpoint: 'https://x.example' }), undefined);
+    assert.equal(blobParamsProblem({ auth_type: 'connection_string' }), undefined);
+    assert.match(blobParamsProblem({ auth_type: 'connection_string', blob_endpoint: 'https://x' }) ?? '', /leave it empty/);
+  });
+});
