@@ -9,7 +9,7 @@ import Table from '@splunk/react-ui/Table';
 import { ACCOUNT_CONF } from '../config/account.js';
 import type { ConnectionReport } from '../connection/report.js';
 import { INPUTS } from '../inputs/catalog.js';
-import { CLOUD_NAMES } from '../microsoft/clouds.js';
+import { CLOUD_NAMES, MDE_REGIONS } from '../microsoft/clouds.js';
 import { endpoint, rest, text, type Entry } from './api.js';
 import { useAnnounce } from './Announcer.js';
 import { ACTIONS, SECTION, TOOLBAR } from './layout.js';
@@ -21,7 +21,7 @@ import { accountErrors } from './validation.js';
 
 const CONF = `configs/conf-${ACCOUNT_CONF}`;
 /** The stanza keys the page edits; the secret is never one of them. */
-const KEYS = ['tenant_id', 'client_id', 'cloud', 'auth_type', 'login_url', 'graph_url', 'mde_url', 'certificate_thumbprint', 'ca_file'] as const;
+const KEYS = ['tenant_id', 'client_id', 'cloud', 'auth_type', 'login_url', 'graph_url', 'mde_region', 'mde_url', 'certificate_thumbprint', 'ca_file'] as const;
 const CLOUD_LABELS: Record<string, string> = {
   commercial: 'Commercial (worldwide)',
   gcc: 'US Government (GCC)',
@@ -34,7 +34,7 @@ const CLOUD_LABELS: Record<string, string> = {
 type Values = Record<string, string>;
 
 function emptyAccount(): Values {
-  return { name: '', tenant_id: '', client_id: '', cloud: 'commercial', auth_type: 'client_secret', login_url: '', graph_url: '', mde_url: '', certificate_thumbprint: '', ca_file: '', secret: '' };
+  return { name: '', tenant_id: '', client_id: '', cloud: 'commercial', auth_type: 'client_secret', login_url: '', graph_url: '', mde_region: '', mde_url: '', certificate_thumbprint: '', ca_file: '', secret: '' };
 }
 
 /** Inputs of every kind that name this account, as `scheme://name`. */
@@ -269,6 +269,15 @@ function AccountForm({ initial, creating, returnFocus, onClose, onSaved }: FormP
         help={creating ? 'Stored encrypted in Splunk; never shown again.' : 'A secret is stored and is never shown. Type a new one to replace it.'}
       />
       {certificate && field('certificate_thumbprint', 'Certificate thumbprint', { help: 'Only when the PEM holds no certificate: SHA-1 or SHA-256 hex.' })}
+      <SelectField
+        label="Defender for Endpoint region"
+        name="mde_region"
+        value={values.mde_region}
+        onChange={set('mde_region')}
+        error={errors.mde_region}
+        help="Host of the Defender for Endpoint API, for the defender_endpoint_alerts input; a region outside the cloud is refused."
+        options={[{ value: '', label: 'Default for the cloud' }, ...MDE_REGIONS.map((r) => ({ value: r, label: r }))]}
+      />
       {field('mde_url', 'Defender for Endpoint URL', { help: "Optional: overrides the cloud's Defender for Endpoint API host." })}
       {field('ca_file', 'Extra CA bundle', { help: 'Optional: path on the Splunk server of a PEM bundle to trust (TLS-inspecting proxy). TLS verification always stays on.' })}
     </FormDialog>
