@@ -1,7 +1,7 @@
 import * as rules from '../../config/rules.js';
 import type { InputDefinition } from '../../splunk/scheme.js';
 import { caFileArg, tablesRule } from '../streaming/args.js';
-import { STREAMING_TABLES } from '../streaming/records.js';
+import { STREAMING_TABLES } from '../streaming/tables.js';
 
 export const BLOB_AUTH_TYPES = ['account_key', 'sas_token', 'connection_string'] as const;
 export type BlobAuthType = (typeof BLOB_AUTH_TYPES)[number];

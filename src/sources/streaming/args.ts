@@ -1,4 +1,4 @@
-import { knownTable, STREAMING_TABLES } from './records.js';
+import { knownTable, STREAMING_TABLES } from './tables.js';
 import type { ArgDefinition } from '../../splunk/scheme.js';
 
 /** Parameters the two streaming inputs share. */
