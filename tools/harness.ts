@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import { tmpdir } from 'node:os';
@@ -202,7 +202,10 @@ export function parseStream(stdout: string, { complete = true } = {}): StreamEve
  */
 export async function registerAppSchemes(splunkd: SplunkdStandIn): Promise<string[]> {
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => n === 'arg' });
-  const schemes = readdirSync(path.join(APP_DIR, 'bin')).filter((f) => f.endsWith('.sh')).map((f) => f.slice(0, -3));
+  // splunkd knows a modular input by its README/inputs.conf.spec stanza (bin/ also holds alert actions).
+  const spec = readFileSync(path.join(APP_DIR, 'README', 'inputs.conf.spec'), 'utf8');
+  const schemes = [...spec.matchAll(/^\[([A-Za-z0-9_]+):\/\/<name>\]/gm)].map((m) => m[1]);
+  if (!schemes.length) throw new Error('no modular input stanza in README/inputs.conf.spec');
   for (const scheme of schemes) {
     const result = await runInputProcess(scheme, ['--scheme'], '');
     if (result.code !== 0) throw new Error(`${scheme} --scheme failed: ${result.stderr}`);

@@ -42,10 +42,10 @@ export function loadViews(): View[] {
   return readdirSync(VIEWS_DIR)
     .filter((f) => f.endsWith('.xml'))
     .sort()
-    .map((file) => {
-      const doc = parser.parse(readFileSync(path.join(VIEWS_DIR, file), 'utf8')) as {
-        dashboard: { '@version': string; label: string; definition: { '#cdata': string } };
-      };
+    .map((file) => ({ file, doc: parser.parse(readFileSync(path.join(VIEWS_DIR, file), 'utf8')) as { dashboard?: { '@version': string; label: string; definition: { '#cdata': string } } } }))
+    // Dashboards only: the configuration page is a <view> with an HTML template.
+    .filter((entry): entry is { file: string; doc: { dashboard: { '@version': string; label: string; definition: { '#cdata': string } } } } => entry.doc.dashboard !== undefined)
+    .map(({ file, doc }) => {
       return {
         file,
         name: file.replace(/\.xml$/, ''),

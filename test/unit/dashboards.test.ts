@@ -172,12 +172,12 @@ describe('macros and saved searches', () => {
   });
 });
 
-test('navigation lists both dashboards, the overview first and default', () => {
+test('navigation lists both dashboards and the configuration page, the overview first and default', () => {
   const nav = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (n) => n === 'view' }).parse(
     readFileSync(path.join(ROOT, 'default', 'data', 'ui', 'nav', 'default.xml'), 'utf8'),
   ) as { nav: { view: Array<{ '@name': string; '@default'?: string }>; collection?: { view?: Array<{ '@name': string }> } } };
   const names = nav.nav.view.map((v) => v['@name']);
-  assert.deepEqual(names, ['defender_xdr_overview', 'defender_xdr_health']);
+  assert.deepEqual(names, ['defender_xdr_overview', 'defender_xdr_health', 'configuration']);
   assert.equal(nav.nav.view[0]['@default'], 'true');
   for (const name of names) assert.ok(existsSync(path.join(VIEWS_DIR, `${name}.xml`)), name);
 });
