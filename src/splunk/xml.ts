@@ -48,16 +48,20 @@ const GT = 0x3e;
 // U+FFFE and U+FFFF in UTF-8: EF BF BE, EF BF BF.
 const EF_BF = Buffer.from([0xef, 0xbf]);
 
+const ENTITY_BYTES: Record<number, Buffer> = { [AMP]: Buffer.from('&amp;'), [LT]: Buffer.from('&lt;'), [GT]: Buffer.from('&gt;') };
+
 /**
- * Element content from UTF-8 bytes: the very bytes when nothing in them needs escaping or
- * removing (valid UTF-8, no & < >, no forbidden character), else the escaped text.
+ * Element content from UTF-8 bytes, without decoding them when it can: the very bytes when nothing
+ * needs escaping (valid UTF-8, no & < >, no forbidden character), the bytes with & < > replaced
+ * when only those occur, else the escaped text.
  */
 export function xmlContentBytes(bytes: Buffer): Buffer | string {
-  return isUtf8(bytes) && !needsWork(bytes) ? bytes : xmlContent(bytes.toString('utf8'));
+  if (!isUtf8(bytes) || hasForbidden(bytes)) return xmlContent(bytes.toString('utf8'));
+  return escapeBytes(bytes);
 }
 
-function needsWork(bytes: Buffer): boolean {
-  if (bytes.indexOf(AMP) !== -1 || bytes.indexOf(LT) !== -1 || bytes.indexOf(GT) !== -1) return true;
+/** Valid UTF-8 with a character XML forbids: a C0 control other than tab/LF/CR, or U+FFFE/U+FFFF. */
+function hasForbidden(bytes: Buffer): boolean {
   for (let at = bytes.indexOf(EF_BF); at !== -1; at = bytes.indexOf(EF_BF, at + 1)) {
     if (bytes[at + 2] === 0xbe || bytes[at + 2] === 0xbf) return true;
   }
@@ -66,4 +70,25 @@ function needsWork(bytes: Buffer): boolean {
     if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return true;
   }
   return false;
+}
+
+/** & < > as entities; the bytes themselves (no copy) when there are none. */
+function escapeBytes(bytes: Buffer): Buffer {
+  // The next offset of each of & < > (native scans); only the one just used is searched again,
+  // so every byte is scanned once per character, whatever the number of matches.
+  const next = [bytes.indexOf(AMP), bytes.indexOf(LT), bytes.indexOf(GT)];
+  if (next[0] === -1 && next[1] === -1 && next[2] === -1) return bytes;
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (;;) {
+    let which = -1;
+    for (let k = 0; k < 3; k++) if (next[k] !== -1 && (which === -1 || next[k] < next[which])) which = k;
+    if (which === -1) break;
+    const at = next[which];
+    parts.push(bytes.subarray(from, at), ENTITY_BYTES[bytes[at]]);
+    from = at + 1;
+    next[which] = bytes.indexOf(bytes[at], from);
+  }
+  parts.push(bytes.subarray(from));
+  return Buffer.concat(parts);
 }
