@@ -27,6 +27,7 @@ import {
 } from './documents.js';
 import { MdeAlertsApi, MDE_RESOURCES } from './mde.js';
 import { ODataFilterError, evaluateFilter, formatTicks, parseFilter, toTicks, type FilterNode, type FilterSchema } from './odata.js';
+import { ServiceError } from './serviceError.js';
 
 export type { Alert, Incident } from './documents.js';
 
@@ -121,16 +122,7 @@ interface IssuedToken {
 type Collection = 'alerts' | 'incidents';
 
 /** A Graph error response: `{"error":{"code","message","innerError"}}`. */
-class GraphError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
+class GraphError extends ServiceError {}
 
 /** An Entra (AADSTS) error response. */
 class EntraError extends Error {

@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { DocumentGenerator, TICKS_PER_MS, dateToTicks, type Alert, type AlertEvidence } from './documents.js';
 import { ODataFilterError, evaluateFilter, formatTicks, parseFilter, toTicks, type FilterNode, type FilterSchema } from './odata.js';
+import { ServiceError } from './serviceError.js';
 
 export interface MdeEvidence {
   entityType: string;
@@ -120,16 +121,7 @@ const SCHEMA: FilterSchema = {
   },
 };
 
-class MdeError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
+class MdeError extends ServiceError {}
 
 export class MdeAlertsApi {
   alerts = new Map<string, MdeAlert>();
