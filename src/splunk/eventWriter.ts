@@ -5,7 +5,11 @@ import { xmlContent, xmlContentBytes, xmlText } from './xml.js';
 export interface SplunkEvent {
   /** Epoch milliseconds; becomes `_time`. */
   timeMs: number;
-  /** The event text; bytes (UTF-8) are written as they are when they need no escaping. */
+  /**
+   * The event text. Bytes are an API item's JSON exactly as received, which JSON.parse accepted
+   * (see sources/rawJson.ts): UTF-8 is still checked, but they cannot hold a raw control character.
+   * They are written as they are when they need no escaping.
+   */
   data: string | Buffer;
   sourcetype: string;
   source?: string;
@@ -68,7 +72,7 @@ export class EventWriter {
       (event.index ? `<index>${xmlContent(event.index)}</index>` : '') +
       (event.host ? `<host>${xmlContent(event.host)}</host>` : '') +
       '<data>';
-    const data = typeof event.data === 'string' ? xmlContent(event.data) : xmlContentBytes(event.data);
+    const data = typeof event.data === 'string' ? xmlContent(event.data) : xmlContentBytes(event.data, true);
     if (typeof data === 'string') {
       chunks.push(head + data + '</data></event>');
     } else {

@@ -54,17 +54,23 @@ const ENTITY_BYTES: Record<number, Buffer> = { [AMP]: Buffer.from('&amp;'), [LT]
  * Element content from UTF-8 bytes, without decoding them when it can: the very bytes when nothing
  * needs escaping (valid UTF-8, no & < >, no forbidden character), the bytes with & < > replaced
  * when only those occur, else the escaped text.
+ *
+ * `parsedJson`: the bytes are JSON text that JSON.parse accepted. JSON allows no raw control
+ * character (in strings they are escaped, outside them only tab, LF, CR and space), so the
+ * byte-by-byte search for C0 controls, the one scan here not done natively, is skipped (measured:
+ * 11 ms per 1000 alerts of ~5 KB, a tenth of the input's CPU per page).
  */
-export function xmlContentBytes(bytes: Buffer): Buffer | string {
-  if (!isUtf8(bytes) || hasForbidden(bytes)) return xmlContent(bytes.toString('utf8'));
+export function xmlContentBytes(bytes: Buffer, parsedJson = false): Buffer | string {
+  if (!isUtf8(bytes) || hasForbidden(bytes, !parsedJson)) return xmlContent(bytes.toString('utf8'));
   return escapeBytes(bytes);
 }
 
-/** Valid UTF-8 with a character XML forbids: a C0 control other than tab/LF/CR, or U+FFFE/U+FFFF. */
-function hasForbidden(bytes: Buffer): boolean {
+/** Valid UTF-8 with a character XML forbids: U+FFFE/U+FFFF, or (when asked) a C0 control other than tab/LF/CR. */
+function hasForbidden(bytes: Buffer, controls: boolean): boolean {
   for (let at = bytes.indexOf(EF_BF); at !== -1; at = bytes.indexOf(EF_BF, at + 1)) {
     if (bytes[at + 2] === 0xbe || bytes[at + 2] === 0xbf) return true;
   }
+  if (!controls) return false;
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i];
     if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return true;

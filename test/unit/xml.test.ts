@@ -108,6 +108,23 @@ test('bytes are written as they are only when the escaped text would be the same
   assert.equal(String(xmlContentBytes(big)).length, 2_000_000 * 5 + 4);
 });
 
+test('JSON text that JSON.parse accepted skips the control-character scan and still comes out as the escaped text', () => {
+  const { xmlContentBytes } = xmlModule;
+  fc.assert(
+    fc.property(fc.jsonValue(), fc.constantFrom('', '\uFFFE', '\uFFFF', '&<>', '\u0001\u001f', '\uD800'), (value, extra) => {
+      // JSON.stringify escapes control characters and lone surrogates, as any JSON a server sends must.
+      const text = JSON.stringify({ value, extra });
+      JSON.parse(text);
+      const bytes = Buffer.from(text, 'utf8');
+      const out = xmlContentBytes(bytes, true);
+      assert.equal(typeof out === 'string' ? out : out.toString('utf8'), xmlModule.xmlContent(text));
+    }),
+    { numRuns: 1000 },
+  );
+  // U+FFFF is legal in JSON strings but not in XML: still removed when the bytes are parsed JSON.
+  assert.equal(xmlContentBytes(Buffer.from('{"a":"x\uFFFFy"}'), true), '{"a":"xy"}');
+});
+
 test('events given as bytes come out as the same XML as the same text', async () => {
   const datas = ['{"a":"東京 😀"}', '{"cmd":"a & b <c>"}', '{"x":"\uFFFF"}', ...HOSTILE.map((h) => JSON.stringify({ h }))];
   const render = async (asBytes: boolean) => {
