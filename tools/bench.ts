@@ -49,10 +49,7 @@ function runInput(s: StandIns, checkpointDir: string, params: Record<string, str
     const child = spawn(path.join(APP_DIR, 'bin', 'defender_xdr_alerts.sh'), [], { stdio: ['pipe', 'pipe', 'inherit'] });
     let figures: Sample = { cpuMs: 0, peakRssMb: 0 };
     let firstRequestMs = -1;
-    const timer = setInterval(() => {
-      figures = sample(child.pid!, figures);
-      if (firstRequestMs < 0 && s.graph.requests.length > before) firstRequestMs = performance.now() - started;
-    }, 20);
+    const timer = setInterval(() => (figures = sample(child.pid!, figures)), 20);
     let events = 0;
     let bytes = 0;
     let tail = Buffer.alloc(0);
@@ -68,25 +65,52 @@ function runInput(s: StandIns, checkpointDir: string, params: Record<string, str
     child.on('error', reject);
     child.on('close', (exitCode) => {
       clearInterval(timer);
+      const first = s.graph.requests[before];
+      firstRequestMs = first ? first.receivedAt - started : -1;
       resolve({ ...figures, events, bytes, wallMs: performance.now() - started, firstRequestMs, exitCode });
     });
     child.stdin.end(runConfigXml(s, 'defender_xdr_alerts', 'bench', params, checkpointDir));
   });
 }
 
-/** The floor: JSON.parse of each page body and writing each event's JSON once, on the same alerts. */
-function measureLimit(s: StandIns): number {
-  const alerts = [...s.graph.alerts.values()];
-  const bodies: string[] = [];
-  for (let i = 0; i < alerts.length; i += PAGE) bodies.push(JSON.stringify({ value: alerts.slice(i, i + PAGE) }));
-  const started = process.cpuUsage();
-  let sink = 0;
-  for (const body of bodies) {
-    for (const item of (JSON.parse(body) as { value: unknown[] }).value) sink += JSON.stringify(item).length;
+/**
+ * The floor: JSON.parse of each page body and writing each event's JSON once (JSON.stringify of
+ * each item), on the same alerts. Measured in a fresh Node process, as the input runs, so the
+ * benchmark's own heap (every simulated document) does not slow it; the pages reach it through a
+ * pipe and only the parse and stringify are timed (decoding the bytes is not counted).
+ */
+const LIMIT_SCRIPT = `
+let chunks = [], have = 0, cpuUs = 0, sink = 0;
+process.stdin.on('data', (chunk) => {
+  chunks.push(chunk); have += chunk.length;
+  let buf = chunks.length > 1 ? Buffer.concat(chunks) : chunks[0];
+  while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32LE(0)) {
+    const text = buf.toString('utf8', 4, 4 + buf.readUInt32LE(0));
+    buf = buf.subarray(4 + buf.readUInt32LE(0));
+    const started = process.cpuUsage();
+    for (const item of JSON.parse(text).value) sink += JSON.stringify(item).length;
+    const used = process.cpuUsage(started);
+    cpuUs += used.user + used.system;
   }
-  const used = process.cpuUsage(started);
-  if (sink === 0) throw new Error('nothing measured');
-  return (used.user + used.system) / 1000;
+  chunks = buf.length ? [buf] : []; have = buf.length;
+});
+process.stdin.on('end', () => { if (!sink) process.exit(1); process.stdout.write(String(cpuUs / 1000)); });
+`;
+
+async function measureLimit(s: StandIns): Promise<number> {
+  const alerts = [...s.graph.alerts.values()];
+  const child = spawn(process.execPath, ['--input-type=module', '-e', LIMIT_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<number>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`limit process exited ${code}`)))));
+  for (let i = 0; i < alerts.length; i += PAGE) {
+    const body = Buffer.from(JSON.stringify({ value: alerts.slice(i, i + PAGE) }));
+    const header = Buffer.alloc(4);
+    header.writeUInt32LE(body.length);
+    if (!child.stdin.write(Buffer.concat([header, body]))) await new Promise((resolve) => child.stdin.once('drain', resolve));
+  }
+  child.stdin.end();
+  return done;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -105,18 +129,19 @@ async function main(): Promise<void> {
       s.graph.addAlerts(size, { at: new Date(Date.now() - 60_000), spreadMs: 30 * 86_400_000 });
       // Microsoft has its documents ready to send; the stand-in makes their JSON before the clock starts.
       s.graph.prepareAlertJson();
-      const limitCpuMs = measureLimit(s);
+      const limitCpuMs = await measureLimit(s);
       const run = await runInput(s, mkdtempSync(path.join(s.workDir, 'cp-')), { account: 'prod', start_date: start });
       if (run.exitCode !== 0 || run.events !== size) throw new Error(`run of ${size}: exit ${run.exitCode}, ${run.events} events`);
       const listRequests = s.graph.requests.filter((r) => r.path.endsWith('/security/alerts_v2')).length;
       const otherRequests = s.graph.requests.length - listRequests;
       const minimum = Math.ceil(size / PAGE);
-      const rate = size / (run.wallMs / 1000);
+      // From the first request (the token) to exit: start-up is its own line (cold start) and the limit has none.
+      const rate = size / ((run.wallMs - run.firstRequestMs) / 1000);
       const limitRate = size / (limitCpuMs / 1000);
       rss.push(run.peakRssMb);
       rows.push([
         fmt(size), fmt(rate), fmt((run.cpuMs / size) * 10_000, 0) + ' ms', fmt(limitRate), fmt((rate / limitRate) * 100, 0) + '%',
-        fmt(run.peakRssMb, 0) + ' MB', `${listRequests}+${otherRequests}`, `${minimum}+2`, fmt(run.wallMs / 1000, 1) + ' s',
+        fmt(run.peakRssMb, 0) + ' MB', `${listRequests}+${otherRequests}`, `${minimum}+2`, fmt(run.firstRequestMs / 1000, 2) + ' s', fmt(run.wallMs / 1000, 1) + ' s',
       ]);
       verdicts.push([`${fmt(size)}: throughput >= 60% of the limit`, rate >= 0.6 * limitRate]);
       verdicts.push([`${fmt(size)}: peak RSS <= 200 MB`, run.peakRssMb <= 200]);
@@ -159,7 +184,7 @@ async function main(): Promise<void> {
   if (rss.length > 1) verdicts.push([`RSS at ${fmt(SIZES.at(-1)!)} <= 1.2 x RSS at ${fmt(SIZES[0])}`, rss.at(-1)! <= 1.2 * rss[0]]);
 
   const bundle = statSync(path.join(APP_DIR, 'bin', 'defender_xdr_alerts.js')).size;
-  const header = ['alerts', 'alerts/s', 'CPU/10k', 'limit alerts/s', 'of limit', 'peak RSS', 'requests (list+auth)', 'minimum', 'wall'];
+  const header = ['alerts', 'alerts/s', 'CPU/10k', 'limit alerts/s', 'of limit', 'peak RSS', 'requests (list+auth)', 'minimum', 'start', 'wall'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i])).join(' | ') + ' |';
   console.log('\n' + line(header));

@@ -20,10 +20,15 @@ export interface Page<T> {
   count: number;
   /** The following page; for an API without counts, present whenever this page may not be the last. */
   next?: () => Promise<Page<T>>;
+  /** The page's last item, read without reading the others (they may be parsed lazily). */
+  last?: () => T | undefined;
 }
 
-/** Reads the first page of the items whose lastUpdateDateTime is in [from, to) (canonical timestamps). */
-export type WindowQuery<T> = (from: string, to: string) => Promise<Page<T>>;
+/**
+ * Reads the first page of the items whose lastUpdateDateTime is in [from, to) (canonical
+ * timestamps), or in (from, to) when `after`.
+ */
+export type WindowQuery<T> = (from: string, to: string, after?: boolean) => Promise<Page<T>>;
 
 export interface WindowCheckpoint {
   version: 1;
@@ -44,6 +49,12 @@ export function isWindowCheckpoint(value: unknown): value is WindowCheckpoint {
 
 export interface WindowOptions<T> {
   query: WindowQuery<T>;
+  /**
+   * The same list asked for oldest change first (`$orderby=lastUpdateDateTime asc`), when the API
+   * may honour it. Windows are then read by keyset (see keyset()); if a page shows the order was
+   * ignored, the window falls back to `query`.
+   */
+  ascendingQuery?: WindowQuery<T>;
   identify: (item: T) => { id: string; lastUpdate: string };
   /** Writes the page's new items as events and resolves once they are flushed to splunkd. */
   emit: (items: T[]) => Promise<void>;
@@ -85,8 +96,95 @@ class WindowCollector<T> {
   }
 
   async run(): Promise<WindowResult> {
-    if (this.o.fromMs < this.o.toMs) await this.range(this.o.fromMs, this.o.toMs);
+    if (this.o.fromMs < this.o.toMs) {
+      if (this.o.ascendingQuery) await this.keyset(this.o.ascendingQuery, this.o.fromMs, this.o.toMs);
+      else await this.range(this.o.fromMs, this.o.toMs);
+    }
     return { ...this.result, highWaterMark: this.highWaterMark };
+  }
+
+  /**
+   * Reads [fromMs, toMs) oldest change first, each page a new query that starts just after the
+   * last change time of the page before (keyset paging, as Elastic's integration reads these
+   * lists). No page is read at an offset, so items changing while we page cannot shift others out
+   * of view, nothing needs a second pass, and a window of any size costs one request per page:
+   * the minimum. Every page moves the high-water mark to its last time, since every version
+   * before that time has then been emitted.
+   *
+   * Items at the last time that did not fit on the page would be skipped by "after that time", so
+   * each page's count is checked: it must be the previous count minus the previous page. When it
+   * is not (such a tie, or the window changed), the page is asked again from that time inclusive
+   * and the items already emitted are skipped.
+   *
+   * `$orderby` is not documented for these lists, so each page that is followed by another is
+   * checked: oldest first, inside the window, moving forward. If not, the rest of the window is
+   * read by offset with `range()`.
+   */
+  private async keyset(ascending: WindowQuery<T>, fromMs: number, toMs: number): Promise<void> {
+    const to = fromEpochMs(toMs);
+    let anchor = fromEpochMs(fromMs);
+    let after = false; // false: from the anchor inclusive; true: strictly after it
+    let expectedCount = -1;
+    let page = await ascending(anchor, to);
+    for (;;) {
+      if (after && expectedCount >= 0 && page.count >= 0 && page.count !== expectedCount) {
+        this.o.logger.debug('Count moved between pages; reading again from the last time, inclusive', { at: anchor, expected: expectedCount, count: page.count });
+        this.result.repaged++;
+        after = false;
+        page = await ascending(anchor, to);
+        continue;
+      }
+      let next: Promise<Page<T>> | undefined;
+      let lastTime: string | undefined;
+      if (page.next) {
+        // The next query needs only the last item's time: it leaves before this page is parsed
+        // and written, so the API's latency overlaps that work as with a nextLink.
+        const last = page.last ? page.last() : page.items.at(-1);
+        lastTime = last === undefined ? undefined : this.timeOf(last);
+        if (lastTime !== undefined && lastTime > anchor && lastTime < to) {
+          next = ascending(lastTime, to, page.count >= 0);
+          next.catch(() => undefined); // observed below; this only keeps an early failure from going unhandled
+          await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+        }
+      }
+      this.result.pages++;
+      const items = page.items;
+      const keys = items.map((item) => this.keyOf(item));
+      if (!page.next) {
+        // The last page holds everything left in the window, whatever its order.
+        await this.emitNew(items, keys);
+        this.result.slices++;
+        return this.advance(toMs);
+      }
+      const ordered = keys.every((key, i) => {
+        const time = key.slice(0, key.indexOf('|'));
+        return (after ? time > anchor : time >= anchor) && time < to && (i === 0 || time >= keys[i - 1].slice(0, keys[i - 1].indexOf('|')));
+      });
+      if (next && ordered) {
+        await this.emitNew(items, keys, lastTime);
+        expectedCount = page.count >= 0 ? page.count - items.length : -1;
+        after = page.count >= 0; // without counts a skipped tie could not be noticed: re-read the last time instead
+        anchor = lastTime!;
+        page = await next;
+        continue;
+      }
+      await next?.catch(() => undefined); // not used: settle it before other requests go out
+      const anchorMs = toEpochMs(anchor);
+      if (ordered && lastTime === anchor) {
+        // A whole page changed at the anchor's very time: page that millisecond by offset, then go on after it.
+        this.o.logger.info('More than one page of items changed at one instant; paging that millisecond by offset', { at: anchor });
+        await this.range(anchorMs, anchorMs + 1);
+        if (anchorMs + 1 >= toMs) return;
+        anchor = fromEpochMs(anchorMs + 1);
+        after = false;
+        expectedCount = -1;
+        page = await ascending(anchor, to);
+        continue;
+      }
+      // The API ignored (or refused) $orderby, or the last item has no usable time.
+      this.o.logger.info('Items did not come oldest change first; reading the rest of the window by offset', { from: anchor, to });
+      return this.range(anchorMs, toMs);
+    }
   }
 
   /** Reads [fromMs, toMs), split while it holds too many items. */
@@ -184,7 +282,11 @@ class WindowCollector<T> {
     return expected < 0 || (stable && seen.size === expected);
   }
 
-  private async emitNew(items: T[], itemKeys: string[]): Promise<void> {
+  /**
+   * Emits the items not emitted yet, then saves the checkpoint once: with the high-water mark
+   * moved to `advanceTo` when given (keyset paging: every version before it is now out).
+   */
+  private async emitNew(items: T[], itemKeys: string[], advanceTo?: string): Promise<void> {
     const fresh: T[] = [];
     const keys = new Set<string>();
     for (const [i, item] of items.entries()) {
@@ -197,10 +299,14 @@ class WindowCollector<T> {
       fresh.push(item);
       keys.add(key);
     }
-    if (!fresh.length) return;
-    await this.o.emit(fresh);
-    for (const key of keys) this.emitted.add(key);
-    this.result.emitted += fresh.length;
+    if (fresh.length) {
+      await this.o.emit(fresh);
+      for (const key of keys) this.emitted.add(key);
+      this.result.emitted += fresh.length;
+    } else if (advanceTo === undefined) {
+      return;
+    }
+    if (advanceTo !== undefined) this.moveHighWaterMark(advanceTo);
     // Saved after the flush: a kill between the two re-emits this page, never loses it.
     await this.save();
   }
@@ -208,21 +314,29 @@ class WindowCollector<T> {
   /** `lastUpdate|id`; an unparseable time is kept verbatim, so one odd item never stops a poll. */
   private keyOf(item: T): string {
     const { id, lastUpdate } = this.o.identify(item);
-    let time: string;
+    return `${this.timeOf(item) ?? String(lastUpdate)}|${id}`;
+  }
+
+  /** The item's canonical change time; undefined when it is not a timestamp. */
+  private timeOf(item: T): string | undefined {
     try {
-      time = canonicalTimestamp(String(lastUpdate));
+      return canonicalTimestamp(String(this.o.identify(item).lastUpdate));
     } catch {
-      time = String(lastUpdate);
+      return undefined;
     }
-    return `${time}|${id}`;
   }
 
   private async advance(toMs: number): Promise<void> {
-    const to = fromEpochMs(toMs);
-    if (to > this.highWaterMark) this.highWaterMark = to;
+    this.moveHighWaterMark(fromEpochMs(toMs));
+    await this.save();
+  }
+
+  /** Moves the mark forward (never back) and forgets emitted versions older than the re-read window. */
+  private moveHighWaterMark(to: string): void {
+    if (to <= this.highWaterMark) return;
+    this.highWaterMark = to;
     const keepFrom = fromEpochMs(toEpochMs(this.highWaterMark) - this.o.reReadWindowMs);
     for (const key of this.emitted) if (key.slice(0, key.indexOf('|')) < keepFrom) this.emitted.delete(key);
-    await this.save();
   }
 
   private save(): Promise<void> {

@@ -28,24 +28,30 @@ class FakeList {
     const item = this.items.get(id)!;
     this.items.set(id, { ...item, lastUpdateDateTime: fromEpochMs(ms) });
   }
-  query: WindowQuery<Item> = async (from, to) => this.page(from, to, 0);
-  private async page(from: string, to: string, skip: number): Promise<Page<Item>> {
+  /** false: `$orderby` is ignored, as a server that does not know it would. */
+  honoursOrder = true;
+  query: WindowQuery<Item> = async (from, to) => this.page(from, to, 0, false);
+  /** The same list with `$orderby=lastUpdateDateTime asc`: oldest change first, ties by id. */
+  ascending: WindowQuery<Item> = async (from, to, after) => this.page(from, to, 0, this.honoursOrder, after);
+  private async page(from: string, to: string, skip: number, ascending: boolean, after = false): Promise<Page<Item>> {
     this.requests++;
     const matching = [...this.items.values()]
-      .filter((i) => i.lastUpdateDateTime >= from && i.lastUpdateDateTime < to)
-      .sort((a, b) => (a.createdDateTime < b.createdDateTime ? 1 : -1));
+      .filter((i) => (after ? i.lastUpdateDateTime > from : i.lastUpdateDateTime >= from) && i.lastUpdateDateTime < to)
+      .sort(ascending
+        ? (a, b) => (a.lastUpdateDateTime === b.lastUpdateDateTime ? (a.id < b.id ? -1 : 1) : a.lastUpdateDateTime < b.lastUpdateDateTime ? -1 : 1)
+        : (a, b) => (a.createdDateTime < b.createdDateTime ? 1 : -1));
     const items = matching.slice(skip, skip + this.pageSize);
     const count = matching.length;
     this.onPage?.(skip);
     const nextSkip = skip + this.pageSize;
-    return { items, count: this.counted ? count : -1, next: nextSkip < count ? () => this.page(from, to, nextSkip) : undefined };
+    return { items, count: this.counted ? count : -1, next: nextSkip < count ? () => this.page(from, to, nextSkip, ascending, after) : undefined };
   }
 }
 
 const T0 = Date.parse('2024-05-01T00:00:00Z');
 const quiet = createLogger({ write: () => {} });
 
-async function poll(list: FakeList, checkpoint: WindowCheckpoint | undefined, nowMs: number, opts: { maxSliceItems?: number; failAfterEmits?: number; reReadMs?: number } = {}) {
+async function poll(list: FakeList, checkpoint: WindowCheckpoint | undefined, nowMs: number, opts: { maxSliceItems?: number; failAfterEmits?: number; reReadMs?: number; ascending?: boolean } = {}) {
   const emitted: Item[] = [];
   let saved: WindowCheckpoint = checkpoint ?? { version: 1, highWaterMark: fromEpochMs(T0), emitted: [] };
   let emits = 0;
@@ -53,6 +59,7 @@ async function poll(list: FakeList, checkpoint: WindowCheckpoint | undefined, no
   try {
     await collectWindow<Item>({
       query: list.query,
+      ascendingQuery: opts.ascending ? list.ascending : undefined,
       identify: (i) => ({ id: i.id, lastUpdate: i.lastUpdateDateTime }),
       emit: async (items) => {
         if (opts.failAfterEmits !== undefined && emits >= opts.failAfterEmits) throw new Error('killed');
@@ -324,4 +331,104 @@ test('a large window is split in proportion to its count: far fewer requests tha
   // Halving reads 5000 -> 2500 -> ... -> 78 per slice: 127 wasted first pages and 64 partial pages.
   assert.ok(list.requests <= minimum * 1.15, `${list.requests} requests for a minimum of ${minimum}`);
   assert.equal(Math.max(...sliceCounts.slice(1)) <= 100, true, 'no slice read over the cap');
+});
+
+// Keyset paging: the window read oldest change first, each page a new query from the last time.
+
+test('oldest first: any backlog costs one request per page, and the mark follows each page', async () => {
+  const list = new FakeList(100);
+  for (let i = 0; i < 2_500; i++) list.add(`a${i}`, T0 + i * 10);
+  const marks: string[] = [];
+  const result = await collectWindow<Item>({
+    query: list.query,
+    ascendingQuery: list.ascending,
+    identify: (i) => ({ id: i.id, lastUpdate: i.lastUpdateDateTime }),
+    emit: async () => {},
+    save: async (c) => void marks.push(c.highWaterMark),
+    logger: quiet,
+    checkpoint: { version: 1, highWaterMark: fromEpochMs(T0), emitted: [] },
+    fromMs: T0,
+    toMs: T0 + 60_000,
+    reReadWindowMs: 0,
+    maxSliceItems: 300,
+  });
+  assert.equal(result.emitted, 2_500);
+  assert.equal(list.requests, 25, 'one request per page, no probe and no partial pages');
+  assert.equal(result.skippedDuplicates, 0);
+  // After page k the mark is the time of its last item (every version before it is out).
+  assert.deepEqual(marks.slice(0, 3), [fromEpochMs(T0 + 99 * 10), fromEpochMs(T0 + 199 * 10), fromEpochMs(T0 + 299 * 10)]);
+  assert.equal(marks.at(-1), fromEpochMs(T0 + 60_000));
+});
+
+test('oldest first: updates while paging lose nothing and repeat nothing, with no second pass', async () => {
+  const list = new FakeList(10);
+  for (let i = 0; i < 60; i++) list.add(`a${i}`, T0 + i * 1000);
+  let requests = 0;
+  // Between requests, items already read and items not yet read both change (and leave the window).
+  list.onPage = () => {
+    requests++;
+    if (requests <= 4) {
+      list.update(`a${requests}`, T0 + 500_000 + requests);
+      list.update(`a${59 - requests}`, T0 + 500_000 + 10 + requests);
+    }
+  };
+  const first = await poll(list, undefined, T0 + 100_000, { ascending: true });
+  list.onPage = undefined;
+  const second = await poll(list, first.checkpoint, T0 + 600_000, { ascending: true });
+  const all = [...versions(first.emitted), ...versions(second.emitted)];
+  assert.equal(new Set(all).size, all.length, 'no version twice');
+  for (const item of list.items.values()) assert.ok(all.includes(`${item.id}@${item.lastUpdateDateTime}`), `${item.id} lost`);
+});
+
+test('oldest first: a server that ignores $orderby is read by offset, nothing lost or repeated', async () => {
+  const list = new FakeList(10);
+  list.honoursOrder = false;
+  for (let i = 0; i < 45; i++) list.add(`a${i}`, T0 + i * 1000);
+  const first = await poll(list, undefined, T0 + 100_000, { ascending: true });
+  assert.equal(first.emitted.length, 45);
+  assert.equal(new Set(versions(first.emitted)).size, 45);
+  assert.equal(first.checkpoint.highWaterMark, fromEpochMs(T0 + 100_000));
+});
+
+test('oldest first: more than a page changed in one millisecond is paged by offset, then keyset goes on', async () => {
+  const list = new FakeList(10);
+  for (let i = 0; i < 5; i++) list.add(`before${i}`, T0 + i);
+  for (let i = 0; i < 25; i++) list.add(`same${String(i).padStart(2, '0')}`, T0 + 1000);
+  for (let i = 0; i < 15; i++) list.add(`after${i}`, T0 + 2000 + i);
+  const first = await poll(list, undefined, T0 + 100_000, { ascending: true });
+  assert.equal(first.emitted.length, 45);
+  assert.equal(new Set(versions(first.emitted)).size, 45);
+});
+
+test('oldest first: killed mid-run, resume loses nothing and repeats at most one page', async () => {
+  const list = new FakeList(10);
+  for (let i = 0; i < 95; i++) list.add(`a${i}`, T0 + i * 100);
+  for (let failAfter = 1; failAfter < 10; failAfter++) {
+    const killed = await poll(list, undefined, T0 + 20_000, { ascending: true, failAfterEmits: failAfter, reReadMs: 0 });
+    const resumed = await poll(list, killed.checkpoint, T0 + 20_000, { ascending: true, reReadMs: 0 });
+    const all = [...versions(killed.emitted), ...versions(resumed.emitted)];
+    assert.equal(new Set(all).size, 95, `kill after page ${failAfter}: something lost`);
+    assert.ok(all.length - 95 <= 10, `kill after page ${failAfter}: ${all.length - 95} repeated`);
+  }
+});
+
+test('oldest first: an item without a usable time makes the window fall back to offset, and is emitted once', async () => {
+  const list = new FakeList(10);
+  for (let i = 0; i < 25; i++) list.add(`a${i}`, T0 + i * 1000);
+  list.items.set('odd', { id: 'odd', lastUpdateDateTime: 'not a time', createdDateTime: fromEpochMs(T0) });
+  const first = await poll(list, undefined, T0 + 100_000, { ascending: true });
+  assert.equal(new Set(versions(first.emitted)).size, first.emitted.length);
+  assert.equal(first.emitted.filter((i) => i.id !== 'odd').length, 25);
+});
+
+test('oldest first: items sharing the last time of a page are not skipped by reading after it', async () => {
+  const list = new FakeList(10);
+  for (let i = 0; i < 8; i++) list.add(`a${i}`, T0 + i * 10);
+  for (let i = 0; i < 5; i++) list.add(`tie${i}`, T0 + 500); // 2 on the first page, 3 beyond it
+  for (let i = 0; i < 12; i++) list.add(`b${i}`, T0 + 1000 + i * 10);
+  const first = await poll(list, undefined, T0 + 100_000, { ascending: true });
+  assert.equal(first.emitted.length, 25);
+  assert.equal(new Set(versions(first.emitted)).size, 25);
+  // 3 pages, plus one asked again from the tie's time when the count showed items were left out.
+  assert.equal(list.requests, 4);
 });

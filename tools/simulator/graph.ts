@@ -66,6 +66,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Response status; 0 while pending or when the connection was reset. */
   status: number;
+  /** performance.now() when the request arrived. */
+  receivedAt: number;
 }
 
 export interface GraphSimulatorOptions {
@@ -236,7 +238,7 @@ export class GraphSimulator {
   incidents = new VersionedMap<string, Incident>();
   /** Filtered, ordered lists by collection and $filter, valid while their map's version holds. */
   private readonly matchingCache = new Map<string, { version: number; items: (Alert | Incident)[] }>();
-  private readonly orderCache = new Map<string, { version: number; items: (Alert | Incident)[] }>();
+  private readonly orderCache = new Map<string, OrderedList>();
   /** The Defender for Endpoint alerts API on the same host. */
   readonly mde: MdeAlertsApi;
 
@@ -417,6 +419,7 @@ export class GraphSimulator {
       query: url.searchParams,
       headers: redactHeaders(req.headers),
       status: 0,
+      receivedAt: performance.now(),
     };
     this.requests.push(entry);
     return entry;
@@ -822,26 +825,53 @@ export class GraphSimulator {
     const key = `${collection}|${orderBy ? `${orderBy.property} ${orderBy.direction}` : ''}|${filter ? JSON.stringify(filter, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) : ''}`;
     const cached = this.matchingCache.get(key);
     if (cached && cached.version === map.version) return cached.items;
-    const ordered = this.ordered(collection, orderBy);
-    const result = filter ? ordered.filter((item) => evaluateFilter(filter, item)) : ordered;
+    const result = this.filtered(this.ordered(collection, orderBy), filter);
     if (this.matchingCache.size > 32) this.matchingCache.clear();
     this.matchingCache.set(key, { version: map.version, items: result });
     return result;
   }
 
+  /**
+   * The items of an ordered list that pass the filter. When the list is in ascending order of a
+   * time property and the filter bounds that property from below (as every window query does),
+   * the bounds are found by binary search, as a database's index would, and only the other
+   * clauses are evaluated: a new window per page then costs a lookup, not a scan of everything.
+   */
+  private filtered(ordered: OrderedList, filter: FilterNode | undefined): (Alert | Incident)[] {
+    if (!filter) return ordered.items;
+    const clauses = conjuncts(filter);
+    const bounds = clauses.filter((c): c is CompareNode =>
+      ordered.ascending && c.kind === 'compare' && c.property === ordered.property && c.literal.kind === 'datetime' && ['gt', 'ge', 'lt', 'le'].includes(c.op));
+    if (!bounds.some((b) => b.op === 'gt' || b.op === 'ge')) return ordered.items.filter((item) => evaluateFilter(filter, item));
+    let lo = 0;
+    let hi = ordered.items.length;
+    for (const bound of bounds) {
+      const ticks = (bound.literal as { ticks: bigint }).ticks;
+      // Items without the property sort as 0 and fall below any lower bound.
+      if (bound.op === 'gt') lo = Math.max(lo, firstIndex(ordered.ticks, (t) => t > ticks));
+      if (bound.op === 'ge') lo = Math.max(lo, firstIndex(ordered.ticks, (t) => t >= ticks));
+      if (bound.op === 'lt') hi = Math.min(hi, firstIndex(ordered.ticks, (t) => t >= ticks));
+      if (bound.op === 'le') hi = Math.min(hi, firstIndex(ordered.ticks, (t) => t > ticks));
+    }
+    const candidates = ordered.items.slice(lo, Math.max(lo, hi));
+    const rest = clauses.filter((c) => !bounds.includes(c as CompareNode));
+    return rest.length ? candidates.filter((item) => rest.every((c) => evaluateFilter(c, item))) : candidates;
+  }
+
   /** The whole collection in one order, sorted once per version of the collection. */
-  private ordered(collection: Collection, orderBy: OrderBy | undefined): (Alert | Incident)[] {
+  private ordered(collection: Collection, orderBy: OrderBy | undefined): OrderedList {
     const map = collection === 'alerts' ? this.alerts : this.incidents;
     const key = `${collection}|${orderBy ? `${orderBy.property} ${orderBy.direction}` : ''}`;
     const cached = this.orderCache.get(key);
-    if (cached && cached.version === map.version) return cached.items;
+    if (cached && cached.version === map.version) return cached;
     const property = orderBy?.property ?? 'createdDateTime';
-    const sign = orderBy?.direction === 'asc' ? 1 : -1;
+    const ascending = orderBy?.direction === 'asc';
+    const sign = ascending ? 1 : -1;
     const keyed = [...map.values()].map((item) => ({ item, ticks: toTicks(String((item as unknown as Record<string, unknown>)[property])) ?? 0n }));
     keyed.sort((a, b) => (a.ticks === b.ticks ? (a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0) : a.ticks > b.ticks ? sign : -sign));
-    const items = keyed.map((k) => k.item);
-    this.orderCache.set(key, { version: map.version, items });
-    return items;
+    const list: OrderedList = { version: map.version, property, ascending, items: keyed.map((k) => k.item), ticks: keyed.map((k) => k.ticks) };
+    this.orderCache.set(key, list);
+    return list;
   }
 
   private contextUrl(collection: Collection, expand: boolean, entity: boolean): string {
@@ -967,6 +997,34 @@ interface ListOptions {
 interface OrderBy {
   property: string;
   direction: 'asc' | 'desc';
+}
+
+type CompareNode = Extract<FilterNode, { kind: 'compare' }>;
+
+/** A collection sorted by one time property, with each item's ticks for binary search. */
+interface OrderedList {
+  version: number;
+  property: string;
+  ascending: boolean;
+  items: (Alert | Incident)[];
+  ticks: bigint[];
+}
+
+/** The clauses of a chain of `and`s (a filter without `and` is one clause). */
+function conjuncts(node: FilterNode): FilterNode[] {
+  return node.kind === 'and' ? [...conjuncts(node.left), ...conjuncts(node.right)] : [node];
+}
+
+/** The first index whose value passes `test`, for a test that is false then true along the array. */
+function firstIndex(values: readonly bigint[], test: (value: bigint) => boolean): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (test(values[mid]!)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** `$top`, `top` and `$TOP` are the same option to Graph. */

@@ -17,8 +17,11 @@ export interface GraphAlert {
 
 export async function pollAlerts(ctx: PollContext): Promise<PollSummary> {
   const graph = new GraphClient(ctx.http, ctx.tokens, ctx.account.endpoints.graphUrl, 'SecurityAlert.Read.All');
+  const base = { path: ALERTS_PATH, pageSize: PAGE_SIZE, extraFilter: ctx.params.filter, identityOnly: true };
   return windowedPoll<GraphAlert>(ctx, {
-    query: graphWindowQuery<GraphAlert>(graph, { path: ALERTS_PATH, pageSize: PAGE_SIZE, extraFilter: ctx.params.filter, identityOnly: true }),
+    query: graphWindowQuery<GraphAlert>(graph, base),
+    // Oldest change first: one request per page for any backlog, and no offsets to shift.
+    ascendingQuery: graphWindowQuery<GraphAlert>(graph, { ...base, ascending: true }),
     lastUpdate: (item) => item.lastUpdateDateTime,
     warmUp: () => graph.warmUp(),
     maxSliceItems: PAGE_SIZE * 10,
