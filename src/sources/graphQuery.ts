@@ -49,9 +49,18 @@ interface Fetched<T> {
   /** Elements in `value`, parsed or not. */
   length: number;
   items: () => T[];
+  /** The same, parsed in batches with I/O let in between. */
+  read?: () => Promise<T[]>;
   /** The last element alone. */
   last: () => T | undefined;
 }
+
+/**
+ * Elements parsed between two turns of the event loop when a page is read asynchronously: a
+ * 1000-alert page is ~30 ms of parsing, and the next page's response (asked for before) should
+ * be read, and the request after it sent, while this one is parsed rather than after.
+ */
+const READ_BATCH = 100;
 
 /** A WindowQuery over an OData list: $filter on the window, $count on every page, @odata.nextLink followed verbatim. */
 export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptions): WindowQuery<T> {
@@ -67,7 +76,7 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
     const value = Array.isArray(body?.value) ? body.value : [];
     return { body, length: value.length, items: () => value, last: () => value.at(-1) };
   };
-  const toPage = ({ body, length, items, last }: Fetched<T>, query: Record<string, string>, skip: number): Page<T> => {
+  const toPage = ({ body, length, items, read, last }: Fetched<T>, query: Record<string, string>, skip: number): Page<T> => {
     // A proxy or a broken answer must fail the poll loudly, not be read as an empty page.
     if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
       throw new Error(`${options.path} answered without a "value" array; is a proxy answering for Microsoft?`);
@@ -84,8 +93,9 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
       // Parsed on first read: the pager asks for the next page first, so that request is already
       // on its way while this page's elements are parsed (the request chain no longer waits on it).
       get items() {
-        return (kept ??= items().filter((item): item is T => typeof item === 'object' && item !== null));
+        return (kept ??= items().filter(isItem));
       },
+      read: async () => (kept ??= (read ? await read() : items()).filter(isItem)),
       count: typeof body['@odata.count'] === 'number' ? body['@odata.count'] : -1,
       next,
       last: () => {
@@ -114,6 +124,10 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
   };
 }
 
+function isItem<T>(item: T): item is T {
+  return typeof item === 'object' && item !== null;
+}
+
 function withRawItems<T>(body: GraphList<T>, bytes: Buffer): GraphList<T> {
   const value = (body as { value?: unknown } | null)?.value;
   if (Array.isArray(value)) rememberRawJson(value, scanArray(bytes, 'value')?.elements);
@@ -129,27 +143,30 @@ function identityPage<T>(url: string, bytes: Buffer, timeProperty: string): Fetc
   const span = scanArray(bytes, 'value');
   if (!span) return undefined;
   const skeleton = parseJson<GraphList<T>>(url, bytes.toString('utf8', 0, span.start) + '[]' + bytes.toString('utf8', span.end));
+  const identity = (element: Buffer): unknown => {
+    const item = parseJson<unknown>(url, element.toString('utf8'));
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+    const { id, [timeProperty]: time } = item as Record<string, unknown>;
+    return { id, [timeProperty]: time };
+  };
   const items = (): T[] => {
+    const parsed = span.elements.map(identity);
+    rememberRawJson(parsed, span.elements);
+    return parsed as T[];
+  };
+  const read = async (): Promise<T[]> => {
     const parsed: unknown[] = [];
-    for (const element of span.elements) {
-      const item = parseJson<unknown>(url, element.toString('utf8'));
-      if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
-        const { id, [timeProperty]: time } = item as Record<string, unknown>;
-        parsed.push({ id, [timeProperty]: time });
-      } else {
-        parsed.push(item);
-      }
+    for (let i = 0; i < span.elements.length; i++) {
+      if (i > 0 && i % READ_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      parsed.push(identity(span.elements[i]));
     }
     rememberRawJson(parsed, span.elements);
     return parsed as T[];
   };
   const last = (): T | undefined => {
     const element = span.elements.at(-1);
-    if (!element) return undefined;
-    const item = parseJson<unknown>(url, element.toString('utf8'));
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
-    const { id, [timeProperty]: time } = item as Record<string, unknown>;
-    return { id, [timeProperty]: time } as T;
+    const item = element && identity(element);
+    return typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as T) : undefined;
   };
-  return { body: skeleton, length: span.elements.length, items, last };
+  return { body: skeleton, length: span.elements.length, items, read, last };
 }

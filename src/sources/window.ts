@@ -22,6 +22,8 @@ export interface Page<T> {
   next?: () => Promise<Page<T>>;
   /** The page's last item, read without reading the others (they may be parsed lazily). */
   last?: () => T | undefined;
+  /** `items`, parsed in batches that let I/O in between (the next request goes out meanwhile). */
+  read?: () => Promise<T[]>;
 }
 
 /**
@@ -148,7 +150,7 @@ class WindowCollector<T> {
         }
       }
       this.result.pages++;
-      const items = page.items;
+      const items = page.read ? await page.read() : page.items;
       const keys = items.map((item) => this.keyOf(item));
       if (!page.next) {
         // The last page holds everything left in the window, whatever its order.

@@ -119,27 +119,41 @@ describe('alerts input', () => {
     assert.equal(r.events.length, high);
   });
 
-  test('items updated while the input pages (offset paging) are neither lost nor duplicated', async () => {
-    s.graph.alerts.clear();
-    const created = s.graph.addAlerts(3000, { at: new Date(Date.now() - 60_000), spreadMs: 3_600_000 });
-    const cp = newCheckpointDir();
-    const params = { account: 'prod', start_date: new Date(Date.now() - 86_400_000).toISOString() };
-    let moved = 0;
-    s.graph.onListPage = (info) => {
-      if (info.collection === 'alerts' && info.skip > 0 && moved < 40) {
-        for (let i = 0; i < 10; i++) s.graph.updateAlert(created[moved++].id);
+  for (const honoursOrderBy of [true, false]) {
+    const paging = honoursOrderBy ? 'oldest first by keyset' : 'by offset, $orderby ignored';
+    test(`items updated while the input pages (${paging}) are neither lost nor duplicated`, async () => {
+      s.graph.alerts.clear();
+      s.graph.honoursOrderBy = honoursOrderBy;
+      const created = s.graph.addAlerts(3000, { at: new Date(Date.now() - 60_000), spreadMs: 3_600_000 });
+      const cp = newCheckpointDir();
+      const params = { account: 'prod', start_date: new Date(Date.now() - 86_400_000).toISOString() };
+      let moved = 0;
+      let pages = 0;
+      // After the first page, alerts both already read and not read yet change (and leave the window).
+      s.graph.onListPage = (info) => {
+        if (info.collection === 'alerts' && pages++ > 0 && moved < 40) {
+          for (let i = 0; i < 5; i++) s.graph.updateAlert(created[moved++].id);
+          for (let i = 0; i < 5; i++) s.graph.updateAlert(created[2999 - moved++].id);
+        }
+      };
+      try {
+        const first = await runOnce('defender_xdr_alerts', 'prod', params, cp);
+        s.graph.onListPage = undefined;
+        assert.equal(first.code, 0, first.stderr);
+        assert.ok(moved > 0, 'nothing changed while paging');
+        if (!honoursOrderBy) assert.match(first.stderr, /did not come oldest change first; reading the rest of the window by offset/);
+        const second = await runOnce('defender_xdr_alerts', 'prod', params, cp);
+        const all = [...versions(first.events), ...versions(second.events)];
+        assert.equal(new Set(all).size, all.length, 'a version was emitted twice');
+        const expected = [...s.graph.alerts.values()].map((a) => `${a.id}@${a.lastUpdateDateTime}`);
+        for (const v of expected) assert.ok(all.includes(v), `final version ${v} never emitted`);
+        assert.equal(new Set(ids([...first.events, ...second.events])).size, 3000);
+      } finally {
+        s.graph.onListPage = undefined;
+        s.graph.honoursOrderBy = true;
       }
-    };
-    const first = await runOnce('defender_xdr_alerts', 'prod', params, cp);
-    s.graph.onListPage = undefined;
-    assert.equal(first.code, 0, first.stderr);
-    const second = await runOnce('defender_xdr_alerts', 'prod', params, cp);
-    const all = [...versions(first.events), ...versions(second.events)];
-    assert.equal(new Set(all).size, all.length, 'a version was emitted twice');
-    const expected = [...s.graph.alerts.values()].map((a) => `${a.id}@${a.lastUpdateDateTime}`);
-    for (const v of expected) assert.ok(all.includes(v), `final version ${v} never emitted`);
-    assert.equal(new Set(ids([...first.events, ...second.events])).size, 3000);
-  });
+    });
+  }
 
   test('kill -9 mid-run, then resume: nothing lost, at most one page repeated', async () => {
     s.graph.alerts.clear();
