@@ -96,6 +96,7 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
         return (kept ??= items().filter(isItem));
       },
       read: async () => (kept ??= (read ? await read() : items()).filter(isItem)),
+      size: length,
       count: typeof body['@odata.count'] === 'number' ? body['@odata.count'] : -1,
       next,
       last: () => {

@@ -24,6 +24,8 @@ export interface Page<T> {
   last?: () => T | undefined;
   /** `items`, parsed in batches that let I/O in between (the next request goes out meanwhile). */
   read?: () => Promise<T[]>;
+  /** How many items the page holds, known before they are parsed. */
+  size?: number;
 }
 
 /**
@@ -124,68 +126,49 @@ class WindowCollector<T> {
    */
   private async keyset(ascending: WindowQuery<T>, fromMs: number, toMs: number): Promise<void> {
     const to = fromEpochMs(toMs);
-    let anchor = fromEpochMs(fromMs);
-    let after = false; // false: from the anchor inclusive; true: strictly after it
-    let expectedCount = -1;
-    let page = await ascending(anchor, to);
+    let from = fromEpochMs(fromMs);
     for (;;) {
-      if (after && expectedCount >= 0 && page.count >= 0 && page.count !== expectedCount) {
-        this.o.logger.debug('Count moved between pages; reading again from the last time, inclusive', { at: anchor, expected: expectedCount, count: page.count });
-        this.result.repaged++;
-        after = false;
-        page = await ascending(anchor, to);
-        continue;
-      }
-      let next: Promise<Page<T>> | undefined;
-      let lastTime: string | undefined;
-      if (page.next) {
-        // The next query needs only the last item's time: it leaves before this page is parsed
-        // and written, so the API's latency overlaps that work as with a nextLink.
-        const last = page.last ? page.last() : page.items.at(-1);
-        lastTime = last === undefined ? undefined : this.timeOf(last);
-        if (lastTime !== undefined && lastTime > anchor && lastTime < to) {
-          next = ascending(lastTime, to, page.count >= 0);
-          next.catch(() => undefined); // observed below; this only keeps an early failure from going unhandled
-          await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+      const fetcher = new KeysetFetcher<T>(ascending, from, to, (item) => this.timeOf(item), this.o.logger);
+      try {
+        for (let fetched = await fetcher.take(); ; fetched = await fetcher.take()) {
+          const { page, anchor, after, lastTime } = fetched;
+          this.result.pages++;
+          const items = page.read ? await page.read() : page.items;
+          const keys = items.map((item) => this.keyOf(item));
+          if (!page.next) {
+            // The last page holds everything left in the window, whatever its order.
+            await this.emitNew(items, keys);
+            this.result.slices++;
+            this.result.repaged += fetcher.repaged;
+            return this.advance(toMs);
+          }
+          const ordered = keys.every((key, i) => {
+            const time = key.slice(0, key.indexOf('|'));
+            return (after ? time > anchor : time >= anchor) && time < to && (i === 0 || time >= keys[i - 1].slice(0, keys[i - 1].indexOf('|')));
+          });
+          if (ordered && lastTime !== undefined && lastTime > anchor && lastTime < to) {
+            await this.emitNew(items, keys, lastTime);
+            continue;
+          }
+          this.result.repaged += fetcher.repaged;
+          const anchorMs = toEpochMs(anchor);
+          if (ordered && lastTime === anchor) {
+            // A whole page changed at the anchor's very time: page that millisecond by offset, then go on after it.
+            this.o.logger.info('More than one page of items changed at one instant; paging that millisecond by offset', { at: anchor });
+            await fetcher.stop();
+            await this.range(anchorMs, anchorMs + 1);
+            if (anchorMs + 1 >= toMs) return;
+            from = fromEpochMs(anchorMs + 1);
+            break;
+          }
+          // The API ignored (or refused) $orderby, or the last item has no usable time.
+          this.o.logger.info('Items did not come oldest change first; reading the rest of the window by offset', { from: anchor, to });
+          await fetcher.stop();
+          return this.range(anchorMs, toMs);
         }
+      } finally {
+        await fetcher.stop();
       }
-      this.result.pages++;
-      const items = page.read ? await page.read() : page.items;
-      const keys = items.map((item) => this.keyOf(item));
-      if (!page.next) {
-        // The last page holds everything left in the window, whatever its order.
-        await this.emitNew(items, keys);
-        this.result.slices++;
-        return this.advance(toMs);
-      }
-      const ordered = keys.every((key, i) => {
-        const time = key.slice(0, key.indexOf('|'));
-        return (after ? time > anchor : time >= anchor) && time < to && (i === 0 || time >= keys[i - 1].slice(0, keys[i - 1].indexOf('|')));
-      });
-      if (next && ordered) {
-        await this.emitNew(items, keys, lastTime);
-        expectedCount = page.count >= 0 ? page.count - items.length : -1;
-        after = page.count >= 0; // without counts a skipped tie could not be noticed: re-read the last time instead
-        anchor = lastTime!;
-        page = await next;
-        continue;
-      }
-      await next?.catch(() => undefined); // not used: settle it before other requests go out
-      const anchorMs = toEpochMs(anchor);
-      if (ordered && lastTime === anchor) {
-        // A whole page changed at the anchor's very time: page that millisecond by offset, then go on after it.
-        this.o.logger.info('More than one page of items changed at one instant; paging that millisecond by offset', { at: anchor });
-        await this.range(anchorMs, anchorMs + 1);
-        if (anchorMs + 1 >= toMs) return;
-        anchor = fromEpochMs(anchorMs + 1);
-        after = false;
-        expectedCount = -1;
-        page = await ascending(anchor, to);
-        continue;
-      }
-      // The API ignored (or refused) $orderby, or the last item has no usable time.
-      this.o.logger.info('Items did not come oldest change first; reading the rest of the window by offset', { from: anchor, to });
-      return this.range(anchorMs, toMs);
     }
   }
 
@@ -343,5 +326,91 @@ class WindowCollector<T> {
 
   private save(): Promise<void> {
     return this.o.save({ version: 1, highWaterMark: this.highWaterMark, emitted: [...this.emitted] });
+  }
+}
+
+/** One page of a keyset read, with the query it answered. */
+interface KeysetPage<T> {
+  page: Page<T>;
+  anchor: string;
+  after: boolean;
+  /** The page's last change time; undefined on the last page, or when it has none. */
+  lastTime?: string;
+}
+
+/**
+ * Fetches a keyset read's pages one after the other as fast as they come: the query for the next
+ * page needs only the last item's time and the count, so it leaves as soon as a page arrives,
+ * while the collector still parses and writes the page before (at most AHEAD pages are held).
+ * It stops at the last page, or at a page whose last time does not move forward (the collector
+ * then decides what to do), and checks each count: reading strictly after the last time would
+ * skip items at that time that did not fit on the page, so a page whose count is not the count
+ * before minus the page before is asked again from that time inclusive (already-emitted items are
+ * skipped by the collector).
+ */
+class KeysetFetcher<T> {
+  private static readonly AHEAD = 2;
+  repaged = 0;
+  private readonly ready: (KeysetPage<T> | { error: unknown })[] = [];
+  private wake?: () => void;
+  private stopped = false;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly query: WindowQuery<T>,
+    from: string,
+    private readonly to: string,
+    private readonly timeOf: (item: T) => string | undefined,
+    private readonly logger: Logger,
+  ) {
+    this.done = this.run(from).catch((error: unknown) => this.push({ error }));
+  }
+
+  /** The next page, in order. */
+  async take(): Promise<KeysetPage<T>> {
+    while (!this.ready.length) await new Promise<void>((resolve) => (this.wake = resolve));
+    const next = this.ready.shift()!;
+    this.wake?.();
+    if ('error' in next) throw next.error;
+    return next;
+  }
+
+  /** Stops asking for pages and waits for a request in flight, so nothing outlives the read. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.done;
+  }
+
+  private push(entry: KeysetPage<T> | { error: unknown }): void {
+    this.ready.push(entry);
+    this.wake?.();
+  }
+
+  private async run(from: string): Promise<void> {
+    let anchor = from;
+    let after = false;
+    let expected = -1;
+    let page = await this.query(anchor, this.to);
+    while (!this.stopped) {
+      if (after && expected >= 0 && page.count >= 0 && page.count !== expected) {
+        this.logger.debug('Count moved between pages; reading again from the last time, inclusive', { at: anchor, expected, count: page.count });
+        this.repaged++;
+        after = false;
+        page = await this.query(anchor, this.to);
+        continue;
+      }
+      const last = page.next ? (page.last ? page.last() : page.items.at(-1)) : undefined;
+      const lastTime = last === undefined ? undefined : this.timeOf(last);
+      this.push({ page, anchor, after, lastTime });
+      if (lastTime === undefined || lastTime <= anchor || lastTime >= this.to) return;
+      while (this.ready.length >= KeysetFetcher.AHEAD && !this.stopped) await new Promise<void>((resolve) => (this.wake = resolve));
+      if (this.stopped) return;
+      expected = page.count >= 0 ? page.count - (page.size ?? page.items.length) : -1;
+      // Without counts a skipped tie could not be noticed: read from the last time inclusive instead.
+      after = page.count >= 0;
+      anchor = lastTime;
+      page = await this.query(anchor, this.to, after);
+    }
   }
 }
