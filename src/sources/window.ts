@@ -3,15 +3,19 @@ import type { Logger } from '../splunk/log.js';
 
 /**
  * Gap-free, duplicate-free collection from a Graph (or Defender for Endpoint) list that pages by
- * offset, sorts as it likes and has no $orderby.
+ * offset and sorts as it likes unless asked otherwise.
  *
  * Each poll reads one closed window [from, to): `to` is the poll's start, `from` the high-water
  * mark minus the re-read window. Items updated while we page leave the window (their new
- * lastUpdateDateTime is after `to`) and are read by the next poll; but leaving shifts the
- * offsets of the others, so every page is read with $count, and a slice whose count moved
- * while it was paged is paged again (already-emitted versions are skipped). A window holding
- * more than `maxSliceItems` is split in time and read oldest slice first, so deep $skip is
- * avoided, memory stays bounded and the checkpoint advances slice by slice.
+ * lastUpdateDateTime is after `to`) and are read by the next poll.
+ *
+ * When the list can be asked for oldest change first (`ascendingQuery`), the window is read by
+ * keyset: each page is a new query after the last time of the page before (see keyset()).
+ * Otherwise, or when the order turns out to be ignored, by offset: leaving shifts the offsets of
+ * the others, so every page is read with $count, and a slice whose count moved while it was
+ * paged is paged again (already-emitted versions are skipped). A window holding more than
+ * `maxSliceItems` is split in time and read oldest slice first, so deep $skip is avoided, memory
+ * stays bounded and the checkpoint advances slice by slice.
  */
 
 export interface Page<T> {
