@@ -104,7 +104,8 @@ export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-typ
 interface Reply {
   status: number;
   headers: Record<string, string>;
-  body: string | Buffer;
+  /** Parts are written one after the other: a page is not copied into one new buffer per request. */
+  body: string | Buffer | Buffer[];
 }
 
 interface RequestContext {
@@ -800,7 +801,7 @@ export class GraphSimulator {
       parts.push(presentedJson(item, includeUnknown, options.expand));
     });
     parts.push(Buffer.from(`]${nextLink ? `,"@odata.nextLink":${JSON.stringify(nextLink)}` : ''}}`));
-    return { status: 200, headers: this.graphHeaders(ctx, false), body: Buffer.concat(parts) };
+    return { status: 200, headers: this.graphHeaders(ctx, false), body: parts };
   }
 
   /**
@@ -1349,18 +1350,26 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, reply: Reply): void {
   if (res.destroyed) return;
-  const body = typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
-  res.writeHead(reply.status, { ...reply.headers, 'Content-Length': String(body.length) });
-  res.end(body);
+  const parts = bodyParts(reply);
+  res.writeHead(reply.status, { ...reply.headers, 'Content-Length': String(parts.reduce((n, p) => n + p.length, 0)) });
+  res.cork();
+  for (const part of parts) res.write(part);
+  res.uncork();
+  res.end();
 }
 
 /** Promise the whole body in Content-Length, deliver half, then drop the connection. */
 function sendTruncated(res: ServerResponse, reply: Reply): void {
   if (res.destroyed) return;
-  const body = typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
+  const body = Buffer.concat(bodyParts(reply));
   res.writeHead(reply.status, { ...reply.headers, 'Content-Length': String(body.length) });
   const half = body.subarray(0, Math.max(1, Math.floor(body.length / 2)));
   res.write(half, () => res.socket?.destroy());
+}
+
+function bodyParts(reply: Reply): Buffer[] {
+  if (Array.isArray(reply.body)) return reply.body;
+  return [typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body];
 }
 
 /** A TCP RST when possible, so clients see ECONNRESET rather than a clean close. */
