@@ -124,35 +124,8 @@ async function main(): Promise<void> {
   const rss: number[] = [];
   const start = new Date(Date.now() - 31 * 86_400_000).toISOString();
 
-  for (const size of SIZES) {
-    const s = await startStandIns();
-    try {
-      provisionAccount(s, 'prod');
-      s.graph.addAlerts(size, { at: new Date(Date.now() - 60_000), spreadMs: 30 * 86_400_000 });
-      // Microsoft has its documents ready to send; the stand-in makes their JSON before the clock starts.
-      s.graph.prepareAlertJson();
-      const limitCpuMs = await measureLimit(s);
-      const run = await runInput(s, mkdtempSync(path.join(s.workDir, 'cp-')), { account: 'prod', start_date: start });
-      if (run.exitCode !== 0 || run.events !== size) throw new Error(`run of ${size}: exit ${run.exitCode}, ${run.events} events`);
-      const listRequests = s.graph.requests.filter((r) => r.path.endsWith('/security/alerts_v2')).length;
-      const otherRequests = s.graph.requests.length - listRequests;
-      const minimum = Math.ceil(size / PAGE);
-      // From the first request (the token) to exit: start-up is its own line (cold start) and the limit has none.
-      const rate = size / ((run.wallMs - run.firstRequestMs) / 1000);
-      const limitRate = size / (limitCpuMs / 1000);
-      rss.push(run.peakRssMb);
-      rows.push([
-        fmt(size), fmt(rate), fmt((run.cpuMs / size) * 10_000, 0) + ' ms', fmt(limitRate), fmt((rate / limitRate) * 100, 0) + '%',
-        fmt(run.peakRssMb, 0) + ' MB', `${listRequests}+${otherRequests}`, `${minimum}+2`, fmt(run.firstRequestMs / 1000, 2) + ' s', fmt(run.wallMs / 1000, 1) + ' s',
-      ]);
-      verdicts.push([`${fmt(size)}: throughput >= 60% of the limit`, rate >= 0.6 * limitRate]);
-      verdicts.push([`${fmt(size)}: peak RSS <= 200 MB`, run.peakRssMb <= 200]);
-      verdicts.push([`${fmt(size)}: list requests = minimum (${minimum})`, listRequests === minimum]);
-    } finally {
-      await s.stop();
-    }
-  }
-
+  // Latency-bound and cold start first, while this process is small: after the 500k run its heap
+  // of simulated documents is still being collected, which slowed the cold starts measured then.
   // Latency-bound: every list page answered 100 ms late.
   const s = await startStandIns();
   let latencyLine = '';
@@ -183,6 +156,36 @@ async function main(): Promise<void> {
   } finally {
     await s.stop();
   }
+
+  for (const size of SIZES) {
+    const s = await startStandIns();
+    try {
+      provisionAccount(s, 'prod');
+      s.graph.addAlerts(size, { at: new Date(Date.now() - 60_000), spreadMs: 30 * 86_400_000 });
+      // Microsoft has its documents ready to send; the stand-in makes their JSON before the clock starts.
+      s.graph.prepareAlertJson();
+      const limitCpuMs = await measureLimit(s);
+      const run = await runInput(s, mkdtempSync(path.join(s.workDir, 'cp-')), { account: 'prod', start_date: start });
+      if (run.exitCode !== 0 || run.events !== size) throw new Error(`run of ${size}: exit ${run.exitCode}, ${run.events} events`);
+      const listRequests = s.graph.requests.filter((r) => r.path.endsWith('/security/alerts_v2')).length;
+      const otherRequests = s.graph.requests.length - listRequests;
+      const minimum = Math.ceil(size / PAGE);
+      // From the first request (the token) to exit: start-up is its own line (cold start) and the limit has none.
+      const rate = size / ((run.wallMs - run.firstRequestMs) / 1000);
+      const limitRate = size / (limitCpuMs / 1000);
+      rss.push(run.peakRssMb);
+      rows.push([
+        fmt(size), fmt(rate), fmt((run.cpuMs / size) * 10_000, 0) + ' ms', fmt(limitRate), fmt((rate / limitRate) * 100, 0) + '%',
+        fmt(run.peakRssMb, 0) + ' MB', `${listRequests}+${otherRequests}`, `${minimum}+2`, fmt(run.firstRequestMs / 1000, 2) + ' s', fmt(run.wallMs / 1000, 1) + ' s',
+      ]);
+      verdicts.push([`${fmt(size)}: throughput >= 60% of the limit`, rate >= 0.6 * limitRate]);
+      verdicts.push([`${fmt(size)}: peak RSS <= 200 MB`, run.peakRssMb <= 200]);
+      verdicts.push([`${fmt(size)}: list requests = minimum (${minimum})`, listRequests === minimum]);
+    } finally {
+      await s.stop();
+    }
+  }
+
   if (rss.length > 1) verdicts.push([`RSS at ${fmt(SIZES.at(-1)!)} <= 1.2 x RSS at ${fmt(SIZES[0])}`, rss.at(-1)! <= 1.2 * rss[0]]);
 
   const bundle = statSync(path.join(APP_DIR, 'bin', 'defender_xdr_alerts.js')).size;
