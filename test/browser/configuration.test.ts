@@ -41,6 +41,19 @@ async function storedSecret(user: string): Promise<string | undefined> {
   return found?.content.clear_password as string | undefined;
 }
 
+/**
+ * The stanza's `disabled` as splunkd holds it reaches `expected` (within 5 s): the page may show the
+ * new state from the answer to its own request a moment before the stand-in's next read sees it.
+ */
+async function disabledBecomes(scheme: string, name: string, expected: boolean): Promise<void> {
+  let last: unknown;
+  for (const started = Date.now(); Date.now() - started < 5000; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    last = (await input(scheme, name))?.disabled;
+    if (last === expected) return;
+  }
+  assert.equal(last, expected, `${scheme}://${name} disabled`);
+}
+
 async function input(scheme: string, name: string): Promise<Record<string, unknown> | undefined> {
   return (await splunkd(`data/inputs/${scheme}`)).entries.find((e) => e.name === name)?.content;
 }
@@ -358,10 +371,10 @@ for (const def of ACCOUNT_INPUTS) {
 
     await row.getByRole('button', { name: 'Disable input tenant-a' }).click();
     await row.getByText('Disabled').waitFor();
-    assert.equal((await input(def.scheme, 'tenant-a'))?.disabled, true);
+    await disabledBecomes(def.scheme, 'tenant-a', true);
     await row.getByRole('button', { name: 'Enable input tenant-a' }).click();
     await row.getByText('Enabled').waitFor();
-    assert.equal((await input(def.scheme, 'tenant-a'))?.disabled, false);
+    await disabledBecomes(def.scheme, 'tenant-a', false);
 
     await row.getByRole('button', { name: 'Edit input tenant-a' }).click();
     if (hasFilter) await fill('Filter', '');
