@@ -114,65 +114,53 @@ class WindowCollector<T> {
   /**
    * Reads [fromMs, toMs) oldest change first, each page a new query that starts just after the
    * last change time of the page before (keyset paging, as Elastic's integration reads these
-   * lists). No page is read at an offset, so items changing while we page cannot shift others out
-   * of view, nothing needs a second pass, and a window of any size costs one request per page:
-   * the minimum. Every page moves the high-water mark to its last time, since every version
-   * before that time has then been emitted.
+   * lists). No page is read at an offset, so a window of any size costs one request per page: the
+   * minimum.
    *
-   * Items at the last time that did not fit on the page would be skipped by "after that time", so
-   * each page's count is checked: it must be the previous count minus the previous page. When it
-   * is not (such a tie, or the window changed), the page is asked again from that time inclusive
-   * and the items already emitted are skipped.
-   *
-   * `$orderby` is not documented for these lists, so each page that is followed by another is
-   * checked: oldest first, inside the window, moving forward. If not, the rest of the window is
-   * read by offset with `range()`.
+   * Nothing is taken on trust from the order alone (`$orderby` is not documented for these
+   * lists). The high-water mark moves to a page's last time only once the next page's count
+   * proves that page complete: the count after its last time must be its own count minus its own
+   * items. Items left out (the order ignored, items at that last time that did not fit on the
+   * page) or the window changing in between show as a different count. Then the rest of the
+   * window, from the last proven mark, is read by offset with `range()`, which verifies its own
+   * passes; what was emitted already is skipped. The last page must hold exactly its count.
    */
   private async keyset(ascending: WindowQuery<T>, fromMs: number, toMs: number): Promise<void> {
     const to = fromEpochMs(toMs);
-    let from = fromEpochMs(fromMs);
-    for (;;) {
-      const fetcher = new KeysetFetcher<T>(ascending, from, to, (item) => this.timeOf(item), this.o.logger);
-      try {
-        for (let fetched = await fetcher.take(); ; fetched = await fetcher.take()) {
-          const { page, anchor, after, lastTime } = fetched;
+    const fetcher = new KeysetFetcher<T>(ascending, fromEpochMs(fromMs), to, (item) => this.timeOf(item), this.o.logger);
+    let proven = fromEpochMs(fromMs);
+    try {
+      for (;;) {
+        const fetched = await fetcher.take();
+        let fallbackFrom = 'fallback' in fetched ? fetched.fallback : undefined;
+        if (!('fallback' in fetched)) {
+          const { page, anchor, after, mark } = fetched;
           this.result.pages++;
           const items = page.read ? await page.read() : page.items;
           const keys = items.map((item) => this.keyOf(item));
-          if (!page.next) {
-            // The last page holds everything left in the window, whatever its order.
-            await this.emitNew(items, keys);
-            this.result.slices++;
-            this.result.repaged += fetcher.repaged;
-            return this.advance(toMs);
-          }
           const ordered = keys.every((key, i) => {
             const time = key.slice(0, key.indexOf('|'));
             return (after ? time > anchor : time >= anchor) && time < to && (i === 0 || time >= keys[i - 1].slice(0, keys[i - 1].indexOf('|')));
           });
-          if (ordered && lastTime !== undefined && lastTime > anchor && lastTime < to) {
-            await this.emitNew(items, keys, lastTime);
+          if (ordered) {
+            await this.emitNew(items, keys, mark);
+            if (mark !== undefined) proven = mark;
+            if (mark === to) {
+              this.result.slices++;
+              return;
+            }
             continue;
           }
-          this.result.repaged += fetcher.repaged;
-          const anchorMs = toEpochMs(anchor);
-          if (ordered && lastTime === anchor) {
-            // A whole page changed at the anchor's very time: page that millisecond by offset, then go on after it.
-            this.o.logger.info('More than one page of items changed at one instant; paging that millisecond by offset', { at: anchor });
-            await fetcher.stop();
-            await this.range(anchorMs, anchorMs + 1);
-            if (anchorMs + 1 >= toMs) return;
-            from = fromEpochMs(anchorMs + 1);
-            break;
-          }
-          // The API ignored (or refused) $orderby, or the last item has no usable time.
-          this.o.logger.info('Items did not come oldest change first; reading the rest of the window by offset', { from: anchor, to });
-          await fetcher.stop();
-          return this.range(anchorMs, toMs);
+          fallbackFrom = proven;
         }
-      } finally {
+        // Not provably complete: read the rest of the window by offset, from the last proven mark.
+        this.o.logger.info('Items did not come oldest change first, or the window changed while read; reading the rest of it by offset', { from: fallbackFrom, to });
+        this.result.repaged++;
         await fetcher.stop();
+        return this.range(toEpochMs(fallbackFrom!), toMs);
       }
+    } finally {
+      await fetcher.stop();
     }
   }
 
@@ -333,28 +321,26 @@ class WindowCollector<T> {
   }
 }
 
-/** One page of a keyset read, with the query it answered. */
-interface KeysetPage<T> {
-  page: Page<T>;
-  anchor: string;
-  after: boolean;
-  /** The page's last change time; undefined on the last page, or when it has none. */
-  lastTime?: string;
-}
+/** One page of a keyset read, with the query it answered; or where the read must go on by offset. */
+type KeysetPage<T> =
+  | {
+      page: Page<T>;
+      anchor: string;
+      after: boolean;
+      /** Where the high-water mark may move once this page is emitted: proven complete before it. */
+      mark?: string;
+    }
+  | { fallback: string };
 
 /**
  * Fetches a keyset read's pages one after the other as fast as they come: the query for the next
- * page needs only the last item's time and the count, so it leaves as soon as a page arrives,
- * while the collector still parses and writes the page before (at most AHEAD pages are held).
- * It stops at the last page, or at a page whose last time does not move forward (the collector
- * then decides what to do), and checks each count: reading strictly after the last time would
- * skip items at that time that did not fit on the page, so a page whose count is not the count
- * before minus the page before is asked again from that time inclusive (already-emitted items are
- * skipped by the collector).
+ * page needs only the last item's time, so it leaves as soon as a page arrives, while the
+ * collector still parses and writes the page before (at most AHEAD pages are held). Each page's
+ * count proves the page before complete or not (see WindowCollector.keyset); at the first that
+ * does not, or a page whose last time does not move forward, it hands over a fallback and stops.
  */
 class KeysetFetcher<T> {
   private static readonly AHEAD = 2;
-  repaged = 0;
   private readonly ready: (KeysetPage<T> | { error: unknown })[] = [];
   private wake?: () => void;
   private stopped = false;
@@ -394,27 +380,35 @@ class KeysetFetcher<T> {
   private async run(from: string): Promise<void> {
     let anchor = from;
     let after = false;
-    let expected = -1;
+    let proven = from; // every version before it is on a page already handed over
+    let expected = -1; // the count this page must have if the page before was complete
+    let lastTime: string | undefined;
     let page = await this.query(anchor, this.to);
     while (!this.stopped) {
-      if (after && expected >= 0 && page.count >= 0 && page.count !== expected) {
-        this.logger.debug('Count moved between pages; reading again from the last time, inclusive', { at: anchor, expected, count: page.count });
-        this.repaged++;
-        after = false;
-        page = await this.query(anchor, this.to);
-        continue;
+      const size = page.size ?? page.items.length;
+      if (page.count < 0 || (after && page.count !== expected)) {
+        this.logger.debug('Page count does not prove the page before complete', { at: anchor, expected, count: page.count });
+        return this.push({ fallback: proven });
       }
-      const last = page.next ? (page.last ? page.last() : page.items.at(-1)) : undefined;
-      const lastTime = last === undefined ? undefined : this.timeOf(last);
-      this.push({ page, anchor, after, lastTime });
-      if (lastTime === undefined || lastTime <= anchor || lastTime >= this.to) return;
+      // This page proves the one before it complete: the mark may move to that page's last time.
+      const mark = after ? lastTime : undefined;
+      if (!page.next) {
+        // The last page must hold everything its count says is left.
+        if (page.count !== size) return this.push({ fallback: mark ?? proven });
+        return this.push({ page, anchor, after, mark: this.to });
+      }
+      const last = page.last ? page.last() : page.items.at(-1);
+      const time = last === undefined ? undefined : this.timeOf(last);
+      if (time === undefined || time <= anchor || time >= this.to) return this.push({ fallback: mark ?? proven });
+      this.push({ page, anchor, after, mark });
+      if (mark !== undefined) proven = mark;
       while (this.ready.length >= KeysetFetcher.AHEAD && !this.stopped) await new Promise<void>((resolve) => (this.wake = resolve));
       if (this.stopped) return;
-      expected = page.count >= 0 ? page.count - (page.size ?? page.items.length) : -1;
-      // Without counts a skipped tie could not be noticed: read from the last time inclusive instead.
-      after = page.count >= 0;
-      anchor = lastTime;
-      page = await this.query(anchor, this.to, after);
+      expected = page.count - size;
+      lastTime = time;
+      after = true;
+      anchor = time;
+      page = await this.query(anchor, this.to, true);
     }
   }
 }

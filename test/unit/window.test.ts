@@ -355,8 +355,8 @@ test('oldest first: any backlog costs one request per page, and the mark follows
   assert.equal(result.emitted, 2_500);
   assert.equal(list.requests, 25, 'one request per page, no probe and no partial pages');
   assert.equal(result.skippedDuplicates, 0);
-  // After page k the mark is the time of its last item (every version before it is out).
-  assert.deepEqual(marks.slice(0, 3), [fromEpochMs(T0 + 99 * 10), fromEpochMs(T0 + 199 * 10), fromEpochMs(T0 + 299 * 10)]);
+  // The mark moves to a page's last time once the next page's count proves that page complete.
+  assert.deepEqual(marks.slice(0, 4), [fromEpochMs(T0), fromEpochMs(T0 + 99 * 10), fromEpochMs(T0 + 199 * 10), fromEpochMs(T0 + 299 * 10)]);
   assert.equal(marks.at(-1), fromEpochMs(T0 + 60_000));
 });
 
@@ -429,6 +429,40 @@ test('oldest first: items sharing the last time of a page are not skipped by rea
   const first = await poll(list, undefined, T0 + 100_000, { ascending: true });
   assert.equal(first.emitted.length, 25);
   assert.equal(new Set(versions(first.emitted)).size, 25);
-  // 3 pages, plus one asked again from the tie's time when the count showed items were left out.
-  assert.equal(list.requests, 4);
+  // 2 keyset pages: the second's count shows items left out, so the window is read by offset (3 pages).
+  assert.equal(list.requests, 5);
+});
+
+test('oldest first: a server that sorts only what it returns, not the whole set, is caught by the count before the mark moves', async () => {
+  // The reviewer's case: A(1), B(10), C(5), D(20), pages of 2, served by creation order.
+  const list = new FakeList(2);
+  list.honoursOrder = false;
+  const at = { A: 1, B: 10, C: 5, D: 20 };
+  for (const [id, s] of Object.entries(at)) list.items.set(id, { id, lastUpdateDateTime: fromEpochMs(T0 + s * 1000), createdDateTime: fromEpochMs(T0 + Object.keys(at).indexOf(id)) });
+  // Created order newest first would be D, C, B, A; serve oldest created first so page 1 is [A, B], which looks ordered.
+  const query = list.query;
+  const ascendingAsCreated: WindowQuery<Item> = async (from, to, after) => query(from, to, after);
+  list.ascending = async (from, to, after) => {
+    const all = [...list.items.values()]
+      .filter((i) => (after ? i.lastUpdateDateTime > from : i.lastUpdateDateTime >= from) && i.lastUpdateDateTime < to)
+      .sort((a, b) => (a.createdDateTime < b.createdDateTime ? -1 : 1));
+    list.requests++;
+    return { items: all.slice(0, 2), count: all.length, next: all.length > 2 ? () => ascendingAsCreated(from, to) : undefined };
+  };
+  const first = await poll(list, undefined, T0 + 100_000, { ascending: true });
+  assert.deepEqual(new Set(first.emitted.map((i) => i.id)), new Set(['A', 'B', 'C', 'D']));
+  assert.equal(new Set(versions(first.emitted)).size, first.emitted.length);
+});
+
+test('oldest first: a last page holding fewer items than its count is not taken as the end', async () => {
+  const list = new FakeList(10);
+  for (let i = 0; i < 15; i++) list.add(`a${i}`, T0 + i * 1000);
+  const ascending = list.ascending;
+  list.ascending = async (from, to, after) => {
+    const page = await ascending(from, to, after);
+    // The server drops @odata.nextLink on a full page that is not the last.
+    return { ...page, next: undefined };
+  };
+  const first = await poll(list, undefined, T0 + 100_000, { ascending: true });
+  assert.equal(new Set(first.emitted.map((i) => i.id)).size, 15);
 });
