@@ -29,7 +29,7 @@ export interface GraphQueryOptions {
   /**
    * Asks for `$orderby=<timeProperty> asc` (see WindowOptions.ascendingQuery). Not documented for
    * the security lists, so a 400 to it is answered by asking once more without it, and not asking
-   * again in this process; the window then sees pages out of order and reads by offset.
+   * again in this process; those pages then fail the window's checks and it reads by offset.
    */
   ascending?: boolean;
 }
@@ -101,7 +101,7 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
       next,
       last: () => {
         const item = kept ? kept.at(-1) : last();
-        return typeof item === 'object' && item !== null ? item : undefined;
+        return isItem(item) ? item : undefined;
       },
     };
   };
@@ -166,8 +166,7 @@ function identityPage<T>(url: string, bytes: Buffer, timeProperty: string): Fetc
   };
   const last = (): T | undefined => {
     const element = span.elements.at(-1);
-    const item = element && identity(element);
-    return typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as T) : undefined;
+    return element && (identity(element) as T);
   };
   return { body: skeleton, length: span.elements.length, items, read, last };
 }

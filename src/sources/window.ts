@@ -132,36 +132,32 @@ class WindowCollector<T> {
     try {
       for (;;) {
         const fetched = await fetcher.take();
-        let fallbackFrom = 'fallback' in fetched ? fetched.fallback : undefined;
-        if (!('fallback' in fetched)) {
-          const { page, anchor, after, mark } = fetched;
-          this.result.pages++;
-          const items = page.read ? await page.read() : page.items;
-          const keys = items.map((item) => this.keyOf(item));
-          const ordered = keys.every((key, i) => {
-            const time = key.slice(0, key.indexOf('|'));
-            return (after ? time > anchor : time >= anchor) && time < to && (i === 0 || time >= keys[i - 1].slice(0, keys[i - 1].indexOf('|')));
-          });
-          if (ordered) {
-            await this.emitNew(items, keys, mark);
-            if (mark !== undefined) proven = mark;
-            if (mark === to) {
-              this.result.slices++;
-              return;
-            }
-            continue;
-          }
-          fallbackFrom = proven;
+        if ('fallback' in fetched) return await this.keysetFallback(fetcher, fetched.fallback, toMs);
+        const { page, anchor, after, mark } = fetched;
+        this.result.pages++;
+        const items = page.read ? await page.read() : page.items;
+        const keys = items.map((item) => this.keyOf(item));
+        const times = keys.map((key) => key.slice(0, key.indexOf('|')));
+        const ordered = times.every((time, i) => (after ? time > anchor : time >= anchor) && time < to && (i === 0 || time >= times[i - 1]));
+        if (!ordered) return await this.keysetFallback(fetcher, proven, toMs);
+        await this.emitNew(items, keys, mark);
+        if (mark !== undefined) proven = mark;
+        if (mark === to) {
+          this.result.slices++;
+          return;
         }
-        // Not provably complete: read the rest of the window by offset, from the last proven mark.
-        this.o.logger.info('Items did not come oldest change first, or the window changed while read; reading the rest of it by offset', { from: fallbackFrom, to });
-        this.result.repaged++;
-        await fetcher.stop();
-        return this.range(toEpochMs(fallbackFrom!), toMs);
       }
     } finally {
       await fetcher.stop();
     }
+  }
+
+  /** Not provably complete: reads the rest of the window by offset, from the last proven mark. */
+  private async keysetFallback(fetcher: KeysetFetcher<T>, from: string, toMs: number): Promise<void> {
+    this.o.logger.info('Items did not come oldest change first, or the window changed while read; reading the rest of it by offset', { from, to: fromEpochMs(toMs) });
+    this.result.repaged++;
+    await fetcher.stop();
+    return this.range(toEpochMs(from), toMs);
   }
 
   /** Reads [fromMs, toMs), split while it holds too many items. */
@@ -291,16 +287,12 @@ class WindowCollector<T> {
   /** `lastUpdate|id`; an unparseable time is kept verbatim, so one odd item never stops a poll. */
   private keyOf(item: T): string {
     const { id, lastUpdate } = this.o.identify(item);
-    return `${this.timeOf(item) ?? String(lastUpdate)}|${id}`;
+    return `${canonicalOrUndefined(lastUpdate) ?? String(lastUpdate)}|${id}`;
   }
 
   /** The item's canonical change time; undefined when it is not a timestamp. */
   private timeOf(item: T): string | undefined {
-    try {
-      return canonicalTimestamp(String(this.o.identify(item).lastUpdate));
-    } catch {
-      return undefined;
-    }
+    return canonicalOrUndefined(this.o.identify(item).lastUpdate);
   }
 
   private async advance(toMs: number): Promise<void> {
@@ -318,6 +310,14 @@ class WindowCollector<T> {
 
   private save(): Promise<void> {
     return this.o.save({ version: 1, highWaterMark: this.highWaterMark, emitted: [...this.emitted] });
+  }
+}
+
+function canonicalOrUndefined(lastUpdate: unknown): string | undefined {
+  try {
+    return canonicalTimestamp(String(lastUpdate));
+  } catch {
+    return undefined;
   }
 }
 
