@@ -98,6 +98,8 @@ async function bundle() {
     entries: Object.fromEntries(SCHEMES.map((d) => [d.scheme, path.join(root, 'src/inputs', `${d.scheme}.ts`)])),
     entriesDir: path.join(appDir, 'bin'),
   });
+  // The page worker the collector starts beside itself (src/sources/pageParser.ts).
+  const pageWorker = await esbuild.build({ ...common, entryPoints: { pageWorker: path.join(root, 'src/sources/pageWorker.ts') }, outdir: path.join(appDir, 'bin', 'lib') });
   // Alert actions: bin/lib/actions.js shared, entries beside it (bin/<action>.js must not exist, see launcher()).
   const actions = await sharedAndEntries({
     shared: 'actions',
@@ -108,7 +110,7 @@ async function bundle() {
     entriesDir: path.join(appDir, 'bin', 'lib'),
   });
   const ui = await bundleUi();
-  const builds = [...inputs, ...actions, ui];
+  const builds = [...inputs, pageWorker, ...actions, ui];
   const metafile = {
     inputs: Object.assign({}, ...builds.map((b) => b.metafile.inputs)),
     outputs: Object.assign({}, ...builds.map((b) => b.metafile.outputs)),

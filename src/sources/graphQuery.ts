@@ -1,7 +1,9 @@
-import { HttpError } from '../http/errors.js';
+import { HttpError, NetworkError } from '../http/errors.js';
 import type { RetryPolicy } from '../http/retry.js';
 import { parseJson } from '../http/client.js';
 import type { GraphClient, GraphList } from '../microsoft/graph.js';
+import { InvalidJsonError } from './pageIdentities.js';
+import { parsePage, startPageParser, type PageParser, type ParsedPage } from './pageParser.js';
 import { rememberRawJson, scanArray } from './rawJson.js';
 import type { Page, WindowQuery } from './window.js';
 
@@ -32,6 +34,8 @@ export interface GraphQueryOptions {
    * again in this process; those pages then fail the window's checks and it reads by offset.
    */
   ascending?: boolean;
+  /** How identity-only pages are parsed; by default on the page worker (pageParser.ts). */
+  parser?: PageParser;
 }
 
 /**
@@ -48,35 +52,32 @@ interface Fetched<T> {
   body: GraphList<T>;
   /** Elements in `value`, parsed or not. */
   length: number;
-  items: () => T[];
-  /** The same, parsed in batches with I/O let in between. */
-  read?: () => Promise<T[]>;
+  /** Every element, memoised. */
+  read: () => Promise<T[]>;
   /** The last element alone. */
   last: () => T | undefined;
+  /** See Page.release. */
+  release?: () => void;
 }
-
-/**
- * Elements parsed between two turns of the event loop when a page is read asynchronously: a
- * 1000-alert page is ~30 ms of parsing, and the next page's response (asked for before) should
- * be read, and the request after it sent, while this one is parsed rather than after.
- */
-const READ_BATCH = 100;
 
 /** A WindowQuery over an OData list: $filter on the window, $count on every page, @odata.nextLink followed verbatim. */
 export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptions): WindowQuery<T> {
   const counted = options.counted ?? true;
   const timeProperty = options.timeProperty ?? 'lastUpdateDateTime';
+  const parser = options.parser ?? parsePage;
+  if (options.identityOnly && !options.parser) startPageParser();
   const get = async (url: string): Promise<Fetched<T>> => {
-    const bytes = await graph.getBytes(url, { retry: options.retry });
+    let bytes = await graph.getBytes(url, { retry: options.retry });
     if (options.identityOnly) {
-      const page = identityPage<T>(url, bytes, timeProperty);
-      if (page) return page;
+      const parsed = await badJsonAs(url, parser(bytes, timeProperty));
+      if (parsed.kind === 'head') return identityPage<T>(url, parsed);
+      bytes = parsed.bytes; // handed over to the parser and back
     }
     const body = withRawItems(parseJson<GraphList<T>>(url, bytes.toString('utf8')), bytes);
     const value = Array.isArray(body?.value) ? body.value : [];
-    return { body, length: value.length, items: () => value, last: () => value.at(-1) };
+    return { body, length: value.length, read: async () => value, last: () => value.at(-1) };
   };
-  const toPage = ({ body, length, items, read, last }: Fetched<T>, query: Record<string, string>, skip: number): Page<T> => {
+  const toPage = ({ body, length, read, last, release }: Fetched<T>, query: Record<string, string>, skip: number): Page<T> => {
     // A proxy or a broken answer must fail the poll loudly, not be read as an empty page.
     if (typeof body !== 'object' || body === null || !Array.isArray(body.value)) {
       throw new Error(`${options.path} answered without a "value" array; is a proxy answering for Microsoft?`);
@@ -92,11 +93,9 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
     return {
       // Parsed on first read: the pager asks for the next page first, so that request is already
       // on its way while this page's elements are parsed (the request chain no longer waits on it).
-      get items() {
-        return (kept ??= items().filter(isItem));
-      },
-      read: async () => (kept ??= (read ? await read() : items()).filter(isItem)),
+      read: async () => (kept ??= (await read()).filter(isItem)),
       size: length,
+      release,
       count: typeof body['@odata.count'] === 'number' ? body['@odata.count'] : -1,
       next,
       last: () => {
@@ -135,38 +134,26 @@ function withRawItems<T>(body: GraphList<T>, bytes: Buffer): GraphList<T> {
   return body;
 }
 
-/**
- * A page as its top-level members plus identity-only items, parsed when first read. Still every
- * byte gets parsed (the skeleton now, each element on its own later), so a body that is not JSON
- * fails as before. Undefined when the body has no top-level `value` array (parsed whole instead).
- */
-function identityPage<T>(url: string, bytes: Buffer, timeProperty: string): Fetched<T> | undefined {
-  const span = scanArray(bytes, 'value');
-  if (!span) return undefined;
-  const skeleton = parseJson<GraphList<T>>(url, bytes.toString('utf8', 0, span.start) + '[]' + bytes.toString('utf8', span.end));
-  const identity = (element: Buffer): unknown => {
-    const item = parseJson<unknown>(url, element.toString('utf8'));
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
-    const { id, [timeProperty]: time } = item as Record<string, unknown>;
-    return { id, [timeProperty]: time };
-  };
-  const items = (): T[] => {
-    const parsed = span.elements.map(identity);
-    rememberRawJson(parsed, span.elements);
-    return parsed as T[];
-  };
+/** A page read for identities (see pageParser.ts), its items remembering their raw JSON. */
+function identityPage<T>(url: string, parsed: Extract<ParsedPage, { kind: 'head' }>): Fetched<T> {
+  let items: Promise<T[]> | undefined;
   const read = async (): Promise<T[]> => {
-    const parsed: unknown[] = [];
-    for (let i = 0; i < span.elements.length; i++) {
-      if (i > 0 && i % READ_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      parsed.push(identity(span.elements[i]));
-    }
-    rememberRawJson(parsed, span.elements);
-    return parsed as T[];
+    const { elements, identities } = await badJsonAs(url, parsed.items());
+    rememberRawJson(identities, elements);
+    return identities as T[];
   };
-  const last = (): T | undefined => {
-    const element = span.elements.at(-1);
-    return element && (identity(element) as T);
+  return {
+    body: parsed.skeleton as GraphList<T>, length: parsed.size, read: () => (items ??= read()), last: () => parsed.last as T | undefined,
+    release: parsed.release,
   };
-  return { body: skeleton, length: span.elements.length, items, read, last };
+}
+
+/** A body or element JSON.parse refused fails as parseJson() fails. */
+async function badJsonAs<V>(url: string, pending: Promise<V>): Promise<V> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (error instanceof InvalidJsonError) throw new NetworkError('Response body is not valid JSON', url, 'EBADJSON');
+    throw error;
+  }
 }

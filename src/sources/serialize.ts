@@ -13,6 +13,8 @@ export function itemJson(
   timeKeys: readonly string[] = ['lastUpdateDateTime', 'createdDateTime'],
 ): string | Buffer {
   const raw = rawJsonOf(item);
+  // An element is never empty: empty bytes are a page released before its events were written.
+  if (raw?.length === 0) throw new Error(`The raw JSON of item ${String(item.id)} was released before its event was written`);
   if (raw !== undefined) return raw;
   try {
     return JSON.stringify(item);

@@ -19,17 +19,20 @@ import type { Logger } from '../splunk/log.js';
  */
 
 export interface Page<T> {
-  items: T[];
+  /** The items, when the page holds them parsed already; else read(). */
+  items?: T[];
   /** `@odata.count` of the whole filtered set when this page was served; -1 when the API gave none. */
   count: number;
   /** The following page; for an API without counts, present whenever this page may not be the last. */
   next?: () => Promise<Page<T>>;
   /** The page's last item, read without reading the others (they may be parsed lazily). */
   last?: () => T | undefined;
-  /** `items`, parsed in batches that let I/O in between (the next request goes out meanwhile). */
+  /** The items, parsed when first asked for (the next request goes out meanwhile); memoised. */
   read?: () => Promise<T[]>;
   /** How many items the page holds, known before they are parsed. */
   size?: number;
+  /** Called once the page's events are written: its bytes may be freed (its items' raw JSON with them). */
+  release?: () => void;
 }
 
 /**
@@ -135,12 +138,13 @@ class WindowCollector<T> {
         if ('fallback' in fetched) return await this.keysetFallback(fetcher, fetched.fallback, toMs);
         const { page, anchor, after, mark } = fetched;
         this.result.pages++;
-        const items = page.read ? await page.read() : page.items;
+        const items = await itemsOf(page);
         const keys = items.map((item) => this.keyOf(item));
         const times = keys.map((key) => key.slice(0, key.indexOf('|')));
         const ordered = times.every((time, i) => (after ? time > anchor : time >= anchor) && time < to && (i === 0 || time >= times[i - 1]));
         if (!ordered) return await this.keysetFallback(fetcher, proven, toMs);
         await this.emitNew(items, keys, mark);
+        page.release?.();
         if (mark !== undefined) proven = mark;
         if (mark === to) {
           this.result.slices++;
@@ -194,7 +198,7 @@ class WindowCollector<T> {
    */
   private partsFor(first: Page<T>): number {
     if (first.count < 0) return 2;
-    const pageSize = Math.max(1, first.items.length);
+    const pageSize = Math.max(1, first.size ?? first.items?.length ?? 0);
     const pagesPerSlice = Math.max(1, Math.floor((0.9 * this.o.maxSliceItems) / pageSize));
     return Math.max(2, Math.ceil(first.count / (pagesPerSlice * pageSize)));
   }
@@ -245,10 +249,12 @@ class WindowCollector<T> {
       // API latency: the request reached the server ~100 ms late without them, on time with them).
       if (next) await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
       this.result.pages++;
-      const keys = page.items.map((item) => this.keyOf(item));
+      const items = await itemsOf(page);
+      const keys = items.map((item) => this.keyOf(item));
       for (const key of keys) seen.add(key);
       if (page.count >= 0 && page.count !== expected) stable = false;
-      await this.emitNew(page.items, keys);
+      await this.emitNew(items, keys);
+      page.release?.();
       page = next ? await next : undefined;
     }
     // Without a count nothing can be verified; Graph always sends one when asked.
@@ -311,6 +317,13 @@ class WindowCollector<T> {
   private save(): Promise<void> {
     return this.o.save({ version: 1, highWaterMark: this.highWaterMark, emitted: [...this.emitted] });
   }
+}
+
+/** A page's items, however it holds them. */
+async function itemsOf<T>(page: Page<T>): Promise<T[]> {
+  if (page.read) return page.read();
+  if (page.items) return page.items;
+  throw new Error('A page has neither items nor read()');
 }
 
 function canonicalOrUndefined(lastUpdate: unknown): string | undefined {
@@ -385,7 +398,7 @@ class KeysetFetcher<T> {
     let lastTime: string | undefined;
     let page = await this.query(anchor, this.to);
     while (!this.stopped) {
-      const size = page.size ?? page.items.length;
+      const size = page.size ?? page.items?.length ?? 0;
       if (page.count < 0 || (after && page.count !== expected)) {
         this.logger.debug('Page count does not prove the page before complete', { at: anchor, expected, count: page.count });
         return this.push({ fallback: proven });
@@ -397,7 +410,7 @@ class KeysetFetcher<T> {
         if (page.count !== size) return this.push({ fallback: mark ?? proven });
         return this.push({ page, anchor, after, mark: this.to });
       }
-      const last = page.last ? page.last() : page.items.at(-1);
+      const last = page.last ? page.last() : page.items?.at(-1);
       const time = last === undefined ? undefined : this.timeOf(last);
       if (time === undefined || time <= anchor || time >= this.to) return this.push({ fallback: mark ?? proven });
       this.push({ page, anchor, after, mark });

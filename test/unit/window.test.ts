@@ -201,7 +201,7 @@ test('an item with an unusable lastUpdateDateTime is emitted once and does not s
   const odd = { id: 'odd', lastUpdateDateTime: 'not a time', createdDateTime: fromEpochMs(T0) };
   const query: WindowQuery<Item> = async (from, to) => {
     const page = await list.query(from, to);
-    return { ...page, items: [...page.items, odd], count: page.count + 1 };
+    return { ...page, items: [...page.items!, odd], count: page.count + 1 };
   };
   const emitted: string[] = [];
   let saved: WindowCheckpoint = { version: 1, highWaterMark: fromEpochMs(T0), emitted: [] };

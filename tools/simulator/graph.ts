@@ -810,6 +810,9 @@ export class GraphSimulator {
    */
   prepareAlertJson(includeUnknown = true): void {
     for (const alert of this.alerts.values()) presentedJson(alert, includeUnknown, false);
+    // Microsoft's indexes exist before the first request: sort in the orders the inputs ask for.
+    this.ordered('alerts', undefined);
+    this.ordered('alerts', { property: 'lastUpdateDateTime', direction: 'asc' });
   }
 
   private single(ctx: RequestContext, collection: Collection, id: string): Reply {

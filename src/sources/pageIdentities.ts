@@ -1,0 +1,82 @@
+import { scanArray } from './rawJson.js';
+
+/**
+ * The pure part of reading a list page for its items' identities, shared by the page worker and
+ * the in-thread fallback (pageParser.ts): where each element of `value` lies, the page's other
+ * members, and each element reduced to `id` and its time property. Every byte is still parsed.
+ */
+
+/** A body (or one of its elements) that JSON.parse refused. */
+export class InvalidJsonError extends Error {
+  constructor() {
+    super('Response body is not valid JSON');
+  }
+}
+
+export interface PageLayout {
+  /** The body's top-level members, `value` emptied ([]): count, nextLink. */
+  skeleton: unknown;
+  /** Byte offsets of each element of `value`: [starts[i], ends[i]). */
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
+/** Undefined when the body has no top-level `value` array (callers parse it whole). */
+export function layoutOf(bytes: Buffer): PageLayout | undefined {
+  const span = scanArray(bytes, 'value');
+  if (!span) return undefined;
+  let skeleton: unknown;
+  try {
+    skeleton = JSON.parse(bytes.toString('utf8', 0, span.start) + '[]' + bytes.toString('utf8', span.end));
+  } catch {
+    throw new InvalidJsonError();
+  }
+  const starts = new Int32Array(span.elements.length);
+  const ends = new Int32Array(span.elements.length);
+  span.elements.forEach((element, i) => {
+    starts[i] = element.byteOffset - bytes.byteOffset;
+    ends[i] = starts[i] + element.length;
+  });
+  return { skeleton, starts, ends };
+}
+
+/**
+ * Element `i` parsed, kept as `{ id, <timeProperty> }` when it is an object (anything else as it
+ * is): the parsed graph dies at once instead of a whole page's (~15 MB for 1000 alerts) being kept.
+ */
+export function identityAt(bytes: Buffer, layout: PageLayout, i: number, timeProperty: string): unknown {
+  let item: unknown;
+  try {
+    item = JSON.parse(bytes.toString('utf8', layout.starts[i], layout.ends[i]));
+  } catch {
+    throw new InvalidJsonError();
+  }
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+  const { id, [timeProperty]: time } = item as Record<string, unknown>;
+  return { id, [timeProperty]: time };
+}
+
+/** Elements parsed between two turns of the event loop, so I/O (and other pages) get in between. */
+export const PARSE_BATCH = 100;
+
+/** Messages between pageParser.ts and pageWorker.ts. */
+export type ToWorker = ParseJob | { kind: 'release'; buffer: ArrayBuffer };
+
+export interface ParseJob {
+  kind: 'parse';
+  job: number;
+  /** The body, transferred (not copied) to the worker and back. */
+  buffer: ArrayBuffer;
+  timeProperty: string;
+}
+
+export type ParseReply =
+  /** Loaded: pages may be sent. */
+  | { kind: 'ready' }
+  /** As soon as the body is laid out: what the pager needs to ask for the next page. */
+  | { job: number; kind: 'head'; skeleton: unknown; starts: Int32Array; ends: Int32Array; last: unknown }
+  /** Every element's identity, in order, with the body back. */
+  | { job: number; kind: 'items'; buffer: ArrayBuffer; identities: unknown[] }
+  /** No top-level `value` array: the body back, to be parsed whole. */
+  | { job: number; kind: 'whole'; buffer: ArrayBuffer }
+  | { job: number; kind: 'invalid'; buffer: ArrayBuffer };

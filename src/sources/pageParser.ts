@@ -1,0 +1,243 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { identityAt, InvalidJsonError, layoutOf, PARSE_BATCH, type PageLayout, type ParseReply, type ToWorker } from './pageIdentities.js';
+
+/**
+ * Reads a list page for its items' identities (see pageIdentities.ts), on a worker thread.
+ *
+ * JSON.parse of a 1000-alert page is ~25 ms of the input's ~65 ms of CPU per page, and the main
+ * thread must also receive the next page and write this one's events. On the worker, parsing
+ * overlaps both, and the main thread is free when the next page arrives, so the request after it
+ * leaves at once. Without a worker (it failed to start), the same work runs in this thread.
+ */
+
+/** The elements of a page and what they parse to, in order. */
+export interface PageItems {
+  /** Each element's bytes: views of the body, not copies. */
+  elements: Buffer[];
+  identities: unknown[];
+}
+
+export type ParsedPage =
+  | {
+      kind: 'head';
+      /** The body's other members (count, nextLink). */
+      skeleton: unknown;
+      size: number;
+      /** The last element's identity, ahead of the others. */
+      last: unknown;
+      /** Every element, parsed in batches (or on the worker); memoised. */
+      items: () => Promise<PageItems>;
+      /**
+       * Gives the body's memory back once its events are written (its views are then empty). On
+       * the main thread a body outlives a few scavenges and is promoted, and with little else
+       * allocated there, old-space collections are rare: dead bodies piled up (RSS grew with the
+       * backlog). The worker drops it and collects it at once.
+       */
+      release: () => void;
+    }
+  /** No top-level `value` array: the body, to be parsed whole. */
+  | { kind: 'whole'; bytes: Buffer };
+
+/** Rejects with InvalidJsonError when the body, or later an element, is not JSON. */
+export type PageParser = (bytes: Buffer, timeProperty: string) => Promise<ParsedPage>;
+
+/** The same work in this thread, yielding between batches of elements. */
+export const parseInThread: PageParser = async (bytes, timeProperty) => {
+  const layout = layoutOf(bytes);
+  if (!layout) return { kind: 'whole', bytes };
+  const size = layout.starts.length;
+  const last = size ? identityAt(bytes, layout, size - 1, timeProperty) : undefined;
+  let items: Promise<PageItems> | undefined;
+  const parseAll = async (): Promise<PageItems> => {
+    const identities: unknown[] = [];
+    for (let i = 0; i < size; i++) {
+      if (i > 0 && i % PARSE_BATCH === 0) await nextTurn();
+      identities.push(identityAt(bytes, layout, i, timeProperty));
+    }
+    return { elements: elementsOf(bytes, layout), identities };
+  };
+  return { kind: 'head', skeleton: layout.skeleton, size, last, items: () => (items ??= parseAll()), release: () => undefined };
+};
+
+function elementsOf(bytes: Buffer, layout: Pick<PageLayout, 'starts' | 'ends'>): Buffer[] {
+  return Array.from(layout.starts, (start, i) => bytes.subarray(start, layout.ends[i]));
+}
+
+interface Job {
+  head: Deferred<ParsedPage>;
+  items: Deferred<PageItems>;
+  layout?: Pick<PageLayout, 'starts' | 'ends'>;
+  headDone: boolean;
+  /** The body, back from the worker with the items. */
+  buffer?: ArrayBuffer;
+}
+
+/**
+ * The worker beside this code: bin/lib/pageWorker.js beside the app's bin/lib/collector.js (the
+ * bundle's import.meta.url), src/sources/pageWorker.ts when run from source (where Node cannot
+ * load it in a worker, so pages are parsed in this thread).
+ */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  return path.join(path.dirname(here), `pageWorker${path.extname(here)}`);
+}
+
+/**
+ * One worker for the process, left to die with it (unref'd whenever no page is in flight). Pages
+ * wait in this thread until the worker says it is ready; if it cannot start, they and all later
+ * pages are parsed in this thread. If it dies later, the pages it holds fail (the poll fails and
+ * its checkpoint stays where it was) and later pages are parsed in this thread.
+ */
+export class WorkerPageParser {
+  private worker?: Worker;
+  private ready = false;
+  private failed = false;
+  private nextJob = 0;
+  private readonly jobs = new Map<number, Job>();
+  /** Pages given before the worker was ready, still held here. */
+  private waiting: { id: number; bytes: Buffer; timeProperty: string }[] = [];
+
+  constructor(private readonly file = workerFile()) {}
+
+  readonly parse: PageParser = (bytes, timeProperty) => {
+    const worker = this.start();
+    if (!worker) return parseInThread(bytes, timeProperty);
+    const id = this.nextJob++;
+    this.jobs.set(id, { head: deferred(), items: deferred(), headDone: false });
+    if (this.jobs.size === 1) worker.ref();
+    if (this.ready) this.post(worker, id, bytes, timeProperty);
+    else this.waiting.push({ id, bytes, timeProperty });
+    return this.jobs.get(id)!.head.promise;
+  };
+
+  /** Starts the worker (once); undefined once it cannot be used. */
+  start(): Worker | undefined {
+    if (this.worker || this.failed) return this.worker;
+    if (!existsSync(this.file)) {
+      this.failed = true;
+      return undefined;
+    }
+    try {
+      // Its garbage (a page's parse, ~30 MB) dies young: a capped young generation holds RSS
+      // (measured at 100k alerts: peak 205 MB uncapped, 170-183 MB at 12 MB, same throughput).
+      const worker = new Worker(this.file, { resourceLimits: { maxYoungGenerationSizeMb: 12 } });
+      worker.on('message', (reply: ParseReply) => this.answer(worker, reply));
+      worker.on('error', (error) => this.stop(error));
+      worker.on('exit', (code) => this.stop(new Error(`it exited (code ${code})`)));
+      worker.unref();
+      this.worker = worker;
+    } catch {
+      this.failed = true;
+    }
+    return this.worker;
+  }
+
+  private post(worker: Worker, id: number, bytes: Buffer, timeProperty: string): void {
+    const message: ToWorker = { kind: 'parse', job: id, buffer: ownBuffer(bytes), timeProperty };
+    worker.postMessage(message, [message.buffer]);
+  }
+
+  private answer(worker: Worker, reply: ParseReply): void {
+    if (reply.kind === 'ready') {
+      this.ready = true;
+      for (const { id, bytes, timeProperty } of this.waiting) this.post(worker, id, bytes, timeProperty);
+      this.waiting = [];
+      return;
+    }
+    const job = this.jobs.get(reply.job);
+    if (!job) return;
+    switch (reply.kind) {
+      case 'head':
+        job.layout = { starts: reply.starts, ends: reply.ends };
+        job.headDone = true;
+        job.head.resolve({
+          kind: 'head', skeleton: reply.skeleton, size: reply.starts.length, last: reply.last,
+          items: () => job.items.promise,
+          release: () => this.release(job),
+        });
+        return;
+      case 'items':
+        job.buffer = reply.buffer;
+        job.items.resolve({ elements: elementsOf(Buffer.from(reply.buffer), job.layout!), identities: reply.identities });
+        break;
+      case 'whole':
+        job.head.resolve({ kind: 'whole', bytes: Buffer.from(reply.buffer) });
+        break;
+      case 'invalid':
+        (job.headDone ? job.items : job.head).reject(new InvalidJsonError());
+        break;
+    }
+    this.finish(reply.job);
+  }
+
+  /** Hands the body (once its items came back) to the worker to drop. */
+  private release(job: Job): void {
+    const buffer = job.buffer;
+    job.buffer = undefined;
+    if (!buffer || !this.worker || this.failed) return;
+    const message: ToWorker = { kind: 'release', buffer };
+    this.worker.postMessage(message, [buffer]);
+  }
+
+  private finish(id: number): void {
+    this.jobs.delete(id);
+    if (!this.jobs.size) this.worker?.unref();
+  }
+
+  private stop(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.worker = undefined;
+    // Pages still held here are parsed in this thread; those handed over are gone with the worker.
+    for (const { id, bytes, timeProperty } of this.waiting) {
+      const job = this.jobs.get(id)!;
+      this.jobs.delete(id);
+      parseInThread(bytes, timeProperty).then(job.head.resolve, job.head.reject);
+    }
+    this.waiting = [];
+    for (const [id, job] of this.jobs) {
+      const failure = new Error(`The page parser thread failed: ${error.message}`);
+      job.head.reject(failure);
+      job.items.reject(failure);
+      this.jobs.delete(id);
+    }
+  }
+}
+
+/** The body's memory, transferable: its own ArrayBuffer when it has one, else a copy. */
+function ownBuffer(bytes: Buffer): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  return copy.buffer;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: Error) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  // A page whose items are never asked for (the read went on by offset) must not leave an
+  // unhandled rejection behind; whoever awaits the promise still sees it.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+let shared: WorkerPageParser | undefined;
+
+/** The process's page parser: on the worker thread when it can start. */
+export const parsePage: PageParser = (bytes, timeProperty) => (shared ??= new WorkerPageParser()).parse(bytes, timeProperty);
+
+/** Starts the worker ahead of the first page (it takes ~50 ms, which the token request can hide). */
+export function startPageParser(): void {
+  (shared ??= new WorkerPageParser()).start();
+}

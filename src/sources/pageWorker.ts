@@ -1,0 +1,73 @@
+import { parentPort } from 'node:worker_threads';
+import { identityAt, InvalidJsonError, layoutOf, PARSE_BATCH, type PageLayout, type ParseReply, type ToWorker } from './pageIdentities.js';
+
+/**
+ * The page worker (bin/lib/pageWorker.js): parses list pages off the input's main thread, which
+ * meanwhile receives the next page and writes events (see pageParser.ts). Pages are answered in
+ * the order they came; each page's head (layout and last element) is sent as soon as it arrives,
+ * ahead of the elements of pages before it, since the next request waits on it.
+ */
+
+interface Pending {
+  job: number;
+  bytes: Buffer;
+  layout: PageLayout;
+  timeProperty: string;
+  identities: unknown[];
+}
+
+const port = parentPort;
+if (!port) throw new Error('pageWorker.js runs as a worker thread only');
+
+const queue: Pending[] = [];
+let scheduled = false;
+
+const reply = (message: ParseReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+port.on('message', (message: ToWorker) => {
+  // A body whose events are written: dropped here, where frequent scavenges free it at once.
+  if (message.kind === 'release') return;
+  const { job, buffer, timeProperty } = message;
+  const bytes = Buffer.from(buffer);
+  try {
+    const layout = layoutOf(bytes);
+    if (!layout) return reply({ job, kind: 'whole', buffer }, [buffer]);
+    const n = layout.starts.length;
+    const last = n ? identityAt(bytes, layout, n - 1, timeProperty) : undefined;
+    reply({ job, kind: 'head', skeleton: layout.skeleton, starts: layout.starts, ends: layout.ends, last });
+    queue.push({ job, bytes, layout, timeProperty, identities: [] });
+    schedule();
+  } catch (error) {
+    if (!(error instanceof InvalidJsonError)) throw error;
+    reply({ job, kind: 'invalid', buffer }, [buffer]);
+  }
+});
+
+reply({ kind: 'ready' });
+
+function schedule(): void {
+  if (scheduled || !queue.length) return;
+  scheduled = true;
+  setImmediate(parseBatch);
+}
+
+/** One batch of the oldest page's elements; the page is answered once all are parsed. */
+function parseBatch(): void {
+  scheduled = false;
+  const page = queue[0];
+  const buffer = page.bytes.buffer as ArrayBuffer;
+  try {
+    const n = page.layout.starts.length;
+    const end = Math.min(n, page.identities.length + PARSE_BATCH);
+    for (let i = page.identities.length; i < end; i++) page.identities.push(identityAt(page.bytes, page.layout, i, page.timeProperty));
+    if (page.identities.length === n) {
+      queue.shift();
+      reply({ job: page.job, kind: 'items', buffer, identities: page.identities }, [buffer]);
+    }
+  } catch (error) {
+    if (!(error instanceof InvalidJsonError)) throw error;
+    queue.shift();
+    reply({ job: page.job, kind: 'invalid', buffer }, [buffer]);
+  }
+  schedule();
+}
