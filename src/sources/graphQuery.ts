@@ -105,22 +105,23 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
     };
   };
   let orderRefused = false;
-  return async (from, to, after) => {
+  return async (from, to, after, skip = 0) => {
     const query: Record<string, string> = {
       $filter: windowFilter(from, to, options.extraFilter, options.timeProperty, after),
       $top: String(options.pageSize),
       ...(counted ? { $count: 'true' } : {}),
       ...options.extraQuery,
     };
+    const at = skip > 0 ? { $skip: String(skip) } : {};
     if (options.ascending && !orderRefused) {
       try {
-        return toPage(await get(graph.url(options.path, { ...query, $orderby: `${timeProperty} asc` })), query, 0);
+        return toPage(await get(graph.url(options.path, { ...query, $orderby: `${timeProperty} asc`, ...at })), query, skip);
       } catch (error) {
         if (!(error instanceof HttpError && error.status === 400)) throw error;
         orderRefused = true;
       }
     }
-    return toPage(await get(graph.url(options.path, query)), query, 0);
+    return toPage(await get(graph.url(options.path, { ...query, ...at })), query, skip);
   };
 }
 

@@ -37,9 +37,9 @@ export interface Page<T> {
 
 /**
  * Reads the first page of the items whose lastUpdateDateTime is in [from, to) (canonical
- * timestamps), or in (from, to) when `after`.
+ * timestamps), or in (from, to) when `after`; from offset `skip` when given.
  */
-export type WindowQuery<T> = (from: string, to: string, after?: boolean) => Promise<Page<T>>;
+export type WindowQuery<T> = (from: string, to: string, after?: boolean, skip?: number) => Promise<Page<T>>;
 
 export interface WindowCheckpoint {
   version: 1;
@@ -66,6 +66,12 @@ export interface WindowOptions<T> {
    * ignored, the window falls back to `query`.
    */
   ascendingQuery?: WindowQuery<T>;
+  /**
+   * A full page's size ($top). With it, a keyset read asks for the next two pages at once (the
+   * second at $skip=pageSize) whenever the count shows two more: still one request per page, and
+   * half the round trips (see KeysetFetcher).
+   */
+  pageSize?: number;
   identify: (item: T) => { id: string; lastUpdate: string };
   /** Writes the page's new items as events and resolves once they are flushed to splunkd. */
   emit: (items: T[]) => Promise<void>;
@@ -130,21 +136,26 @@ class WindowCollector<T> {
    */
   private async keyset(ascending: WindowQuery<T>, fromMs: number, toMs: number): Promise<void> {
     const to = fromEpochMs(toMs);
-    const fetcher = new KeysetFetcher<T>(ascending, fromEpochMs(fromMs), to, (item) => this.timeOf(item), this.o.logger);
+    const fetcher = new KeysetFetcher<T>(ascending, fromEpochMs(fromMs), to, (item) => this.timeOf(item), this.o.logger, this.o.pageSize);
     let proven = fromEpochMs(fromMs);
+    let previous: { keys: Set<string>; last: string } | undefined;
     try {
       for (;;) {
         const fetched = await fetcher.take();
         if ('fallback' in fetched) return await this.keysetFallback(fetcher, fetched.fallback, toMs);
-        const { page, anchor, after, mark } = fetched;
+        const { page, anchor, after, mark, continues } = fetched;
         this.result.pages++;
         const items = await itemsOf(page);
         const keys = items.map((item) => this.keyOf(item));
         const times = keys.map((key) => key.slice(0, key.indexOf('|')));
         const ordered = times.every((time, i) => (after ? time > anchor : time >= anchor) && time < to && (i === 0 || time >= times[i - 1]));
-        if (!ordered) return await this.keysetFallback(fetcher, proven, toMs);
+        // The second page of a pair goes on where the first ended, and repeats none of it: a
+        // repeat means ties came in another order the second time, so one of them was skipped.
+        const continued = !continues || (previous !== undefined && (times[0] === undefined || times[0] >= previous.last) && !keys.some((key) => previous!.keys.has(key)));
+        if (!ordered || !continued) return await this.keysetFallback(fetcher, proven, toMs);
         await this.emitNew(items, keys, mark);
         page.release?.();
+        previous = { keys: new Set(keys), last: times.at(-1) ?? previous?.last ?? anchor };
         if (mark !== undefined) proven = mark;
         if (mark === to) {
           this.result.slices++;
@@ -340,17 +351,21 @@ type KeysetPage<T> =
       page: Page<T>;
       anchor: string;
       after: boolean;
+      /** The second page of a pair: the same query at $skip, going on where the page before ended. */
+      continues?: boolean;
       /** Where the high-water mark may move once this page is emitted: proven complete before it. */
       mark?: string;
     }
   | { fallback: string };
 
 /**
- * Fetches a keyset read's pages one after the other as fast as they come: the query for the next
- * page needs only the last item's time, so it leaves as soon as a page arrives, while the
- * collector still parses and writes the page before (at most AHEAD pages are held). Each page's
- * count proves the page before complete or not (see WindowCollector.keyset); at the first that
- * does not, or a page whose last time does not move forward, it hands over a fallback and stops.
+ * Fetches a keyset read's pages as fast as they come: the query for the next pages needs only the
+ * last item's time, so it leaves as soon as a page arrives, while the collector still parses and
+ * writes the pages before (at most AHEAD are held). Once a count shows two more pages, both are
+ * asked for at once: the same query at $skip 0 and $skip pageSize. Each query's count proves the
+ * pages before it complete or not (see WindowCollector.keyset), the second page of a pair must
+ * report its first page's count; at the first page that fails, or whose last time does not move
+ * forward, it hands over a fallback and stops.
  */
 class KeysetFetcher<T> {
   private static readonly AHEAD = 2;
@@ -365,6 +380,7 @@ class KeysetFetcher<T> {
     private readonly to: string,
     private readonly timeOf: (item: T) => string | undefined,
     private readonly logger: Logger,
+    private readonly pageSize?: number,
   ) {
     this.done = this.run(from).catch((error: unknown) => this.push({ error }));
   }
@@ -378,7 +394,7 @@ class KeysetFetcher<T> {
     return next;
   }
 
-  /** Stops asking for pages and waits for a request in flight, so nothing outlives the read. */
+  /** Stops asking for pages and waits for requests in flight, so nothing outlives the read. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
@@ -390,38 +406,68 @@ class KeysetFetcher<T> {
     this.wake?.();
   }
 
+  /** The last item's time when it moves forward from `anchor` inside the window; else undefined. */
+  private lastTime(page: Page<T>, anchor: string): string | undefined {
+    const last = page.last ? page.last() : page.items?.at(-1);
+    const time = last === undefined ? undefined : this.timeOf(last);
+    return time === undefined || time <= anchor || time >= this.to ? undefined : time;
+  }
+
   private async run(from: string): Promise<void> {
     let anchor = from;
     let after = false;
     let proven = from; // every version before it is on a page already handed over
-    let expected = -1; // the count this page must have if the page before was complete
+    let expected = -1; // the count this query must have if the pages before were complete
     let lastTime: string | undefined;
-    let page = await this.query(anchor, this.to);
     while (!this.stopped) {
+      const pair = this.pageSize !== undefined && expected > this.pageSize;
+      const second = pair ? this.query(anchor, this.to, after, this.pageSize) : undefined;
+      second?.catch(() => undefined); // awaited below, or left when the first page fails
+      const page = await this.query(anchor, this.to, after);
       const size = page.size ?? page.items?.length ?? 0;
-      if (page.count < 0 || (after && page.count !== expected)) {
-        this.logger.debug('Page count does not prove the page before complete', { at: anchor, expected, count: page.count });
-        return this.push({ fallback: proven });
-      }
-      // This page proves the one before it complete: the mark may move to that page's last time.
+      // This query proves the pages before it complete: the mark may move to their last time.
       const mark = after ? lastTime : undefined;
+      if (page.count < 0 || (after && page.count !== expected)) {
+        this.logger.debug('Page count does not prove the pages before complete', { at: anchor, expected, count: page.count });
+        return this.fallback(proven, second);
+      }
       if (!page.next) {
         // The last page must hold everything its count says is left.
-        if (page.count !== size) return this.push({ fallback: mark ?? proven });
+        if (page.count !== size) return this.fallback(mark ?? proven, second);
         return this.push({ page, anchor, after, mark: this.to });
       }
-      const last = page.last ? page.last() : page.items?.at(-1);
-      const time = last === undefined ? undefined : this.timeOf(last);
-      if (time === undefined || time <= anchor || time >= this.to) return this.push({ fallback: mark ?? proven });
+      let time = this.lastTime(page, anchor);
+      if (time === undefined) return this.fallback(mark ?? proven, second);
       this.push({ page, anchor, after, mark });
       if (mark !== undefined) proven = mark;
+      let read = size;
+      if (second) {
+        const next = await second;
+        const nextSize = next.size ?? next.items?.length ?? 0;
+        // The same query: the same count, and a first page that was a full one.
+        if (size !== this.pageSize || next.count !== page.count) return this.fallback(proven);
+        if (!next.next) {
+          if (next.count !== size + nextSize) return this.fallback(proven);
+          return this.push({ page: next, anchor, after, continues: true, mark: this.to });
+        }
+        const nextTime = this.lastTime(next, anchor);
+        if (nextTime === undefined || nextTime < time) return this.fallback(proven);
+        this.push({ page: next, anchor, after, continues: true });
+        time = nextTime;
+        read += nextSize;
+      }
       while (this.ready.length >= KeysetFetcher.AHEAD && !this.stopped) await new Promise<void>((resolve) => (this.wake = resolve));
       if (this.stopped) return;
-      expected = page.count - size;
+      expected = page.count - read;
       lastTime = time;
       after = true;
       anchor = time;
-      page = await this.query(anchor, this.to, true);
     }
+  }
+
+  /** Hands over a fallback from `from`, once a request still in flight has settled. */
+  private async fallback(from: string, inFlight?: Promise<unknown>): Promise<void> {
+    await inFlight?.catch(() => undefined);
+    this.push({ fallback: from });
   }
 }

@@ -9,8 +9,9 @@ const DEFAULT_LOOKBACK_MS = 7 * 24 * 3600 * 1000;
 
 export interface WindowedSpec<T extends { id: string }> {
   query: WindowQuery<T>;
-  /** See WindowOptions.ascendingQuery. */
+  /** See WindowOptions.ascendingQuery and pageSize. */
   ascendingQuery?: WindowQuery<T>;
+  pageSize?: number;
   /** The item's last-change time (Graph: lastUpdateDateTime; Defender for Endpoint: lastUpdateTime). */
   lastUpdate: (item: T) => string;
   /** Gets the token before the window is fixed, so the server's clock is known (see below). */
@@ -56,6 +57,7 @@ async function pollWithCheckpoint<T extends { id: string }>(
   const result = await collectWindow<T>({
     query: spec.query,
     ascendingQuery: spec.ascendingQuery,
+    pageSize: spec.pageSize,
     identify: (item) => ({ id: item.id, lastUpdate: spec.lastUpdate(item) }),
     emit: async (items) => {
       await ctx.writer.writeEvents(await spec.toEvents(items));

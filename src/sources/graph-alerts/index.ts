@@ -22,6 +22,7 @@ export async function pollAlerts(ctx: PollContext): Promise<PollSummary> {
     query: graphWindowQuery<GraphAlert>(graph, base),
     // Oldest change first: one request per page for any backlog, and no offsets to shift.
     ascendingQuery: graphWindowQuery<GraphAlert>(graph, { ...base, ascending: true }),
+    pageSize: PAGE_SIZE,
     lastUpdate: (item) => item.lastUpdateDateTime,
     warmUp: () => graph.warmUp(),
     maxSliceItems: PAGE_SIZE * 10,
