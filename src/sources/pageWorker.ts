@@ -43,7 +43,22 @@ port.on('message', (message: ToWorker) => {
   }
 });
 
+warmUp();
 reply({ kind: 'ready' });
+
+/**
+ * Scans and parses a made-up page a few times before the first real one (while the input gets its
+ * token): the scan is one long loop per page, which V8 otherwise runs unoptimised for most of the
+ * first pages (measured: 24 ms per 1000-alert page cold, 8.6 ms warm).
+ */
+function warmUp(): void {
+  const element = { id: 'x', lastUpdateDateTime: '2024-01-01T00:00:00.0000000Z', n: 1.5, ok: true, none: null, text: 'a "quoted" \\ \u00e9 東京', list: [{ k: 'v' }, [1, 2]] };
+  const bytes = Buffer.from(JSON.stringify({ '@odata.count': 200, value: Array.from({ length: 200 }, () => element), '@odata.nextLink': 'https://x/y' }));
+  for (let round = 0; round < 20; round++) {
+    const layout = layoutOf(bytes)!;
+    for (let i = 0; i < layout.starts.length; i++) identityAt(bytes, layout, i, 'lastUpdateDateTime');
+  }
+}
 
 function schedule(): void {
   if (scheduled || !queue.length) return;
