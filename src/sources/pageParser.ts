@@ -33,9 +33,9 @@ export type ParsedPage =
       items: () => Promise<PageItems>;
       /**
        * Gives the body's memory back once its events are written (its views are then empty). On
-       * the main thread a body outlives a few scavenges and is promoted, and with little else
-       * allocated there, old-space collections are rare: dead bodies piled up (RSS grew with the
-       * backlog). The worker drops it and collects it at once.
+       * the main thread a body outlives a few scavenges, is promoted, and waits for a full GC;
+       * the worker drops it and collects it at once (measured at 100k alerts: peak RSS 176-178 MB
+       * without, 162-172 MB with, close to run-to-run noise).
        */
       release: () => void;
     }
