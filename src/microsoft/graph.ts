@@ -102,19 +102,26 @@ export class GraphClient {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
       });
+    const rejected = (error: unknown) => error instanceof HttpError && error.status === 401;
+    let failure: unknown;
     try {
       return await call(false);
     } catch (error) {
-      if (error instanceof HttpError && error.status === 401) {
-        this.tokens.noteRejected();
-        try {
-          return await call(true);
-        } catch (retryError) {
-          throw this.explain(retryError);
-        }
-      }
-      throw this.explain(error);
+      if (!rejected(error)) throw this.explain(error);
+      failure = error;
     }
+    // A rejected token is refreshed and the call made again. Twice: with two pages in flight, the
+    // event that expired the first token (a refresh, a revocation) can reach the one fetched for
+    // the other request too. A third 401 is not a token's age: it is reported.
+    for (let refresh = 0; refresh < 2 && rejected(failure); refresh++) {
+      this.tokens.noteRejected();
+      try {
+        return await call(true);
+      } catch (retryError) {
+        failure = retryError;
+      }
+    }
+    throw this.explain(failure);
   }
 
   private explain(error: unknown): unknown {

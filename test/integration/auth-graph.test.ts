@@ -88,6 +88,26 @@ test('Graph: an expired token is refreshed once on 401, transparently', async ()
   assert.equal(tokenRequests() - before, 1);
 });
 
+test('Graph: a fresh token rejected again (two pages in flight over one expiry) is refreshed once more; a third 401 is reported', async () => {
+  sim.addAlerts(3, { at: new Date(Date.now() - 1000) });
+  const graph = new GraphClient(http, new TokenProvider(creds({}), http, logger), sim.baseUrl, 'SecurityAlert.Read.All');
+  const url = graph.url('/v1.0/security/alerts_v2', { $top: '10' });
+  await graph.get(url);
+  const expired = { kind: 'status' as const, status: 401, body: { error: { code: 'InvalidAuthenticationToken', message: 'Lifetime validation failed, the token is expired.' } } };
+  let before = tokenRequests();
+  sim.faults.push({ match: /alerts_v2/, fault: expired, times: 2 });
+  const body = await graph.get<{ value: unknown[] }>(url);
+  assert.ok(body.value.length >= 3);
+  assert.equal(tokenRequests() - before, 2);
+  before = tokenRequests();
+  sim.faults.push({ match: /alerts_v2/, fault: expired, times: 3 });
+  const error = await graph.get(url).catch((e: unknown) => e);
+  assert.ok(error instanceof PermissionError);
+  assert.match(error.message, /rejected the token \(401, InvalidAuthenticationToken/);
+  assert.equal(tokenRequests() - before, 2);
+  sim.faults.length = 0;
+});
+
 test('Graph: a missing application permission names the one to grant', async () => {
   const graph = new GraphClient(http, new TokenProvider(creds({}), http, logger), sim.baseUrl, 'SecurityIncident.Read.All');
   const error = await graph.get(graph.url('/v1.0/security/incidents')).catch((e: unknown) => e);
