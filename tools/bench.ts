@@ -42,37 +42,55 @@ interface RunFigures extends Sample {
   exitCode: number | null;
 }
 
-function runInput(s: StandIns, checkpointDir: string, params: Record<string, string>): Promise<RunFigures> {
-  return new Promise((resolve, reject) => {
+/**
+ * What splunkd's ExecProcessor does with an input's stdout, in a process of its own: reads it as
+ * it comes and counts complete events by their closing tags, as bytes. It must not share an event
+ * loop with the simulator: Node writes to a pipe synchronously on Linux, so an input whose reader
+ * is busy serving its next page would stall on its own stdout, which splunkd never makes it do.
+ */
+const READER_SCRIPT = `
+const closing = Buffer.from('</event>');
+let events = 0, bytes = 0, tail = Buffer.alloc(0);
+process.stdin.on('data', (chunk) => {
+  bytes += chunk.length;
+  // A tag cut between two chunks: only the few bytes around the cut are joined.
+  if (tail.length && Buffer.concat([tail, chunk.subarray(0, closing.length - 1)]).indexOf(closing) !== -1) events++;
+  for (let at = chunk.indexOf(closing); at !== -1; at = chunk.indexOf(closing, at + closing.length)) events++;
+  tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - closing.length + 1)));
+});
+process.stdin.on('end', () => process.stdout.write(JSON.stringify({ events, bytes })));
+`;
+
+function startReader(): { stdin: import('node:stream').Writable; counted: Promise<{ events: number; bytes: number }> } {
+  const reader = spawn(process.execPath, ['-e', READER_SCRIPT], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  reader.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const counted = new Promise<{ events: number; bytes: number }>((resolve, reject) =>
+    reader.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`stdout reader exited ${code}`)))),
+  );
+  return { stdin: reader.stdin, counted };
+}
+
+async function runInput(s: StandIns, checkpointDir: string, params: Record<string, string>): Promise<RunFigures> {
+  const reader = startReader();
+  const run = await new Promise<Omit<RunFigures, 'events' | 'bytes'>>((resolve, reject) => {
     const started = performance.now();
     const before = s.graph.requests.length;
-    const child = spawn(path.join(APP_DIR, 'bin', 'defender_xdr_alerts.sh'), [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // The input's stdout is the reader's stdin: the same pipe, handed over, not relayed.
+    const child = spawn(path.join(APP_DIR, 'bin', 'defender_xdr_alerts.sh'), [], { stdio: ['pipe', reader.stdin, 'inherit'] });
+    reader.stdin.destroy(); // this process's end of it: the reader sees EOF when the input exits
     let figures: Sample = { cpuMs: 0, peakRssMb: 0 };
-    let firstRequestMs = -1;
     const timer = setInterval(() => (figures = sample(child.pid!, figures)), 20);
-    let events = 0;
-    let bytes = 0;
-    let tail = Buffer.alloc(0);
-    const closing = Buffer.from('</event>');
-    child.stdout.on('data', (chunk: Buffer) => {
-      // Count complete events the way splunkd reads the stream: by closing tags, as bytes, and
-      // without copying chunks (the reader shares a process with the simulator).
-      bytes += chunk.length;
-      // A tag cut between two chunks: only the few bytes around the cut are joined.
-      const seam = Buffer.concat([tail, chunk.subarray(0, closing.length - 1)]);
-      if (tail.length && seam.indexOf(closing) !== -1) events++;
-      for (let at = chunk.indexOf(closing); at !== -1; at = chunk.indexOf(closing, at + closing.length)) events++;
-      tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - closing.length + 1)));
-    });
     child.on('error', reject);
-    child.on('close', (exitCode) => {
+    child.on('exit', (exitCode) => {
       clearInterval(timer);
       const first = s.graph.requests[before];
-      firstRequestMs = first ? first.receivedAt - started : -1;
-      resolve({ ...figures, events, bytes, wallMs: performance.now() - started, firstRequestMs, exitCode });
+      const firstRequestMs = first ? first.receivedAt - started : -1;
+      resolve({ ...figures, wallMs: performance.now() - started, firstRequestMs, exitCode });
     });
     child.stdin.end(runConfigXml(s, 'defender_xdr_alerts', 'bench', params, checkpointDir));
   });
+  return { ...run, ...(await reader.counted) };
 }
 
 /**
