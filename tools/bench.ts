@@ -14,6 +14,12 @@ const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,500000').split(',').map(
 const LATENCY_MS = 100;
 const LATENCY_SIZE = Number(process.env.BENCH_LATENCY_SIZE ?? 30_000);
 const PAGE = 1000;
+/**
+ * Requests before the first page that no poll can skip: msal reads the tenant's OpenID metadata
+ * (where its token endpoint is), then asks for one token. Each poll is a new process, and tokens are
+ * never written to disk, so every poll pays both.
+ */
+const AUTH_MINIMUM = 2;
 const TICK_MS = 1000 / 100; // USER_HZ
 
 interface Sample {
@@ -35,6 +41,9 @@ function sample(pid: number, last: Sample): Sample {
 }
 
 interface RunFigures extends Sample {
+  /** List pages and other requests (token, OpenID metadata) the run made. */
+  listRequests: number;
+  otherRequests: number;
   events: number;
   bytes: number;
   wallMs: number;
@@ -84,9 +93,10 @@ async function runInput(s: StandIns, checkpointDir: string, params: Record<strin
     child.on('error', reject);
     child.on('exit', (exitCode) => {
       clearInterval(timer);
-      const first = s.graph.requests[before];
-      const firstRequestMs = first ? first.receivedAt - started : -1;
-      resolve({ ...figures, wallMs: performance.now() - started, firstRequestMs, exitCode });
+      const made = s.graph.requests.slice(before);
+      const firstRequestMs = made.length ? made[0].receivedAt - started : -1;
+      const listRequests = made.filter((r) => r.path.endsWith('/security/alerts_v2')).length;
+      resolve({ ...figures, wallMs: performance.now() - started, firstRequestMs, exitCode, listRequests, otherRequests: made.length - listRequests });
     });
     child.stdin.end(runConfigXml(s, 'defender_xdr_alerts', 'bench', params, checkpointDir));
   });
@@ -143,6 +153,13 @@ function settle(): void {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * Runs of a size, for the input and for the limit: a short run (10k alerts is about a second) moves
+ * by ±20% from run to run on two shared cores, so sizes under 30k are run three times and the
+ * median run is reported; longer runs once.
+ */
+const repeatsFor = (size: number) => (size < 30_000 ? 3 : 1);
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {
@@ -193,24 +210,31 @@ async function main(): Promise<void> {
       // Microsoft has its documents ready to send; the stand-in makes their JSON before the clock starts.
       s.graph.prepareAlertJson();
       settle();
-      const limitCpuMs = await measureLimit(s);
-      settle();
-      const run = await runInput(s, mkdtempSync(path.join(s.workDir, 'cp-')), { account: 'prod', start_date: start });
-      if (run.exitCode !== 0 || run.events !== size) throw new Error(`run of ${size}: exit ${run.exitCode}, ${run.events} events`);
-      const listRequests = s.graph.requests.filter((r) => r.path.endsWith('/security/alerts_v2')).length;
-      const otherRequests = s.graph.requests.length - listRequests;
+      const limits: number[] = [];
+      const runs: RunFigures[] = [];
+      for (let i = 0; i < repeatsFor(size); i++) {
+        limits.push(await measureLimit(s));
+        settle();
+        const run = await runInput(s, mkdtempSync(path.join(s.workDir, 'cp-')), { account: 'prod', start_date: start });
+        if (run.exitCode !== 0 || run.events !== size) throw new Error(`run of ${size}: exit ${run.exitCode}, ${run.events} events`);
+        runs.push(run);
+        settle();
+      }
+      // From the first request (the OpenID metadata) to exit: start-up is its own line (cold start) and the limit has none.
+      const rateOf = (run: RunFigures) => size / ((run.wallMs - run.firstRequestMs) / 1000);
+      const run = runs.find((r) => rateOf(r) === median(runs.map(rateOf)))!;
+      const { listRequests, otherRequests } = run;
       const minimum = Math.ceil(size / PAGE);
-      // From the first request (the token) to exit: start-up is its own line (cold start) and the limit has none.
-      const rate = size / ((run.wallMs - run.firstRequestMs) / 1000);
-      const limitRate = size / (limitCpuMs / 1000);
+      const rate = rateOf(run);
+      const limitRate = size / (median(limits) / 1000);
       rss.push(run.peakRssMb);
       rows.push([
-        fmt(size), fmt(rate), fmt((run.cpuMs / size) * 10_000, 0) + ' ms', fmt(limitRate), fmt((rate / limitRate) * 100, 0) + '%',
-        fmt(run.peakRssMb, 0) + ' MB', `${listRequests}+${otherRequests}`, `${minimum}+2`, fmt(run.firstRequestMs / 1000, 2) + ' s', fmt(run.wallMs / 1000, 1) + ' s',
+        fmt(size), String(runs.length), fmt(rate), fmt((run.cpuMs / size) * 10_000, 0) + ' ms', fmt(limitRate), fmt((rate / limitRate) * 100, 0) + '%',
+        fmt(run.peakRssMb, 0) + ' MB', `${listRequests}+${otherRequests}`, `${minimum}+${AUTH_MINIMUM}`, fmt(run.firstRequestMs / 1000, 2) + ' s', fmt(run.wallMs / 1000, 1) + ' s',
       ]);
       verdicts.push([`${fmt(size)}: throughput >= 60% of the limit`, rate >= 0.6 * limitRate]);
       verdicts.push([`${fmt(size)}: peak RSS <= 200 MB`, run.peakRssMb <= 200]);
-      verdicts.push([`${fmt(size)}: list requests = minimum (${minimum})`, listRequests === minimum]);
+      verdicts.push([`${fmt(size)}: requests = minimum (${minimum} pages + ${AUTH_MINIMUM} auth)`, runs.every((r) => r.listRequests === minimum && r.otherRequests === AUTH_MINIMUM)]);
     } finally {
       await s.stop();
     }
@@ -218,8 +242,10 @@ async function main(): Promise<void> {
 
   if (rss.length > 1) verdicts.push([`RSS at ${fmt(SIZES.at(-1)!)} <= 1.2 x RSS at ${fmt(SIZES[0])}`, rss.at(-1)! <= 1.2 * rss[0]]);
 
-  const bundle = statSync(path.join(APP_DIR, 'bin', 'defender_xdr_alerts.js')).size;
-  const header = ['alerts', 'alerts/s', 'CPU/10k', 'limit alerts/s', 'of limit', 'peak RSS', 'requests (list+auth)', 'minimum', 'start', 'wall'];
+  // What the alerts input loads: its entry, the shared collector bundle and the page worker.
+  const files = ['defender_xdr_alerts.js', 'lib/collector.js', 'lib/pageWorker.js'];
+  const sizes = files.map((f) => statSync(path.join(APP_DIR, 'bin', f)).size);
+  const header = ['alerts', 'runs', 'alerts/s', 'CPU/10k', 'limit alerts/s', 'of limit', 'peak RSS', 'requests (list+auth)', 'minimum', 'start', 'wall'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i])).join(' | ') + ' |';
   console.log('\n' + line(header));
@@ -227,7 +253,7 @@ async function main(): Promise<void> {
   for (const row of rows) console.log(line(row));
   console.log(`\n${latencyLine}`);
   console.log(`cold start: --scheme median ${fmt(median(colds))} ms; first API request after ${fmt(median(firsts))} ms (median of ${colds.length})`);
-  console.log(`bundle: bin/defender_xdr_alerts.js ${fmt(bundle / 1048576, 2)} MB\n`);
+  console.log(`bundle: ${files.map((f, i) => `bin/${f} ${fmt(sizes[i] / 1048576, 2)} MB`).join(', ')}; ${fmt(sizes.reduce((a, b) => a + b, 0) / 1048576, 2)} MB in all\n`);
   for (const [label, ok] of verdicts) console.log(`${ok ? 'PASS' : 'FAIL'} ${label}`);
 }
 
