@@ -60,13 +60,14 @@ export function identityAt(bytes: Buffer, layout: PageLayout, i: number, timePro
 export const PARSE_BATCH = 100;
 
 /** Messages between pageParser.ts and pageWorker.ts. */
-export type ToWorker = ParseJob | { kind: 'release'; buffer: ArrayBuffer };
+export type ToWorker = ParseJob;
 
 export interface ParseJob {
   kind: 'parse';
   job: number;
-  /** The body, transferred (not copied) to the worker and back. */
+  /** The body, transferred (not copied) to the worker and back: its first `length` bytes. */
   buffer: ArrayBuffer;
+  length: number;
   timeProperty: string;
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { bodies } from '../http/bodyPool.js';
 import { identityAt, InvalidJsonError, layoutOf, PARSE_BATCH, type PageLayout, type ParseReply, type ToWorker } from './pageIdentities.js';
 
 /**
@@ -32,10 +33,8 @@ export type ParsedPage =
       /** Every element, parsed in batches (or on the worker); memoised. */
       items: () => Promise<PageItems>;
       /**
-       * Gives the body's memory back once its events are written (its views are then empty). On
-       * the main thread a body outlives a few scavenges, is promoted, and waits for a full GC;
-       * the worker drops it and collects it at once (measured at 100k alerts: peak RSS 176-178 MB
-       * without, 162-172 MB with, close to run-to-run noise).
+       * Gives the body's memory back once its events are written, for the next response to fill
+       * (see bodyPool.ts); its views are then empty.
        */
       release: () => void;
     }
@@ -60,7 +59,7 @@ export const parseInThread: PageParser = async (bytes, timeProperty) => {
     }
     return { elements: elementsOf(bytes, layout), identities };
   };
-  return { kind: 'head', skeleton: layout.skeleton, size, last, items: () => (items ??= parseAll()), release: () => undefined };
+  return { kind: 'head', skeleton: layout.skeleton, size, last, items: () => (items ??= parseAll()), release: () => giveBack(bytes) };
 };
 
 function elementsOf(bytes: Buffer, layout: Pick<PageLayout, 'starts' | 'ends'>): Buffer[] {
@@ -68,6 +67,8 @@ function elementsOf(bytes: Buffer, layout: Pick<PageLayout, 'starts' | 'ends'>):
 }
 
 interface Job {
+  /** The body's bytes at the start of its buffer. */
+  length: number;
   head: Deferred<ParsedPage>;
   items: Deferred<PageItems>;
   layout?: Pick<PageLayout, 'starts' | 'ends'>;
@@ -107,7 +108,7 @@ export class WorkerPageParser {
     const worker = this.start();
     if (!worker) return parseInThread(bytes, timeProperty);
     const id = this.nextJob++;
-    this.jobs.set(id, { head: deferred(), items: deferred(), headDone: false });
+    this.jobs.set(id, { length: bytes.length, head: deferred(), items: deferred(), headDone: false });
     if (this.jobs.size === 1) worker.ref();
     if (this.ready) this.post(worker, id, bytes, timeProperty);
     else this.waiting.push({ id, bytes, timeProperty });
@@ -137,7 +138,7 @@ export class WorkerPageParser {
   }
 
   private post(worker: Worker, id: number, bytes: Buffer, timeProperty: string): void {
-    const message: ToWorker = { kind: 'parse', job: id, buffer: ownBuffer(bytes), timeProperty };
+    const message: ToWorker = { kind: 'parse', job: id, buffer: ownBuffer(bytes), length: bytes.length, timeProperty };
     worker.postMessage(message, [message.buffer]);
   }
 
@@ -165,7 +166,7 @@ export class WorkerPageParser {
         job.items.resolve({ elements: elementsOf(Buffer.from(reply.buffer), job.layout!), identities: reply.identities });
         break;
       case 'whole':
-        job.head.resolve({ kind: 'whole', bytes: Buffer.from(reply.buffer) });
+        job.head.resolve({ kind: 'whole', bytes: Buffer.from(reply.buffer, 0, job.length) });
         break;
       case 'invalid':
         (job.headDone ? job.items : job.head).reject(new InvalidJsonError());
@@ -174,13 +175,11 @@ export class WorkerPageParser {
     this.finish(reply.job);
   }
 
-  /** Hands the body (once its items came back) to the worker to drop. */
+  /** Gives the body (once its items came back) to the pool. */
   private release(job: Job): void {
     const buffer = job.buffer;
     job.buffer = undefined;
-    if (!buffer || !this.worker || this.failed) return;
-    const message: ToWorker = { kind: 'release', buffer };
-    this.worker.postMessage(message, [buffer]);
+    if (buffer) bodies.give(buffer);
   }
 
   private finish(id: number): void {
@@ -208,9 +207,18 @@ export class WorkerPageParser {
   }
 }
 
-/** The body's memory, transferable: its own ArrayBuffer when it has one, else a copy. */
+/** A body read in this thread: its pooled memory back once its events are written. */
+function giveBack(bytes: Buffer): void {
+  if (bytes.byteOffset === 0 && bodies.ownsWhole(bytes.buffer)) bodies.give(bytes.buffer);
+}
+
+/**
+ * The body's memory, transferable from its start: its own ArrayBuffer when no other buffer shares
+ * it (a pooled body, or one that fills it), else a copy.
+ */
 function ownBuffer(bytes: Buffer): ArrayBuffer {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
+  const alone = bytes.byteLength === bytes.buffer.byteLength || bodies.ownsWhole(bytes.buffer);
+  if (bytes.byteOffset === 0 && alone && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
   return copy.buffer;

@@ -25,10 +25,8 @@ let scheduled = false;
 const reply = (message: ParseReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 port.on('message', (message: ToWorker) => {
-  // A body whose events are written: dropped here, where frequent scavenges free it at once.
-  if (message.kind === 'release') return;
-  const { job, buffer, timeProperty } = message;
-  const bytes = Buffer.from(buffer);
+  const { job, buffer, length, timeProperty } = message;
+  const bytes = Buffer.from(buffer, 0, length);
   try {
     const layout = layoutOf(bytes);
     if (!layout) return reply({ job, kind: 'whole', buffer }, [buffer]);
