@@ -113,3 +113,24 @@ test('a worker that dies fails the pages it held (never an empty page), and late
   await assert.rejects(parser.parse(Buffer.from(body), 'lastUpdateDateTime'), /page parser thread failed: it exited \(code 3\)/);
   assert.deepEqual(await outcome(parser.parse, body), await outcome(parseInThread, body));
 });
+
+test('identities read from Latin-1 are the same as from UTF-8: non-ASCII ids and times, raw or escaped, are read again', async () => {
+  const worker = new WorkerPageParser(BUILT_WORKER);
+  const value = [
+    { id: 'ascii', lastUpdateDateTime: '2026-01-01T00:00:00Z', title: 'Pass-the-ticket • 東京 é' },
+    { id: 'caf\u00e9', lastUpdateDateTime: '2026-01-01T00:00:01Z' },
+    { id: '東京-1', lastUpdateDateTime: '2026-01-01T00:00:0\u0662Z' },
+    { id: { nested: 'é' }, lastUpdateDateTime: ['é'] },
+    { id: 7, lastUpdateDateTime: null, more: '😀' },
+    'é string element',
+  ];
+  // Raw UTF-8, and the same document with every non-ASCII character as a \u escape.
+  const raw = JSON.stringify({ value });
+  const escaped = raw.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  for (const text of [raw, escaped]) {
+    for (const parser of [parseInThread, worker.parse]) {
+      const read = (await outcome(parser, text)) as { identities: unknown[] };
+      assert.deepEqual(read.identities, expected(value), text === raw ? 'raw' : 'escaped');
+    }
+  }
+});
