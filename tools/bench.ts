@@ -155,11 +155,11 @@ function settle(): void {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /**
- * Runs of a size, for the input and for the limit: a short run (10k alerts is about a second) moves
- * by ±20% from run to run on two shared cores, so sizes under 30k are run three times and the
+ * Runs of a size, for the input and for the limit: a short run (10k alerts is under a second) moves
+ * by ±20% from run to run on two shared cores, so sizes under 30k are run five times and the
  * median run is reported; longer runs once.
  */
-const repeatsFor = (size: number) => (size < 30_000 ? 3 : 1);
+const repeatsFor = (size: number) => (size < 30_000 ? 5 : 1);
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {
