@@ -181,9 +181,8 @@ async function main(): Promise<void> {
     s.graph.prepareAlertJson();
     s.graph.faults.push({ match: /\/security\/alerts_v2/, fault: { kind: 'delay', ms: LATENCY_MS }, times: Number.MAX_SAFE_INTEGER });
     settle();
-    const before = s.graph.requests.length;
     const run = await runInput(s, mkdtempSync(path.join(s.workDir, 'cp-')), { account: 'prod', start_date: start });
-    const pages = s.graph.requests.slice(before).filter((r) => r.path.endsWith('/security/alerts_v2')).length;
+    const pages = run.listRequests;
     const bound = pages * LATENCY_MS;
     const listWall = run.wallMs - run.firstRequestMs;
     latencyLine = `latency ${LATENCY_MS} ms/page, ${fmt(LATENCY_SIZE)} alerts: ${pages} pages, ${fmt(listWall / 1000, 2)} s from first request to exit vs ${fmt(bound / 1000, 2)} s of pure latency (x${fmt(listWall / bound, 2)})`;
@@ -222,7 +221,8 @@ async function main(): Promise<void> {
       }
       // From the first request (the OpenID metadata) to exit: start-up is its own line (cold start) and the limit has none.
       const rateOf = (run: RunFigures) => size / ((run.wallMs - run.firstRequestMs) / 1000);
-      const run = runs.find((r) => rateOf(r) === median(runs.map(rateOf)))!;
+      const middle = median(runs.map(rateOf));
+      const run = runs.find((r) => rateOf(r) === middle)!;
       const { listRequests, otherRequests } = run;
       const minimum = Math.ceil(size / PAGE);
       const rate = rateOf(run);

@@ -34,7 +34,7 @@ export class BodyPool {
    * detached, so a view kept by mistake reads as empty instead of as another page's bytes.
    */
   give(buffer: ArrayBuffer): void {
-    if (buffer.byteLength < POOLED_MIN_BYTES || buffer.byteLength === 0) return;
+    if (buffer.byteLength < POOLED_MIN_BYTES) return;
     const moved = structuredClone(buffer, { transfer: [buffer] });
     this.free.push(moved);
     // Over the limit: the smallest goes (the largest fit any page).

@@ -55,11 +55,12 @@ export function layoutOf(bytes: Buffer): PageLayout | undefined {
  */
 export function identityAt(bytes: Buffer, layout: PageLayout, i: number, timeProperty: string): unknown {
   const item = parseElement(bytes, layout, i, 'latin1');
-  if (typeof item === 'object' && item !== null && !Array.isArray(item)) {
-    const { id, [timeProperty]: time } = item as Record<string, unknown>;
-    if (sameInUtf8(id) && sameInUtf8(time)) return { id, [timeProperty]: time };
+  if (isRecord(item)) {
+    const identity = identityOf(item, timeProperty);
+    if (sameInUtf8(identity.id) && sameInUtf8(identity[timeProperty])) return identity;
   }
-  return identityOf(parseElement(bytes, layout, i, 'utf8'), timeProperty);
+  const exact = parseElement(bytes, layout, i, 'utf8');
+  return isRecord(exact) ? identityOf(exact, timeProperty) : exact;
 }
 
 function parseElement(bytes: Buffer, layout: PageLayout, i: number, encoding: 'latin1' | 'utf8'): unknown {
@@ -70,9 +71,12 @@ function parseElement(bytes: Buffer, layout: PageLayout, i: number, encoding: 'l
   }
 }
 
-function identityOf(item: unknown, timeProperty: string): unknown {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
-  const { id, [timeProperty]: time } = item as Record<string, unknown>;
+function isRecord(item: unknown): item is Record<string, unknown> {
+  return typeof item === 'object' && item !== null && !Array.isArray(item);
+}
+
+function identityOf(item: Record<string, unknown>, timeProperty: string): Record<string, unknown> {
+  const { id, [timeProperty]: time } = item;
   return { id, [timeProperty]: time };
 }
 
@@ -87,9 +91,7 @@ function sameInUtf8(value: unknown): boolean {
 /** Elements parsed between two turns of the event loop, so I/O (and other pages) get in between. */
 export const PARSE_BATCH = 100;
 
-/** Messages between pageParser.ts and pageWorker.ts. */
-export type ToWorker = ParseJob;
-
+/** The message pageParser.ts sends pageWorker.ts. */
 export interface ParseJob {
   kind: 'parse';
   job: number;

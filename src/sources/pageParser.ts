@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { bodies } from '../http/bodyPool.js';
-import { identityAt, InvalidJsonError, layoutOf, PARSE_BATCH, type PageLayout, type ParseReply, type ToWorker } from './pageIdentities.js';
+import { identityAt, InvalidJsonError, layoutOf, PARSE_BATCH, type PageLayout, type ParseReply, type ParseJob } from './pageIdentities.js';
 
 /**
  * Reads a list page for its items' identities (see pageIdentities.ts), on a worker thread.
@@ -138,7 +138,7 @@ export class WorkerPageParser {
   }
 
   private post(worker: Worker, id: number, bytes: Buffer, timeProperty: string): void {
-    const message: ToWorker = { kind: 'parse', job: id, buffer: ownBuffer(bytes), length: bytes.length, timeProperty };
+    const message: ParseJob = { kind: 'parse', job: id, buffer: ownBuffer(bytes), length: bytes.length, timeProperty };
     worker.postMessage(message, [message.buffer]);
   }
 

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { identityAt, InvalidJsonError, layoutOf, PARSE_BATCH, type PageLayout, type ParseReply, type ToWorker } from './pageIdentities.js';
+import { identityAt, InvalidJsonError, layoutOf, PARSE_BATCH, type PageLayout, type ParseReply, type ParseJob } from './pageIdentities.js';
 
 /**
  * The page worker (bin/lib/pageWorker.js): parses list pages off the input's main thread, which
@@ -24,7 +24,7 @@ let scheduled = false;
 
 const reply = (message: ParseReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-port.on('message', (message: ToWorker) => {
+port.on('message', (message: ParseJob) => {
   const { job, buffer, length, timeProperty } = message;
   const bytes = Buffer.from(buffer, 0, length);
   try {
