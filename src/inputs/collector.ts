@@ -6,6 +6,7 @@ export { pollIncidents } from '../sources/graph-incidents/index.js';
 export { checkConnection, idlePoll } from '../connection/input.js';
 export { pollMdeAlerts } from '../sources/mde-alerts/index.js';
 export { mdeUnsupported } from '../microsoft/mde.js';
+export { adoptPageWorker } from '../sources/pageParser.js';
 
 // The streaming inputs' Azure SDKs are evaluated only when a streaming input runs (esbuild keeps
 // dynamically imported modules behind lazy initialisers), so the Graph inputs do not pay for them.

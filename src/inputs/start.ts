@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { spawnPageWorker } from '../sources/pageWorkerThread.js';
 import type { InputDefinition } from '../splunk/scheme.js';
 import { schemeXml } from '../splunk/scheme.js';
 import type * as Collector from './collector.js';
@@ -11,11 +15,15 @@ import type { InputProgram, StreamingProgram } from './runInput.js';
 export function start(
   definition: InputDefinition,
   pick: (collector: typeof Collector) => Omit<InputProgram, 'definition'> | Omit<StreamingProgram, 'definition'>,
+  options: { pageWorker?: boolean } = {},
 ): void {
   if (process.argv[2] === '--scheme') {
     process.stdout.write(schemeXml(definition) + '\n');
     return;
   }
+  // A run (no argument) of an input whose pages are parsed on the page worker: the worker starts
+  // now, on another core, while this thread loads the collector and the configuration.
+  const pageWorker = options.pageWorker && process.argv[2] === undefined ? startPageWorker() : undefined;
   let collector: typeof Collector;
   try {
     // require, not import(): importing a CommonJS file makes Node scan the whole bundle for its
@@ -24,7 +32,20 @@ export function start(
   } catch (error) {
     process.stderr.write(`ERROR Cannot load the input: ${(error as Error).message}\n`);
     process.exitCode = 1;
+    void pageWorker?.terminate();
     return;
   }
+  if (pageWorker) collector.adoptPageWorker(pageWorker);
   collector.main({ definition, ...pick(collector) });
+}
+
+/** bin/lib/pageWorker.js, started; undefined when it cannot be (the collector then tries itself). */
+function startPageWorker(): Worker | undefined {
+  const file = path.join(__dirname, 'lib', 'pageWorker.js');
+  if (!existsSync(file)) return undefined;
+  try {
+    return spawnPageWorker(file);
+  } catch {
+    return undefined;
+  }
 }

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { bodies } from '../http/bodyPool.js';
+import { spawnPageWorker } from './pageWorkerThread.js';
 import { identityAt, InvalidJsonError, layoutOf, PARSE_BATCH, type PageLayout, type ParseReply, type ParseJob } from './pageIdentities.js';
 
 /**
@@ -102,7 +103,10 @@ export class WorkerPageParser {
   /** Pages given before the worker was ready, still held here. */
   private waiting: { id: number; bytes: Buffer; timeProperty: string }[] = [];
 
-  constructor(private readonly file = workerFile()) {}
+  /** `adopted`: a worker already started from `file` (see adoptPageWorker). */
+  constructor(private readonly file = workerFile(), adopted?: Worker) {
+    if (adopted) this.attach(adopted);
+  }
 
   readonly parse: PageParser = (bytes, timeProperty) => {
     const worker = this.start();
@@ -123,18 +127,19 @@ export class WorkerPageParser {
       return undefined;
     }
     try {
-      // Its garbage (a page's parse, ~30 MB) dies young: a capped young generation holds RSS
-      // (measured at 100k alerts: peak 205 MB uncapped, 170-183 MB at 12 MB, same throughput).
-      const worker = new Worker(this.file, { resourceLimits: { maxYoungGenerationSizeMb: 12 } });
-      worker.on('message', (reply: ParseReply) => this.answer(worker, reply));
-      worker.on('error', (error) => this.stop(error));
-      worker.on('exit', (code) => this.stop(new Error(`it exited (code ${code})`)));
-      worker.unref();
-      this.worker = worker;
+      this.attach(spawnPageWorker(this.file));
     } catch {
       this.failed = true;
     }
     return this.worker;
+  }
+
+  private attach(worker: Worker): void {
+    worker.on('message', (reply: ParseReply) => this.answer(worker, reply));
+    worker.on('error', (error) => this.stop(error));
+    worker.on('exit', (code) => this.stop(new Error(`it exited (code ${code})`)));
+    worker.unref();
+    this.worker = worker;
   }
 
   private post(worker: Worker, id: number, bytes: Buffer, timeProperty: string): void {
@@ -248,4 +253,14 @@ export const parsePage: PageParser = (bytes, timeProperty) => (shared ??= new Wo
 /** Starts the worker ahead of the first page (it takes ~50 ms, which the token request can hide). */
 export function startPageParser(): void {
   (shared ??= new WorkerPageParser()).start();
+}
+
+/**
+ * Takes over the worker the input's entry started from this bundle's pageWorker.js before loading
+ * it (see inputs/start.ts). Called in the same synchronous run as the worker's start, so that no
+ * message of the worker can come before its listener.
+ */
+export function adoptPageWorker(worker: Worker): void {
+  if (shared) void worker.terminate();
+  else shared = new WorkerPageParser(workerFile(), worker);
 }
