@@ -13,7 +13,8 @@ call :try "%TA_DEFENDER_XDR_NODE%"
 if defined SPLUNK_HOME call :try "%SPLUNK_HOME%\bin\node.exe"
 for %%N in (node.exe) do call :try "%%~$PATH:N"
 if not defined NODE_EXE (echo ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on, or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+. 1>&2 & exit /b 1)
-"%NODE_EXE%" --max-semi-space-size=4 --heap-growing-percent=100 "%~dp0@ENTRY@" %*
+rem V8 flags as in launcher.sh, where each is explained.
+"%NODE_EXE%" --max-semi-space-size=4 --heap-growing-percent=100 --wasm-tiering-budget=2000000000 "%~dp0@ENTRY@" %*
 exit /b %ERRORLEVEL%
 
 rem Accepts a candidate only if it exists and `node --version` says @MIN_NODE@ or later.

@@ -48,9 +48,13 @@ for NODE in "$APP_DIR/$ARCH_DIR/bin/node" "$(conf_node_path)" "$TA_DEFENDER_XDR_
     # threshold at the first such free and serves later bodies from its heap, which keeps what
     # they leave (measured at 100k alerts: peak RSS 169-184 MB without, 150-157 MB with). A value
     # set for splunkd wins; other C libraries ignore it.
+    # undici's HTTP parser is WebAssembly, which V8 recompiles with its optimising compiler once
+    # it has run a while: ~60 ms of CPU on a background thread, in every poll, which the process
+    # also waits for before it exits, for a parser that reads only headers and body framing (a quiet
+    # poll: 510 -> 425 ms). The budget keeps it on the baseline compiler.
     MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-131072}
     export MALLOC_MMAP_THRESHOLD_
-    exec "$NODE" --max-semi-space-size=4 --heap-growing-percent=100 "$BIN_DIR/@ENTRY@" "$@"
+    exec "$NODE" --max-semi-space-size=4 --heap-growing-percent=100 --wasm-tiering-budget=2000000000 "$BIN_DIR/@ENTRY@" "$@"
   fi
 done
 echo "ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on (with its bundled runtime), or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+ on this host." >&2
