@@ -59,6 +59,7 @@ export class TokenProvider {
         authority: `${credentials.loginUrl}/${credentials.tenantId}`,
         // A custom authority is trusted as given (no instance discovery call to the public cloud).
         knownAuthorities: KNOWN_LOGIN_HOSTS.has(host) ? undefined : [host],
+        authorityMetadata: entraMetadata(credentials.loginUrl, credentials.tenantId),
         ...(credentials.authType === 'certificate' ? { clientCertificate: certificateOptions(credentials) } : { clientSecret: credentials.secret }),
       },
       system: {
@@ -105,20 +106,33 @@ export function explainAuthFailure(error: unknown, credentials: Pick<Credentials
   const hints: Record<string, string> = {
     '7000215': `The client secret is wrong (AADSTS7000215). Copy the secret's Value (not its ID) from Entra ID > App registrations > ${credentials.clientId} > Certificates & secrets, and update the account.`,
     '7000222': 'The client secret has expired (AADSTS7000222). Create a new secret in Entra ID and update the account.',
-    '90002': `Tenant ${credentials.tenantId} was not found (AADSTS90002). Check tenant_id and the account's cloud.`,
+    '90002': `Entra ID at ${credentials.loginUrl} has no tenant ${credentials.tenantId} (AADSTS90002). Check tenant_id, the account's cloud (a tenant lives in one cloud only) and, for a custom cloud, its login URL.`,
     '900023': `Tenant ${credentials.tenantId} is not a valid tenant (AADSTS900023). Check tenant_id.`,
     '700016': `Application ${credentials.clientId} was not found in tenant ${credentials.tenantId} (AADSTS700016). Check client_id, tenant_id and the cloud; the app may need admin consent in this tenant.`,
     '700027': 'The certificate is not registered for this application, or the assertion is invalid (AADSTS700027). Upload the certificate to the app registration.',
     '7000214': 'The certificate has expired or been revoked (AADSTS7000214). Upload a new certificate.',
   };
   if (code && hints[code]) return hints[code];
-  if (err.errorCode === 'endpoints_resolution_error') {
-    // msal could not read the tenant's OpenID metadata: unknown tenant, wrong cloud, or no route.
-    return `Could not resolve tenant ${credentials.tenantId} at ${credentials.loginUrl} (endpoints_resolution_error). Check tenant_id, the account's cloud, and the proxy.`;
-  }
   if (err.errorCode === 'invalid_client') return `Entra ID rejected the ${secretWord} (invalid_client${code ? `, AADSTS${code}` : ''}). Check the account's ${secretWord}.`;
   const summary = (err.errorMessage ?? err.message ?? String(error)).split(/\r?\n/)[0].slice(0, 300);
   return `Could not get a token from Entra ID for client ${credentials.clientId}: ${summary}`;
+}
+
+/**
+ * The tenant's OpenID metadata as Entra lays it out in every cloud (msal-node carries the same
+ * layout for the public and US Government hosts, not for China or a custom login URL). Given, msal
+ * does not fetch it before the first token of every poll: one request fewer per poll. An unknown
+ * tenant is then refused by the token endpoint itself (AADSTS90002).
+ */
+function entraMetadata(loginUrl: string, tenantId: string): string {
+  const tenant = `${loginUrl}/${tenantId}`;
+  return JSON.stringify({
+    token_endpoint: `${tenant}/oauth2/v2.0/token`,
+    jwks_uri: `${tenant}/discovery/v2.0/keys`,
+    issuer: `${tenant}/v2.0`,
+    authorization_endpoint: `${tenant}/oauth2/v2.0/authorize`,
+    end_session_endpoint: `${tenant}/oauth2/v2.0/logout`,
+  });
 }
 
 function certificateOptions(credentials: Credentials): { thumbprintSha256?: string; thumbprint?: string; privateKey: string; x5c?: string } {

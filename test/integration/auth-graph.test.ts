@@ -47,10 +47,13 @@ const tokenRequests = () => sim.requests.filter((r) => r.path.endsWith('/oauth2/
 test('client secret: one token request, then the cached token is reused', async () => {
   const tokens = new TokenProvider(creds({}), http, logger);
   const before = tokenRequests();
+  const all = sim.requests.length;
   const a = await tokens.token(sim.baseUrl);
   const b = await tokens.token(sim.baseUrl);
   assert.equal(a, b);
   assert.equal(tokenRequests() - before, 1);
+  // The tenant's OpenID metadata is given to msal, not fetched: the token is the only request.
+  assert.deepEqual(sim.requests.slice(all).map((r) => r.path), [`/${tenantId}/oauth2/v2.0/token`]);
 });
 
 test('certificate: the PEM with key and certificate signs an assertion Entra accepts', async () => {
@@ -65,8 +68,8 @@ test('certificate: a key-only PEM needs certificate_thumbprint, and says so', as
 test('a wrong secret, an unknown tenant, an unknown app: each says what to fix', async () => {
   const cases: [Partial<Credentials>, RegExp][] = [
     [{ secret: 'wrong' }, /client secret is wrong \(AADSTS7000215\)/],
-    // A custom authority's metadata is read first, so an unknown tenant fails there.
-    [{ tenantId: randomUUID() }, /Could not resolve tenant .* Check tenant_id/],
+    // The token endpoint itself refuses an unknown tenant: its metadata is not fetched first.
+    [{ tenantId: randomUUID() }, /has no tenant [0-9a-f-]+ \(AADSTS90002\)\. Check tenant_id/],
     [{ clientId: randomUUID() }, /not found in tenant .*AADSTS700016/],
   ];
   for (const [over, expected] of cases) {

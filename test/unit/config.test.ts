@@ -92,7 +92,7 @@ test('the admin filter is parenthesised so its "or" cannot widen the window', ()
 test('Entra errors become instructions', () => {
   const c = { tenantId: TENANT, clientId: CLIENT, authType: 'client_secret' as const, loginUrl: 'https://login.microsoftonline.com' };
   assert.match(explainAuthFailure({ errorCode: 'invalid_client', errorMessage: 'AADSTS7000222: The provided client secret keys are expired.' }, c), /expired.*new secret/);
-  assert.match(explainAuthFailure({ errorCode: 'invalid_request', errorMessage: 'AADSTS90002: Tenant not found.' }, c), new RegExp(`Tenant ${TENANT} was not found`));
+  assert.match(explainAuthFailure({ errorCode: 'invalid_request', errorMessage: 'AADSTS90002: Tenant not found.' }, c), new RegExp(`has no tenant ${TENANT} \\(AADSTS90002\\)\\. Check tenant_id, the account's cloud`));
   assert.match(explainAuthFailure({ errorCode: 'invalid_client', errorMessage: 'AADSTS700027: Client assertion failed signature validation.' }, { ...c, authType: 'certificate' }), /certificate is not registered/);
   assert.match(explainAuthFailure(new Error('socket hang up'), c), /Could not get a token .*socket hang up/);
 });
