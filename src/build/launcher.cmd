@@ -4,7 +4,10 @@ rem Node.js @MIN_NODE@ or later is looked for in this order: the runtime bundled
 rem (windows_x86_64\bin\node.exe), [runtime] node_path in defender_xdr_settings.conf (local over
 rem default), TA_DEFENDER_XDR_NODE, Splunk's own node.exe, node.exe on PATH.
 setlocal
+rem V8 flags, each explained in launcher.sh; a node whose V8 refuses one runs without them.
+set "V8_FLAGS=--max-semi-space-size=4 --heap-growing-percent=100 --liftoff-only"
 set "NODE_EXE="
+set "NODE_FLAGS="
 set "APP_DIR=%~dp0.."
 call :try "%APP_DIR%\windows_x86_64\bin\node.exe"
 call :conf "%APP_DIR%\local\defender_xdr_settings.conf"
@@ -13,8 +16,7 @@ call :try "%TA_DEFENDER_XDR_NODE%"
 if defined SPLUNK_HOME call :try "%SPLUNK_HOME%\bin\node.exe"
 for %%N in (node.exe) do call :try "%%~$PATH:N"
 if not defined NODE_EXE (echo ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on, or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+. 1>&2 & exit /b 1)
-rem V8 flags as in launcher.sh, where each is explained.
-"%NODE_EXE%" --max-semi-space-size=4 --heap-growing-percent=100 --wasm-tiering-budget=2000000000 "%~dp0@ENTRY@" %*
+"%NODE_EXE%" %NODE_FLAGS% "%~dp0@ENTRY@" %*
 exit /b %ERRORLEVEL%
 
 rem Accepts a candidate only if it exists and `node --version` says @MIN_NODE@ or later.
@@ -23,13 +25,16 @@ if defined NODE_EXE exit /b 0
 if "%~1"=="" exit /b 0
 if not exist "%~1" exit /b 0
 set "VERSION="
-for /f "usebackq delims=" %%V in (`"%~1" --version 2^>nul`) do set "VERSION=%%V"
+set "FLAGS=%V8_FLAGS%"
+for /f "usebackq delims=" %%V in (`"%~1" %V8_FLAGS% --version 2^>nul`) do set "VERSION=%%V"
+if not defined VERSION set "FLAGS="
+if not defined VERSION for /f "usebackq delims=" %%V in (`"%~1" --version 2^>nul`) do set "VERSION=%%V"
 if not defined VERSION exit /b 0
 set "VERSION=%VERSION:v=%"
 set "MAJOR="
 for /f "delims=." %%M in ("%VERSION%") do set "MAJOR=%%M"
 if not defined MAJOR exit /b 0
-if %MAJOR% GEQ @MIN_NODE@ set "NODE_EXE=%~1"
+if %MAJOR% GEQ @MIN_NODE@ (set "NODE_EXE=%~1" & set "NODE_FLAGS=%FLAGS%")
 exit /b 0
 
 rem Tries the node_path value of a conf file (the key is only used in its [runtime] stanza).

@@ -28,10 +28,28 @@ conf_node_path() {
   done
 }
 
+# V8 flags (why each, below). Memory follows the live set (a few pages), not the backlog: after a
+# full GC the heap may grow to 2x what survived (V8's default: up to 4x), and the young generation
+# of the main thread (which no longer parses pages, see pageParser.ts) stays small. Measured at
+# 100k alerts: peak RSS 175-222 MB with neither, 158-168 MB with both; 1.3x cost +25% CPU.
+# undici's HTTP parser is WebAssembly, which V8 otherwise recompiles with its optimising compiler
+# once it has run a while: ~60 ms of CPU on a background thread in every poll, which the process
+# also waits for before it exits, for a parser that reads only headers and body framing (a quiet
+# poll: 621 -> 524 ms). --liftoff-only keeps WebAssembly on the baseline compiler; a large
+# --wasm-tiering-budget did the same but raised peak RSS at 100k alerts (146 -> 173 MB).
+V8_FLAGS="--max-semi-space-size=4 --heap-growing-percent=100 --liftoff-only"
+
 # `node --version` answers before the VM starts, so probing a candidate costs next to nothing.
+# The probe carries the V8 flags: a node whose V8 refuses one (a later V8 may drop a flag) runs
+# without them rather than not at all.
 fits() {
   [ -n "$1" ] && [ -f "$1" ] && [ -x "$1" ] || return 1
-  version=$("$1" --version 2>/dev/null) || return 1
+  if version=$("$1" $V8_FLAGS --version 2>/dev/null); then
+    flags=$V8_FLAGS
+  else
+    version=$("$1" --version 2>/dev/null) || return 1
+    flags=
+  fi
   major=${version#v}
   major=${major%%.*}
   case "$major" in '' | *[!0-9]*) return 1 ;; esac
@@ -40,21 +58,14 @@ fits() {
 
 for NODE in "$APP_DIR/$ARCH_DIR/bin/node" "$(conf_node_path)" "$TA_DEFENDER_XDR_NODE" "${SPLUNK_HOME:+$SPLUNK_HOME/bin/node}" "$(command -v node 2>/dev/null)"; do
   if fits "$NODE"; then
-    # Memory follows the live set (a few pages), not the backlog: after a full GC the heap may
-    # grow to 2x what survived (V8's default: up to 4x), and the young generation of the main
-    # thread (which no longer parses pages, see pageParser.ts) stays small. Measured at 100k
-    # alerts: peak RSS 175-222 MB with neither, 158-168 MB with both; 1.3x cost +25% CPU.
     # Page bodies (~5 MB each) go back to the OS when freed: glibc otherwise raises its mmap
     # threshold at the first such free and serves later bodies from its heap, which keeps what
     # they leave (measured at 100k alerts: peak RSS 169-184 MB without, 150-157 MB with). A value
     # set for splunkd wins; other C libraries ignore it.
-    # undici's HTTP parser is WebAssembly, which V8 recompiles with its optimising compiler once
-    # it has run a while: ~60 ms of CPU on a background thread, in every poll, which the process
-    # also waits for before it exits, for a parser that reads only headers and body framing (a quiet
-    # poll: 510 -> 425 ms). The budget keeps it on the baseline compiler.
     MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-131072}
     export MALLOC_MMAP_THRESHOLD_
-    exec "$NODE" --max-semi-space-size=4 --heap-growing-percent=100 --wasm-tiering-budget=2000000000 "$BIN_DIR/@ENTRY@" "$@"
+    # $flags unquoted: it is a list of words.
+    exec "$NODE" $flags "$BIN_DIR/@ENTRY@" "$@"
   fi
 done
 echo "ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on (with its bundled runtime), or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+ on this host." >&2

@@ -30,9 +30,9 @@ function script(file: string, body: string): string {
   return file;
 }
 
-/** A node that records being chosen (not its version probe) and then runs the real one. */
+/** A node that records being chosen (not its version probe, which may carry V8 flags) and then runs the real one. */
 const recordingNode = (file: string, log: string) =>
-  script(file, `[ "$1" = "--version" ] || echo "${file}" >> "${log}"\nexec "${REAL_NODE}" "$@"`);
+  script(file, `case " $* " in *" --version "*) ;; *) echo "${file}" >> "${log}" ;; esac\nexec "${REAL_NODE}" "$@"`);
 
 function appCopy(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'launcher-app-'));
@@ -63,6 +63,25 @@ test("Splunk's own node is used when it is recent enough, before node on PATH", 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /<scheme>/);
   assert.equal(readFileSync(log, 'utf8').trim(), splunkNode);
+});
+
+test("the launcher's V8 flags reach node; a node whose V8 refuses one still runs, without them", () => {
+  const bin = toolsDir();
+  const log = path.join(bin, 'args.log');
+  // Records the arguments of the run (not of the probe), and refuses --liftoff-only as a V8 without it would.
+  const refusing = (file: string) =>
+    script(file, `case " $* " in *" --liftoff-only "*) [ -n "$REFUSE" ] && { echo "node: bad option: --liftoff-only" >&2; exit 9; } ;; esac\ncase " $* " in *" --version "*) ;; *) echo "$*" >> "${log}" ;; esac\nexec "${REAL_NODE}" "$@"`);
+  refusing(path.join(bin, 'node'));
+  const flags = ['--max-semi-space-size=4', '--heap-growing-percent=100', '--liftoff-only'];
+  const entry = path.join(APP_DIR, 'bin', 'defender_xdr_alerts.js');
+  let r = launch(APP_DIR, { PATH: bin });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(log, 'utf8').trim(), [...flags, entry, '--scheme'].join(' '));
+  writeFileSync(log, '');
+  r = launch(APP_DIR, { PATH: bin, REFUSE: '1' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /<scheme>/);
+  assert.equal(readFileSync(log, 'utf8').trim(), `${entry} --scheme`);
 });
 
 test('[runtime] node_path in local/defender_xdr_settings.conf wins over Splunk and PATH', () => {
