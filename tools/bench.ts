@@ -54,8 +54,9 @@ interface RunFigures extends Sample {
 /**
  * What splunkd's ExecProcessor does with an input's stdout, in a process of its own: reads it as
  * it comes and counts complete events by their closing tags, as bytes. It must not share an event
- * loop with the simulator: Node writes to a pipe synchronously on Linux, so an input whose reader
- * is busy serving its next page would stall on its own stdout, which splunkd never makes it do.
+ * loop with the simulator: the input waits for each page's events to be flushed before it saves
+ * its checkpoint, and a reader busy serving the next page would hold that flush back, which
+ * splunkd never does.
  */
 const READER_SCRIPT = `
 const closing = Buffer.from('</event>');
