@@ -34,9 +34,11 @@ conf_node_path() {
 # 100k alerts: peak RSS 175-222 MB with neither, 158-168 MB with both; 1.3x cost +25% CPU.
 # undici's HTTP parser is WebAssembly, which V8 otherwise recompiles with its optimising compiler
 # once it has run a while: ~60 ms of CPU on a background thread in every poll, which the process
-# also waits for before it exits, for a parser that reads only headers and body framing (a quiet
-# poll: 621 -> 524 ms). --liftoff-only keeps WebAssembly on the baseline compiler; a large
-# --wasm-tiering-budget did the same but raised peak RSS at 100k alerts (146 -> 173 MB).
+# also waits for before it exits, and ~35 MB of compiler memory, for a parser that reads only
+# headers and body framing (a quiet poll: 667 -> 554 ms, peak RSS 117 -> 82 MB). --liftoff-only
+# keeps WebAssembly on the baseline compiler (V8 calls it a testing flag: see the probe below); a
+# large --wasm-tiering-budget did the same for a quiet poll but raised peak RSS at 100k alerts
+# (146 -> 173 MB): the recompilation then came mid-run, at the heap's peak.
 V8_FLAGS="--max-semi-space-size=4 --heap-growing-percent=100 --liftoff-only"
 
 # `node --version` answers before the VM starts, so probing a candidate costs next to nothing.

@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import { spawnPageWorker } from '../sources/pageWorkerThread.js';
 import type { InputDefinition } from '../splunk/scheme.js';
 import { schemeXml } from '../splunk/scheme.js';
@@ -23,7 +21,7 @@ export function start(
   }
   // A run (no argument) of an input whose pages are parsed on the page worker: the worker starts
   // now, on another core, while this thread loads the collector and the configuration.
-  const pageWorker = options.pageWorker && process.argv[2] === undefined ? startPageWorker() : undefined;
+  const pageWorker = options.pageWorker && process.argv[2] === undefined ? spawnPageWorker(path.join(__dirname, 'lib', 'pageWorker.js')) : undefined;
   let collector: typeof Collector;
   try {
     // require, not import(): importing a CommonJS file makes Node scan the whole bundle for its
@@ -37,15 +35,4 @@ export function start(
   }
   if (pageWorker) collector.adoptPageWorker(pageWorker);
   collector.main({ definition, ...pick(collector) });
-}
-
-/** bin/lib/pageWorker.js, started; undefined when it cannot be (the collector then tries itself). */
-function startPageWorker(): Worker | undefined {
-  const file = path.join(__dirname, 'lib', 'pageWorker.js');
-  if (!existsSync(file)) return undefined;
-  try {
-    return spawnPageWorker(file);
-  } catch {
-    return undefined;
-  }
 }

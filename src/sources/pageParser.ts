@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -122,15 +121,9 @@ export class WorkerPageParser {
   /** Starts the worker (once); undefined once it cannot be used. */
   start(): Worker | undefined {
     if (this.worker || this.failed) return this.worker;
-    if (!existsSync(this.file)) {
-      this.failed = true;
-      return undefined;
-    }
-    try {
-      this.attach(spawnPageWorker(this.file));
-    } catch {
-      this.failed = true;
-    }
+    const worker = spawnPageWorker(this.file);
+    if (worker) this.attach(worker);
+    else this.failed = true;
     return this.worker;
   }
 

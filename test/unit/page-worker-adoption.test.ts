@@ -11,6 +11,7 @@ const BUILT_WORKER = path.join(APP_DIR, 'bin', 'lib', 'pageWorker.js');
 
 test("the input's pages go to the worker its entry started, not to a second one", async () => {
   const worker = spawnPageWorker(BUILT_WORKER);
+  assert.ok(worker, `${BUILT_WORKER} is missing: run npm run build`);
   const replies: ParseReply['kind'][] = [];
   worker.on('message', (reply: ParseReply) => replies.push(reply.kind));
   adoptPageWorker(worker);
@@ -23,4 +24,8 @@ test("the input's pages go to the worker its entry started, not to a second one"
   // The adopted worker said it was ready, then answered this page's head and items.
   assert.deepEqual(replies, ['ready', 'head', 'items']);
   await worker.terminate();
+});
+
+test('a worker file that does not exist is no worker, not an error', () => {
+  assert.equal(spawnPageWorker(path.join(APP_DIR, 'bin', 'lib', 'no-such-worker.js')), undefined);
 });
