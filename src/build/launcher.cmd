@@ -25,10 +25,10 @@ if defined NODE_EXE exit /b 0
 if "%~1"=="" exit /b 0
 if not exist "%~1" exit /b 0
 set "VERSION="
+rem The flags are probed by exit code, not inside FOR: FOR's command would split them at each "=".
 set "FLAGS=%V8_FLAGS%"
-for /f "usebackq delims=" %%V in (`"%~1" %V8_FLAGS% --version 2^>nul`) do set "VERSION=%%V"
-if not defined VERSION set "FLAGS="
-if not defined VERSION for /f "usebackq delims=" %%V in (`"%~1" --version 2^>nul`) do set "VERSION=%%V"
+"%~1" %V8_FLAGS% --version >nul 2>nul || set "FLAGS="
+for /f "usebackq delims=" %%V in (`"%~1" --version 2^>nul`) do set "VERSION=%%V"
 if not defined VERSION exit /b 0
 set "VERSION=%VERSION:v=%"
 set "MAJOR="

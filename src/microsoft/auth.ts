@@ -120,7 +120,8 @@ export function explainAuthFailure(error: unknown, credentials: Pick<Credentials
 
 /**
  * The tenant's OpenID metadata as Entra lays it out in every cloud (msal-node carries the same
- * layout for the public and US Government hosts, not for China or a custom login URL). Given, msal
+ * layout for some hosts, login.microsoftonline.com and .us among them, not for
+ * login.chinacloudapi.cn or a custom login URL). Given, msal
  * does not fetch it before the first token of every poll: one request fewer per poll. An unknown
  * tenant is then refused by the token endpoint itself (AADSTS90002).
  */
