@@ -40,7 +40,7 @@ const KNOWN_LOGIN_HOSTS = new Set(['login.microsoftonline.com', 'login.microsoft
 export class TokenProvider {
   private readonly app: ConfidentialClientApplication;
   /** msal hides transport failures behind its own codes; the real cause is kept here. */
-  private readonly network: { lastError?: NetworkError } = {};
+  private readonly network: { lastError?: NetworkError | HttpError } = {};
   /**
    * For the poll summary: tokens Entra ID refused to issue, and tokens an API rejected (401) so
    * that a fresh one had to be fetched.
@@ -90,7 +90,12 @@ export class TokenProvider {
       this.stats.token_failures++;
       if (error instanceof AuthenticationError) throw error;
       // Set by the network module during the await above (TypeScript cannot see that).
-      const cause = this.network.lastError as NetworkError | undefined;
+      const cause = this.network.lastError as NetworkError | HttpError | undefined;
+      if (cause instanceof HttpError && cause.status >= 500) throw new AuthenticationError(`Entra ID is failing: ${cause.message}, after retries. The next poll tries again.`);
+      if (cause instanceof HttpError) {
+        // A 4xx without Entra's error JSON: a login URL that is not Entra's, or a proxy's page.
+        throw new AuthenticationError(`${cause.message} is not an Entra ID answer (no Entra error in it). Check the account's cloud and, for a custom cloud, its login URL; or the proxy, if one answered.`);
+      }
       if (cause) throw new AuthenticationError(`Cannot reach Entra ID: ${cause.message}`);
       throw new AuthenticationError(explainAuthFailure(error, this.credentials));
     }
@@ -154,14 +159,14 @@ function certificateOptions(credentials: Credentials): { thumbprintSha256?: stri
 }
 
 /** msal's INetworkModule on our HttpClient: Entra's error responses are returned, not thrown, for msal to parse. */
-function msalNetworkClient(http: HttpClient, network: { lastError?: NetworkError }): INetworkModule {
+function msalNetworkClient(http: HttpClient, network: { lastError?: NetworkError | HttpError }): INetworkModule {
   const send = async <T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> => {
     try {
       const response = await http.send(url, { method, headers: options?.headers, body: options?.body });
       return { status: response.status, headers: response.headers, body: JSON.parse(response.text) as T };
     } catch (error) {
       if (error instanceof HttpError && error.body !== undefined) return { status: error.status, headers: {}, body: error.body as T };
-      if (error instanceof NetworkError) network.lastError = error;
+      if (error instanceof NetworkError || error instanceof HttpError) network.lastError = error;
       throw error;
     }
   };

@@ -71,12 +71,22 @@ test('a wrong secret, an unknown tenant, an unknown app: each says what to fix',
     // The token endpoint itself refuses an unknown tenant: its metadata is not fetched first.
     [{ tenantId: randomUUID() }, /has no tenant [0-9a-f-]+ \(AADSTS90002\)\. Check tenant_id/],
     [{ clientId: randomUUID() }, /not found in tenant .*AADSTS700016/],
+    // A custom login URL that is not Entra's: its answer names the URL and says what to check.
+    [{ loginUrl: `${sim.baseUrl}/not-entra` }, /HTTP 404 from .*\/not-entra\/.*oauth2\/v2\.0\/token is not an Entra ID answer.*login URL/],
   ];
   for (const [over, expected] of cases) {
     const error = await new TokenProvider(creds(over), http, logger).token(sim.baseUrl).catch((e: unknown) => e);
     assert.ok(error instanceof AuthenticationError, String(error));
     assert.match(error.message, expected);
   }
+});
+
+test('Entra failing with an HTML page (after retries) says it is Entra and that the next poll retries', async () => {
+  sim.faults.push({ match: /oauth2\/v2\.0\/token/, fault: { kind: 'status', status: 503, body: '<html><body>Service Unavailable</body></html>' }, times: 2 });
+  const error = await new TokenProvider(creds({}), http, logger).token(sim.baseUrl).catch((e: unknown) => e);
+  sim.faults.length = 0;
+  assert.ok(error instanceof AuthenticationError, String(error));
+  assert.match(error.message, /^Entra ID is failing: HTTP 503 from .*oauth2\/v2\.0\/token, after retries\. The next poll tries again\.$/);
 });
 
 test('Graph: an expired token is refreshed once on 401, transparently', async () => {
