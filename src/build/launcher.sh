@@ -28,7 +28,7 @@ conf_node_path() {
   done
 }
 
-# V8 flags (why each, below). Memory follows the live set (a few pages), not the backlog: after a
+# V8 flags, and why each. Memory follows the live set (a few pages), not the backlog: after a
 # full GC the heap may grow to 2x what survived (V8's default: up to 4x), and the young generation
 # of the main thread (which no longer parses pages, see pageParser.ts) stays small. Measured at
 # 100k alerts: peak RSS 175-222 MB with neither, 158-168 MB with both; 1.3x cost +25% CPU.

@@ -8,7 +8,7 @@ import {
   type NetworkResponse,
 } from '@azure/msal-node';
 import type { HttpClient } from '../http/client.js';
-import { HttpError, NetworkError } from '../http/errors.js';
+import { HttpError, NetworkError, statusKind } from '../http/errors.js';
 import type { Logger } from '../splunk/log.js';
 
 export interface Credentials {
@@ -91,15 +91,17 @@ export class TokenProvider {
       if (error instanceof AuthenticationError) throw error;
       // Set by the network module during the await above (TypeScript cannot see that).
       const cause = this.network.lastError as NetworkError | HttpError | undefined;
-      if (cause instanceof HttpError && cause.status >= 500) throw new AuthenticationError(`Entra ID is failing: ${cause.message}, after retries. The next poll tries again.`);
-      if (cause instanceof HttpError) {
-        // A 4xx without Entra's error JSON: a login URL that is not Entra's, or a proxy's page.
-        throw new AuthenticationError(`${cause.message} is not an Entra ID answer (no Entra error in it). Check the account's cloud and, for a custom cloud, its login URL; or the proxy, if one answered.`);
-      }
-      if (cause) throw new AuthenticationError(`Cannot reach Entra ID: ${cause.message}`);
-      throw new AuthenticationError(explainAuthFailure(error, this.credentials));
+      throw new AuthenticationError(cause ? explainTransportFailure(cause) : explainAuthFailure(error, this.credentials));
     }
   }
+}
+
+/** A token request that got no answer from Entra ID, or an answer without Entra's error JSON. */
+function explainTransportFailure(cause: NetworkError | HttpError): string {
+  if (cause instanceof NetworkError) return `Cannot reach Entra ID: ${cause.message}`;
+  if (statusKind(cause.status) === 'http_server') return `Entra ID is failing: ${cause.message}, after retries. The next poll tries again.`;
+  // A 4xx without Entra's error JSON: a login URL that is not Entra's, or a proxy's page.
+  return `${cause.message} is not an Entra ID answer (no Entra error in it). Check the account's cloud and, for a custom cloud, its login URL; or the proxy, if one answered.`;
 }
 
 /** Turns Entra's AADSTS codes into what an admin has to do. */
@@ -126,9 +128,9 @@ export function explainAuthFailure(error: unknown, credentials: Pick<Credentials
 /**
  * The tenant's OpenID metadata as Entra lays it out in every cloud (msal-node carries the same
  * layout for some hosts, login.microsoftonline.com and .us among them, not for
- * login.chinacloudapi.cn or a custom login URL). Given, msal
- * does not fetch it before the first token of every poll: one request fewer per poll. An unknown
- * tenant is then refused by the token endpoint itself (AADSTS90002).
+ * login.chinacloudapi.cn or a custom login URL; it does not export it). Given, msal does not fetch
+ * it before the first token of every poll: one request fewer per poll. An unknown tenant is then
+ * refused by the token endpoint itself (AADSTS90002).
  */
 function entraMetadata(loginUrl: string, tenantId: string): string {
   const tenant = `${loginUrl}/${tenantId}`;
