@@ -119,5 +119,6 @@ describe('the search-head stand-in', () => {
     assert.match(JSON.parse(oneshot('search `no_such_macro`').body).messages[0].text, /no_such_macro/);
     assert.equal(head.jobs(new URLSearchParams({ search: 'search index=_internal', exec_mode: 'normal' })).status, 400);
     assert.equal(oneshot('search index=_internal', { earliest_time: '@d' }).status, 400);
+    assert.equal(oneshot('search index=_internal earliest=-1h').status, 400);
   });
 });

@@ -102,6 +102,8 @@ export class SearchHeadStandIn {
     if (!/^search\s/i.test(search)) throw new Error(`Unknown search command '${search.split(/\s/)[0]}'.`);
     const expanded = expandMacros(search.replace(/^search\s+/i, ''), this.macros).text;
     const [first] = splitPipeline(expanded);
+    // Inline time modifiers would be read as field filters by the SPL model: refuse, not mis-answer.
+    if (/(?:^|[\s(])(earliest|latest)\s*=/.test(first)) throw new Error('Inline earliest/latest is not modelled by this stand-in: pass earliest_time/latest_time');
     const wanted = [...first.matchAll(/(?:^|[\s(])index\s*=\s*("[^"]*"|[^\s()]+)/g)].map((m) => m[1].replace(/^"|"$/g, ''));
     const events = this.events(wanted.length ? wanted : ['main'], range);
     const rows = events.map((e) => toRow(evaluate(this.app, { sourcetype: e.sourcetype, source: e.source, index: e.index, raw: e.raw }).fields, e.timeS));
