@@ -370,10 +370,10 @@ for (const def of ACCOUNT_INPUTS) {
     await screenshot(page, `09-${def.scheme}-list`);
 
     await row.getByRole('button', { name: 'Disable input tenant-a' }).click();
-    await row.getByText('Disabled').waitFor();
+    await row.locator('[data-status]').getByText('Disabled').waitFor();
     await disabledBecomes(def.scheme, 'tenant-a', true);
     await row.getByRole('button', { name: 'Enable input tenant-a' }).click();
-    await row.getByText('Enabled').waitFor();
+    await row.locator('[data-status]').getByText('Enabled').waitFor();
     await disabledBecomes(def.scheme, 'tenant-a', false);
 
     await row.getByRole('button', { name: 'Edit input tenant-a' }).click();
