@@ -1,5 +1,5 @@
 /**
- * The configuration page in a real browser (Debian's Chromium through playwright-core), served
+ * The configuration page in a real browser (headless Chromium through playwright-core, chosen by test/helpers/chromium.ts), served
  * by the Splunk Web stand-in in front of the splunkd stand-in, with the built app's schemes
  * registered (their --validate-arguments runs on every create and edit, as splunkd does) and the
  * Graph simulator answering the connection test. One browser for all scenarios; they run in order
