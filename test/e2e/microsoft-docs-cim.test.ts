@@ -203,11 +203,27 @@ describe('what the issue found, on the documented examples', () => {
   test('the documented alert has dest, src, user and file fields from its device, process and file evidence', () => {
     const file = 'graph-alerts/get-alert.json';
     assert.deepEqual(field(file, 'dest'), ['tempDns']);
+    assert.deepEqual(field(file, 'dest_type'), ['endpoint']);
     assert.deepEqual(field(file, 'src'), ['tempDns']);
     assert.deepEqual(field(file, 'user'), ['SYSTEM']);
     assert.deepEqual(field(file, 'file_name'), ['MsSense.exe']);
     assert.deepEqual(field(file, 'file_path'), ['C:\\Program Files\\temp']);
     assert.deepEqual(field(file, 'file_hash'), ['8963a19fb992ad9a76576c5638fd68292cffb9aaac29eb8285f9abf6196a7dec']);
+  });
+
+  test('without a device, dest comes from the evidence there is, and dest_type says what it is', () => {
+    const cases: [string, string, string][] = [
+      ['graph-alerts/evidence-processEvidence.json', '73e7e2de709dff64ef64b1d0c30e67fab63279db', 'endpoint'],
+      ['graph-alerts/evidence-analyzedMessageEvidence.json', 'String', 'mailbox'],
+      ['graph-alerts/evidence-azureResourceEvidence.json', 'String', 'cloud resource'],
+      ['graph-alerts/evidence-cloudApplicationEvidence.json', 'String', 'application or group'],
+    ];
+    for (const [file, dest, type] of cases) {
+      assert.deepEqual(field(file, 'dest'), [dest], file);
+      assert.deepEqual(field(file, 'dest_type'), [type], file);
+    }
+    assert.deepEqual(field('graph-alerts/evidence-processEvidence.json', 'user'), ['SYSTEM']);
+    assert.deepEqual(field('graph-alerts/evidence-analyzedMessageEvidence.json', 'src'), ['String'], 'senderIp');
   });
 
   test("an incident whose alerts is one object keeps every field the array form gives", () => {
