@@ -153,7 +153,7 @@ describe('Microsoft documented examples: collected whole, CIM at search time', (
     assert.deepEqual(corpus.map((e) => e.file).sort(), files.sort(), 'SOURCES lists every document once');
     assert.ok(corpus.length >= 35, `${corpus.length} documents`);
     const evidenceShapes = corpus.filter((e) => /^alert\/\w+Evidence-only$/.test(e.shape));
-    assert.ok(evidenceShapes.length >= 28, `${evidenceShapes.length} evidence types`);
+    assert.ok(evidenceShapes.length >= 30, `${evidenceShapes.length} evidence types`);
     for (const e of evidenceShapes) {
       const type = e.shape.slice('alert/'.length, -'-only'.length);
       const evidence = e.document.evidence as Record<string, unknown>[];
