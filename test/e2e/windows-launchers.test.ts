@@ -1,0 +1,128 @@
+/**
+ * The Windows packages as splunkd on Windows starts them: bin\<scheme>.cmd and bin\<action>.cmd run
+ * under Wine (test/helpers/wine.ts), from an app folder whose path has spaces, non-ASCII
+ * characters and parentheses, on the real node.exe of the Windows platform package. Where the
+ * launcher looks for Node.js is shown with stand-in node.exe programs (test/helpers/wine/
+ * node-standin.c): each answers --version as a node would, and a run records itself and hands its
+ * command line to the real node.exe. What Wine cannot show is in docs/windows.md.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as tar from 'tar';
+import { APP, APP_DIR, ROOT } from '../../tools/harness.js';
+import { freshFolder, mingwMissing, placeStandIn, runWindows, standInRuns, wine, wineMissing, windowsPath, type Wine } from '../helpers/wine.js';
+
+const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
+const GENERIC_TGZ = path.join(ROOT, 'dist', `${APP}-${version}.tgz`);
+const WINDOWS_TGZ = path.join(ROOT, 'dist', `${APP}-${version}-windows-x86_64.tgz`);
+/** Where splunkd would be installed: spaces, a non-ASCII letter and parentheses, as in "Program Files (x86)". */
+const SPLUNK_FOLDER = ['Program Files', 'Splunk Übung (x86)'];
+
+const noWine = wineMissing();
+const noMingw = mingwMissing();
+const noWindowsPackage = existsSync(WINDOWS_TGZ) ? undefined : `no ${path.relative(ROOT, WINDOWS_TGZ)} (npm run build without TA_SKIP_PLATFORM_PACKAGES=1 makes it)`;
+
+/** Input schemes (README/inputs.conf.spec) and alert actions (alert_actions.conf) of the built app. */
+const INPUTS = [...readFileSync(path.join(APP_DIR, 'README', 'inputs.conf.spec'), 'utf8').matchAll(/^\[([A-Za-z0-9_]+):\/\/<name>\]/gm)].map((m) => m[1]!);
+const ACTIONS = [...readFileSync(path.join(APP_DIR, 'default', 'alert_actions.conf'), 'utf8').matchAll(/^\[([A-Za-z0-9_]+)\]/gm)].map((m) => m[1]!);
+
+/** A Splunk home under C:\Program Files\Splunk Übung (x86) …\ with the package extracted into etc\apps. */
+async function installApp(w: Wine, tgz: string): Promise<{ splunkHome: string; app: string }> {
+  const splunkHome = freshFolder(w, ...SPLUNK_FOLDER);
+  const apps = path.join(splunkHome, 'etc', 'apps');
+  mkdirSync(apps, { recursive: true });
+  await tar.x({ file: tgz, cwd: apps });
+  return { splunkHome, app: path.join(apps, APP) };
+}
+
+/** What `bin/<scheme>.sh --scheme` prints on Linux with this machine's node: the Windows output must equal it. */
+function linuxScheme(scheme: string): string {
+  const r = spawnSync('/bin/sh', [path.join(APP_DIR, 'bin', `${scheme}.sh`), '--scheme'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+/** A payload sendmodalert would write whose configuration fails validation, so nothing is contacted. */
+function invalidActionPayload(action: string): string {
+  return JSON.stringify({
+    app: 'search', owner: 'admin', server_host: 'sh01', server_uri: 'https://127.0.0.1:9', session_key: 'not-used',
+    sid: 'scheduler__admin__search__RMD5_at_1700000000_1', search_name: 'Defender triage', action,
+    configuration: { account: 'prod', status: 'closed', severity: 'extreme' }, result: { id: 'da637' },
+  });
+}
+
+/** Windows paths of a fresh folder's launcher: `bin\<name>.cmd`. */
+const cmd = (w: Wine, app: string, name: string) => windowsPath(w, path.join(app, 'bin', `${name}.cmd`));
+
+describe('Windows launchers under Wine', { skip: noWine }, () => {
+  let w: Wine;
+  /** The Windows package's node.exe, copied to C:\real-node …\ for stand-ins to hand runs to (Unix and Windows paths). */
+  let realNodeFile: string;
+  let realNode: string;
+  const made: string[] = [];
+
+  before(async () => {
+    w = wine();
+    if (noWindowsPackage) return;
+    const dir = freshFolder(w, 'real-node');
+    made.push(dir);
+    await tar.x({ file: WINDOWS_TGZ, cwd: dir, filter: (p) => p.endsWith('/windows_x86_64/bin/node.exe') });
+    const exe = path.join(dir, 'node.exe');
+    copyFileSync(path.join(dir, APP, 'windows_x86_64', 'bin', 'node.exe'), exe);
+    rmSync(path.join(dir, APP), { recursive: true });
+    realNodeFile = exe;
+    realNode = windowsPath(w, exe);
+  });
+  after(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Every bin\*.cmd of the app is an input or an alert action, and each one answers as it should. */
+  async function everyLauncher(app: string, env: Record<string, string>, pathDirs: string[] = []): Promise<void> {
+    const launchers = readdirSync(path.join(app, 'bin')).filter((f) => f.endsWith('.cmd')).map((f) => f.slice(0, -4)).sort();
+    assert.deepEqual(launchers, [...INPUTS, ...ACTIONS].sort());
+    for (const scheme of INPUTS) {
+      const r = runWindows(w, cmd(w, app, scheme), ['--scheme'], { env, path: pathDirs });
+      assert.equal(r.code, 0, `${scheme}: ${r.stderr}`);
+      assert.equal(r.stderr, '', scheme);
+      assert.equal(r.stdout, linuxScheme(scheme), `${scheme}: the scheme differs from the Linux launcher's`);
+    }
+    for (const action of ACTIONS) {
+      const r = runWindows(w, cmd(w, app, action), ['--execute'], { stdin: invalidActionPayload(action), env, path: pathDirs });
+      assert.equal(r.code, 1, `${action}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^ERROR ${action} failed: ${action}: invalid configuration, nothing was sent to Microsoft Graph\\.`, 'm'));
+      assert.match(r.stderr, /status: "closed" is not one of/);
+    }
+  }
+
+  test('the Windows package: every input answers --scheme and every alert action refuses a bad payload, on the bundled node.exe', { skip: noWindowsPackage }, async () => {
+    const { splunkHome, app } = await installApp(w, WINDOWS_TGZ);
+    made.push(splunkHome);
+    // Where MinGW can build them, every later place holds a node that would be taken and would
+    // record being run: none may be.
+    const log = path.join(splunkHome, 'runs.log');
+    const env: Record<string, string> = { SPLUNK_HOME: windowsPath(w, splunkHome) };
+    const onPath = path.join(splunkHome, 'nodejs');
+    if (!noMingw) {
+      const fitting = { version: 'v22.23.3', log, node: realNode };
+      env.TA_DEFENDER_XDR_NODE = placeStandIn(w, path.join(splunkHome, 'env node', 'node.exe'), fitting);
+      placeStandIn(w, path.join(splunkHome, 'bin', 'node.exe'), fitting);
+      placeStandIn(w, path.join(onPath, 'node.exe'), fitting);
+    }
+    await everyLauncher(app, env, [windowsPath(w, onPath)]);
+    assert.deepEqual(standInRuns(log), []);
+  });
+
+  test('the generic package: every launcher on the node.exe found on PATH', { skip: noWindowsPackage }, async () => {
+    const { splunkHome, app } = await installApp(w, GENERIC_TGZ);
+    made.push(splunkHome);
+    assert.ok(!existsSync(path.join(app, 'windows_x86_64')));
+    const nodejs = path.join(splunkHome, 'nodejs');
+    mkdirSync(nodejs);
+    copyFileSync(realNodeFile, path.join(nodejs, 'node.exe'));
+    await everyLauncher(app, {}, [windowsPath(w, nodejs)]);
+  });
+});
