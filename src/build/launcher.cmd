@@ -20,8 +20,9 @@ call :try "%TA_DEFENDER_XDR_NODE%"
 if defined SPLUNK_HOME call :try "%SPLUNK_HOME%\bin\node.exe"
 for %%N in (node.exe) do call :try "%%~$PATH:N"
 if defined NODE_EXE goto :run
-rem Outside any ( ) block: the message's own parentheses would end it.
-1>&2 echo ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on (with its bundled runtime), or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+ on this host.
+rem Outside any ( ) block: the message's own parentheses would end it. The redirection follows the
+rem text directly: a blank before it would end the line in splunkd.log.
+echo ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on (with its bundled runtime), or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+ on this host.>&2
 exit /b 1
 
 :run
@@ -70,10 +71,13 @@ set "KEY=%KEY:	=%"
 if "%KEY:~0,1%"=="[" (set "STANZA=%KEY%" & exit /b 0)
 if /i not "%STANZA%"=="[runtime]" exit /b 0
 if /i not "%KEY%"=="node_path" exit /b 0
-rem Leading and trailing blanks are not part of the path.
-for /f "tokens=* delims= 	" %%V in ("%~2") do set "NODE_PATH_SETTING=%%V"
+rem Blanks around the value are not part of the path (trimmed one by one: FOR's "tokens=*" does
+rem not skip leading blanks in every cmd).
+set "NODE_PATH_SETTING=%~2"
 :trim
 if not defined NODE_PATH_SETTING exit /b 0
+if "%NODE_PATH_SETTING:~0,1%"==" " (set "NODE_PATH_SETTING=%NODE_PATH_SETTING:~1%" & goto :trim)
+if "%NODE_PATH_SETTING:~0,1%"=="	" (set "NODE_PATH_SETTING=%NODE_PATH_SETTING:~1%" & goto :trim)
 if "%NODE_PATH_SETTING:~-1%"==" " (set "NODE_PATH_SETTING=%NODE_PATH_SETTING:~0,-1%" & goto :trim)
 if "%NODE_PATH_SETTING:~-1%"=="	" (set "NODE_PATH_SETTING=%NODE_PATH_SETTING:~0,-1%" & goto :trim)
 exit /b 0

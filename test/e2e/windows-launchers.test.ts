@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tar from 'tar';
@@ -21,6 +21,7 @@ const WINDOWS_TGZ = path.join(ROOT, 'dist', `${APP}-${version}-windows-x86_64.tg
 /** Where splunkd would be installed: spaces, a non-ASCII letter and parentheses, as in "Program Files (x86)". */
 const SPLUNK_FOLDER = ['Program Files', 'Splunk Übung (x86)'];
 
+const V8_FLAGS = '--max-semi-space-size=4 --heap-growing-percent=100 --liftoff-only';
 const noWine = wineMissing();
 const noMingw = mingwMissing();
 const noWindowsPackage = existsSync(WINDOWS_TGZ) ? undefined : `no ${path.relative(ROOT, WINDOWS_TGZ)} (npm run build without TA_SKIP_PLATFORM_PACKAGES=1 makes it)`;
@@ -124,5 +125,127 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
     mkdirSync(nodejs);
     copyFileSync(realNodeFile, path.join(nodejs, 'node.exe'));
     await everyLauncher(app, {}, [windowsPath(w, nodejs)]);
+  });
+  /** The places the launcher looks, in its order, and what each holds in one arrangement. */
+  type Place = 'bundled' | 'node_path' | 'env' | 'splunk' | 'path';
+  const PLACES: Place[] = ['bundled', 'node_path', 'env', 'splunk', 'path'];
+  /** fits: Node 22 that runs the real node.exe; refusing: the same, but its V8 refuses --liftoff-only; old: Node 18; missing: named but absent. */
+  type Kind = 'fits' | 'refusing' | 'old' | 'missing';
+
+  interface Arranged {
+    app: string;
+    log: string;
+    env: Record<string, string>;
+    pathDirs: string[];
+    /** Windows path of the node.exe at each place. */
+    at: Record<Place, string>;
+    /** Windows path of the node.exe default's node_path names. */
+    defaultNodePath?: string;
+  }
+
+  /**
+   * The generic package under C:\Program Files\Splunk Übung (x86) …\etc\apps with a stand-in at each
+   * place named in `kinds`. node_path is set in local\ (a value with spaces and parentheses, trailing
+   * blanks, CRLF lines, as an admin's editor may leave it); `defaultNodePath` also sets default\'s.
+   */
+  /**
+   * node_path targets live under C:\Program Files (x86)\ (ASCII): cmd reads the UTF-8 conf file in the
+   * console's code page, so a non-ASCII node_path is not found (docs/windows.md says so).
+   */
+  function asciiFolder(name: string): string {
+    const dir = freshFolder(w, 'Program Files (x86)', name);
+    made.push(dir);
+    return dir;
+  }
+
+  async function arrange(kinds: Partial<Record<Place, Kind>>, defaultNodePath?: Kind): Promise<Arranged> {
+    const { splunkHome, app } = await installApp(w, GENERIC_TGZ);
+    made.push(splunkHome);
+    const log = path.join(splunkHome, 'runs.log');
+    const files: Record<Place, string> = {
+      bundled: path.join(app, 'windows_x86_64', 'bin', 'node.exe'),
+      node_path: path.join(asciiFolder('nodejs 22 local'), 'node.exe'),
+      env: path.join(splunkHome, 'env node', 'node.exe'),
+      splunk: path.join(splunkHome, 'bin', 'node.exe'),
+      path: path.join(splunkHome, 'nodejs', 'node.exe'),
+    };
+    const at = Object.fromEntries(PLACES.map((p) => [p, windowsPath(w, files[p])])) as Record<Place, string>;
+    const put = (file: string, kind: Kind) => {
+      if (kind === 'missing') return;
+      // A node too old must never run: it has a real node behind it only so that the log shows it if it did.
+      placeStandIn(w, file, { version: kind === 'old' ? 'v18.20.4' : 'v22.23.3', refuse: kind === 'refusing' ? '--liftoff-only' : undefined, log, node: realNode });
+    };
+    const env: Record<string, string> = {};
+    const pathDirs: string[] = [];
+    for (const place of PLACES) {
+      const kind = kinds[place];
+      if (!kind) continue;
+      put(files[place], kind);
+      if (place === 'node_path') {
+        mkdirSync(path.join(app, 'local'), { recursive: true });
+        writeFileSync(path.join(app, 'local', 'defender_xdr_settings.conf'), `[logging]\r\nloglevel = DEBUG\r\n\r\n[runtime]\r\nnode_path = ${at.node_path}  \r\n`);
+      }
+      if (place === 'env') env.TA_DEFENDER_XDR_NODE = at.env;
+      if (place === 'splunk') env.SPLUNK_HOME = windowsPath(w, splunkHome);
+      if (place === 'path') pathDirs.push(windowsPath(w, path.dirname(files.path)));
+    }
+    let defaultNode: string | undefined;
+    if (defaultNodePath) {
+      const file = path.join(asciiFolder('nodejs 22 default'), 'node.exe');
+      put(file, defaultNodePath);
+      defaultNode = windowsPath(w, file);
+      const conf = path.join(app, 'default', 'defender_xdr_settings.conf');
+      writeFileSync(conf, readFileSync(conf, 'utf8').replace(/^node_path =.*$/m, `node_path = ${defaultNode}`));
+    }
+    return { app, log, env, pathDirs, at, defaultNodePath: defaultNode };
+  }
+
+  function scheme(a: Arranged) {
+    return runWindows(w, cmd(w, a.app, 'defender_xdr_alerts'), ['--scheme'], { env: a.env, path: a.pathDirs });
+  }
+
+  /** The node.exe that ran the input (stand-ins record runs, not --version probes) and with which arguments. */
+  function ranOn(a: Arranged, node: string, flags = `${V8_FLAGS} `): void {
+    const r = scheme(a);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, linuxScheme('defender_xdr_alerts'));
+    const entry = windowsPath(w, path.join(a.app, 'bin', 'defender_xdr_alerts.js'));
+    assert.deepEqual(standInRuns(a.log), [{ node, args: `${flags}"${entry}" --scheme` }]);
+  }
+
+  const standIns = noWindowsPackage ?? noMingw;
+
+  test('each place is taken when those before it hold no fitting Node.js (too old, or named but missing), with the V8 flags', { skip: standIns }, async () => {
+    for (const [i, place] of PLACES.entries()) {
+      const kinds = Object.fromEntries(PLACES.map((p, j) => [p, j < i ? (j % 2 ? 'missing' : 'old') : 'fits'])) as Record<Place, Kind>;
+      const a = await arrange(kinds, 'fits');
+      ranOn(a, a.at[place]);
+    }
+  });
+
+  test('a Node.js whose V8 refuses one of the flags runs without them', { skip: standIns }, async () => {
+    const a = await arrange({ splunk: 'refusing', path: 'fits' });
+    ranOn(a, a.at.splunk, '');
+  });
+
+  test("node_path: local's value replaces default's, which is used when local sets none", { skip: standIns }, async () => {
+    // local\ too old: default\'s is not tried (Splunk's merged value is local's), the next place is.
+    const replaced = await arrange({ node_path: 'old', env: 'fits' }, 'fits');
+    ranOn(replaced, replaced.at.env);
+    // local\ has the file but no node_path in [runtime] (one in another stanza does not count).
+    const fromDefault = await arrange({ env: 'fits' }, 'fits');
+    mkdirSync(path.join(fromDefault.app, 'local'));
+    writeFileSync(path.join(fromDefault.app, 'local', 'defender_xdr_settings.conf'), `[proxy]\r\nnode_path = ${fromDefault.at.env}\r\n[runtime]\r\nnode_path =\r\n`);
+    ranOn(fromDefault, fromDefault.defaultNodePath!);
+  });
+
+  test('no fitting Node.js anywhere: one ERROR line, which splunkd files under ERROR in splunkd.log (index=_internal)', { skip: standIns }, async () => {
+    const a = await arrange({ bundled: 'old', node_path: 'missing', env: 'old', splunk: 'missing', path: 'old' }, 'old');
+    const r = scheme(a);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    // ExecProcessor makes one splunkd.log line of each stderr line; its leading word sets the level.
+    assert.equal(r.stderr, 'ERROR defender_xdr_alerts: no Node.js 20 or later found. Install the platform package of the add-on (with its bundled runtime), or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js 20+ on this host.\r\n');
+    assert.deepEqual(standInRuns(a.log), []);
   });
 });
