@@ -8,11 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tar from 'tar';
-import { APP, APP_DIR, ROOT } from '../../tools/harness.js';
+import { XMLParser } from 'fast-xml-parser';
+import { APP, APP_DIR, provisionAccount, ROOT, startStandIns, validateConfigXml } from '../../tools/harness.js';
 import { freshFolder, mingwMissing, placeStandIn, runWindows, standInRuns, wine, wineMissing, windowsPath, type Wine } from '../helpers/wine.js';
 
 const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
@@ -60,7 +61,8 @@ const cmd = (w: Wine, app: string, name: string) => windowsPath(w, path.join(app
 
 describe('Windows launchers under Wine', { skip: noWine }, () => {
   let w: Wine;
-  /** The Windows package's node.exe, copied to C:\real-node …\ for stand-ins to hand runs to (Unix and Windows paths). */
+  /** The Windows package, extracted once; its bundled node.exe is what stand-ins hand runs to. */
+  let windowsApp: { splunkHome: string; app: string };
   let realNodeFile: string;
   let realNode: string;
   const made: string[] = [];
@@ -68,14 +70,10 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
   before(async () => {
     w = wine();
     if (noWindowsPackage) return;
-    const dir = freshFolder(w, 'real-node');
-    made.push(dir);
-    await tar.x({ file: WINDOWS_TGZ, cwd: dir, filter: (p) => p.endsWith('/windows_x86_64/bin/node.exe') });
-    const exe = path.join(dir, 'node.exe');
-    copyFileSync(path.join(dir, APP, 'windows_x86_64', 'bin', 'node.exe'), exe);
-    rmSync(path.join(dir, APP), { recursive: true });
-    realNodeFile = exe;
-    realNode = windowsPath(w, exe);
+    windowsApp = await installApp(w, WINDOWS_TGZ);
+    made.push(windowsApp.splunkHome);
+    realNodeFile = path.join(windowsApp.app, 'windows_x86_64', 'bin', 'node.exe');
+    realNode = windowsPath(w, realNodeFile);
   });
   after(() => {
     for (const dir of made) rmSync(dir, { recursive: true, force: true });
@@ -86,13 +84,13 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
     const launchers = readdirSync(path.join(app, 'bin')).filter((f) => f.endsWith('.cmd')).map((f) => f.slice(0, -4)).sort();
     assert.deepEqual(launchers, [...INPUTS, ...ACTIONS].sort());
     for (const scheme of INPUTS) {
-      const r = runWindows(w, cmd(w, app, scheme), ['--scheme'], { env, path: pathDirs });
+      const r = await runWindows(w, cmd(w, app, scheme), ['--scheme'], { env, path: pathDirs });
       assert.equal(r.code, 0, `${scheme}: ${r.stderr}`);
       assert.equal(r.stderr, '', scheme);
       assert.equal(r.stdout, linuxScheme(scheme), `${scheme}: the scheme differs from the Linux launcher's`);
     }
     for (const action of ACTIONS) {
-      const r = runWindows(w, cmd(w, app, action), ['--execute'], { stdin: invalidActionPayload(action), env, path: pathDirs });
+      const r = await runWindows(w, cmd(w, app, action), ['--execute'], { stdin: invalidActionPayload(action), env, path: pathDirs });
       assert.equal(r.code, 1, `${action}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, new RegExp(`^ERROR ${action} failed: ${action}: invalid configuration, nothing was sent to Microsoft Graph\\.`, 'm'));
       assert.match(r.stderr, /status: "closed" is not one of/);
@@ -100,8 +98,7 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
   }
 
   test('the Windows package: every input answers --scheme and every alert action refuses a bad payload, on the bundled node.exe', { skip: noWindowsPackage }, async () => {
-    const { splunkHome, app } = await installApp(w, WINDOWS_TGZ);
-    made.push(splunkHome);
+    const { splunkHome, app } = windowsApp;
     // Where MinGW can build them, every later place holds a node that would be taken and would
     // record being run: none may be.
     const log = path.join(splunkHome, 'runs.log');
@@ -123,7 +120,7 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
     assert.ok(!existsSync(path.join(app, 'windows_x86_64')));
     const nodejs = path.join(splunkHome, 'nodejs');
     mkdirSync(nodejs);
-    copyFileSync(realNodeFile, path.join(nodejs, 'node.exe'));
+    linkSync(realNodeFile, path.join(nodejs, 'node.exe')); // a copy, without copying 87 MB
     await everyLauncher(app, {}, [windowsPath(w, nodejs)]);
   });
   /** The places the launcher looks, in its order, and what each holds in one arrangement. */
@@ -205,8 +202,8 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
   }
 
   /** The node.exe that ran the input (stand-ins record runs, not --version probes) and with which arguments. */
-  function ranOn(a: Arranged, node: string, flags = `${V8_FLAGS} `): void {
-    const r = scheme(a);
+  async function ranOn(a: Arranged, node: string, flags = `${V8_FLAGS} `): Promise<void> {
+    const r = await scheme(a);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, linuxScheme('defender_xdr_alerts'));
     const entry = windowsPath(w, path.join(a.app, 'bin', 'defender_xdr_alerts.js'));
@@ -219,33 +216,53 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
     for (const [i, place] of PLACES.entries()) {
       const kinds = Object.fromEntries(PLACES.map((p, j) => [p, j < i ? (j % 2 ? 'missing' : 'old') : 'fits'])) as Record<Place, Kind>;
       const a = await arrange(kinds, 'fits');
-      ranOn(a, a.at[place]);
+      await ranOn(a, a.at[place]);
     }
   });
 
   test('a Node.js whose V8 refuses one of the flags runs without them', { skip: standIns }, async () => {
     const a = await arrange({ splunk: 'refusing', path: 'fits' });
-    ranOn(a, a.at.splunk, '');
+    await ranOn(a, a.at.splunk, '');
   });
 
   test("node_path: local's value replaces default's, which is used when local sets none", { skip: standIns }, async () => {
     // local\ too old: default\'s is not tried (Splunk's merged value is local's), the next place is.
     const replaced = await arrange({ node_path: 'old', env: 'fits' }, 'fits');
-    ranOn(replaced, replaced.at.env);
+    await ranOn(replaced, replaced.at.env);
     // local\ has the file but no node_path in [runtime] (one in another stanza does not count).
     const fromDefault = await arrange({ env: 'fits' }, 'fits');
     mkdirSync(path.join(fromDefault.app, 'local'));
     writeFileSync(path.join(fromDefault.app, 'local', 'defender_xdr_settings.conf'), `[proxy]\r\nnode_path = ${fromDefault.at.env}\r\n[runtime]\r\nnode_path =\r\n`);
-    ranOn(fromDefault, fromDefault.defaultNodePath!);
+    await ranOn(fromDefault, fromDefault.defaultNodePath!);
   });
 
   test('no fitting Node.js anywhere: one ERROR line, which splunkd files under ERROR in splunkd.log (index=_internal)', { skip: standIns }, async () => {
     const a = await arrange({ bundled: 'old', node_path: 'missing', env: 'old', splunk: 'missing', path: 'old' }, 'old');
-    const r = scheme(a);
+    const r = await scheme(a);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
     // ExecProcessor makes one splunkd.log line of each stderr line; its leading word sets the level.
     assert.equal(r.stderr, 'ERROR defender_xdr_alerts: no Node.js 20 or later found. Install the platform package of the add-on (with its bundled runtime), or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js 20+ on this host.\r\n');
     assert.deepEqual(standInRuns(a.log), []);
+  });
+  test('--validate-arguments through the .cmd launcher reads the account from the splunkd stand-in over http', { skip: noWindowsPackage }, async (t) => {
+    // splunkd's own REST port is loopback; the stand-in serves it over http (Wine's TLS is not exercised here).
+    const s = await startStandIns();
+    t.after(() => s.stop());
+    provisionAccount(s, 'prod');
+    const { app } = windowsApp;
+    const validate = async (account: string) => {
+      const asked = s.splunkd.requests.length;
+      const r = await runWindows(w, cmd(w, app, 'defender_xdr_alerts'), ['--validate-arguments'], { stdin: validateConfigXml(s, 'in1', { account, interval: '300' }) });
+      // The answer came from the stand-in, over Wine's loopback networking, with the session key.
+      assert.ok(s.splunkd.requests.slice(asked).some((q) => q.authorized && q.path.includes('defender_xdr_account')), JSON.stringify(r));
+      return r;
+    };
+    const good = await validate('prod');
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    assert.equal(good.stdout, '');
+    const ghost = await validate('ghost');
+    assert.equal(ghost.code, 1);
+    assert.match(new XMLParser().parse(ghost.stdout).error?.message as string, /Account \(account\): "ghost" does not exist/);
   });
 });

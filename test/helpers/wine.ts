@@ -8,8 +8,8 @@
  * folder keeps two test processes from making it at once. Later runs (CI runs on the same machine
  * once) reuse it: creating it costs ~10 s, a run of a launcher ~1 s.
  */
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,8 +116,9 @@ export function freshFolder(w: Wine, ...parts: string[]): string {
  * Runs a Windows program (a .cmd through Windows' own rule: cmd /c) as splunkd would start it:
  * stdin from a file, stdout and stderr to files (node.exe under Wine cannot write to a pipe).
  * `env` adds Windows environment variables; `path` lists folders Windows' PATH gains (WINEPATH).
+ * Asynchronous, so stand-ins served by this process can answer the program.
  */
-export function runWindows(w: Wine, program: string, args: string[], opts: { stdin?: string; env?: Record<string, string>; path?: string[] } = {}): WineRun {
+export async function runWindows(w: Wine, program: string, args: string[], opts: { stdin?: string; env?: Record<string, string>; path?: string[] } = {}): Promise<WineRun> {
   const io = mkdtempSync(path.join(tmpdir(), 'wine-run-'));
   const files = ['stdin', 'stdout', 'stderr'].map((name) => path.join(io, name));
   writeFileSync(files[0]!, opts.stdin ?? '');
@@ -125,9 +126,15 @@ export function runWindows(w: Wine, program: string, args: string[], opts: { std
   try {
     const env: Record<string, string> = { ...baseEnv(w.prefix), ...opts.env };
     if (opts.path?.length) env.WINEPATH = opts.path.join(';');
-    const r = spawnSync('wine', [program, ...args], { env, stdio: fds, timeout: 120_000 });
-    if (r.error) throw r.error;
-    return { code: r.status, stdout: readFileSync(files[1]!, 'utf8'), stderr: readFileSync(files[2]!, 'utf8') };
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn('wine', [program, ...args], { env, stdio: fds, timeout: 120_000 });
+      child.on('error', reject);
+      child.on('close', (status) => resolve(status));
+    });
+    const run = { code, stdout: readFileSync(files[1]!, 'utf8'), stderr: readFileSync(files[2]!, 'utf8') };
+    // Kept with every input's output for CI's scan for test secrets (tools/harness.ts does the same).
+    if (process.env.TA_TEST_OUTPUT_LOG) appendFileSync(process.env.TA_TEST_OUTPUT_LOG, `${run.stdout}\n${run.stderr}\n`);
+    return run;
   } finally {
     for (const fd of fds) closeSync(fd);
     rmSync(io, { recursive: true, force: true });
