@@ -65,9 +65,13 @@ exit /b 0
 
 :confline
 if defined NODE_PATH_SETTING exit /b 0
+rem A blank line may hold only blanks: KEY is then undefined, and %KEY:…% of an undefined
+rem variable would mangle the line it is on.
 set "KEY=%~1"
 set "KEY=%KEY: =%"
+if not defined KEY exit /b 0
 set "KEY=%KEY:	=%"
+if not defined KEY exit /b 0
 if "%KEY:~0,1%"=="[" (set "STANZA=%KEY%" & exit /b 0)
 if /i not "%STANZA%"=="[runtime]" exit /b 0
 if /i not "%KEY%"=="node_path" exit /b 0

@@ -141,11 +141,6 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
   }
 
   /**
-   * The generic package under C:\Program Files\Splunk Übung (x86) …\etc\apps with a stand-in at each
-   * place named in `kinds`. node_path is set in local\ (a value with spaces and parentheses, trailing
-   * blanks, CRLF lines, as an admin's editor may leave it); `defaultNodePath` also sets default\'s.
-   */
-  /**
    * node_path targets live under C:\Program Files (x86)\ (ASCII): cmd reads the UTF-8 conf file in the
    * console's code page, so a non-ASCII node_path is not found (docs/windows.md says so).
    */
@@ -155,6 +150,12 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
     return dir;
   }
 
+  /**
+   * The generic package under C:\Program Files\Splunk Übung (x86) …\etc\apps with a stand-in at each
+   * place named in `kinds`. node_path is set in local\ (a value with spaces and parentheses, an
+   * indented key, trailing blanks, a line of blanks, CRLF lines, as an admin's editor may leave
+   * it); `defaultNodePath` also sets default's.
+   */
   async function arrange(kinds: Partial<Record<Place, Kind>>, defaultNodePath?: Kind): Promise<Arranged> {
     const { splunkHome, app } = await installApp(w, GENERIC_TGZ);
     made.push(splunkHome);
@@ -180,7 +181,7 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
       put(files[place], kind);
       if (place === 'node_path') {
         mkdirSync(path.join(app, 'local'), { recursive: true });
-        writeFileSync(path.join(app, 'local', 'defender_xdr_settings.conf'), `[logging]\r\nloglevel = DEBUG\r\n\r\n[runtime]\r\nnode_path = ${at.node_path}  \r\n`);
+        writeFileSync(path.join(app, 'local', 'defender_xdr_settings.conf'), `[logging]\r\nloglevel = DEBUG\r\n   \r\n[runtime]\r\n\tnode_path = ${at.node_path}  \r\n`);
       }
       if (place === 'env') env.TA_DEFENDER_XDR_NODE = at.env;
       if (place === 'splunk') env.SPLUNK_HOME = windowsPath(w, splunkHome);
