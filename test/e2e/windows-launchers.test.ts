@@ -85,7 +85,7 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
     assert.deepEqual(launchers, [...INPUTS, ...ACTIONS].sort());
     for (const scheme of INPUTS) {
       const r = await runWindows(w, cmd(w, app, scheme), ['--scheme'], { env, path: pathDirs });
-      assert.equal(r.code, 0, `${scheme}: ${r.stderr}`);
+      assert.equal(r.code, 0, `${scheme}: ${r.stdout}${r.stderr}`);
       assert.equal(r.stderr, '', scheme);
       assert.equal(r.stdout, linuxScheme(scheme), `${scheme}: the scheme differs from the Linux launcher's`);
     }
