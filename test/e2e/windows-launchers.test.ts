@@ -126,8 +126,12 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
   /** The places the launcher looks, in its order, and what each holds in one arrangement. */
   type Place = 'bundled' | 'node_path' | 'env' | 'splunk' | 'path';
   const PLACES: Place[] = ['bundled', 'node_path', 'env', 'splunk', 'path'];
-  /** fits: Node 22 that runs the real node.exe; refusing: the same, but its V8 refuses --liftoff-only; old: Node 18; missing: named but absent. */
-  type Kind = 'fits' | 'refusing' | 'old' | 'missing';
+  /**
+   * fits: Node 22 that runs the real node.exe; refusing: the same, but its V8 refuses --liftoff-only;
+   * old: Node 18; old-refusing: Node 18 refusing the flag too; missing: named but absent.
+   */
+  type Kind = 'fits' | 'refusing' | 'old' | 'old-refusing' | 'missing';
+  const UNFIT: Kind[] = ['old', 'missing', 'old-refusing'];
 
   interface Arranged {
     app: string;
@@ -171,7 +175,7 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
     const put = (file: string, kind: Kind) => {
       if (kind === 'missing') return;
       // A node too old must never run: it has a real node behind it only so that the log shows it if it did.
-      placeStandIn(w, file, { version: kind === 'old' ? 'v18.20.4' : 'v22.23.3', refuse: kind === 'refusing' ? '--liftoff-only' : undefined, log, node: realNode });
+      placeStandIn(w, file, { version: kind.startsWith('old') ? 'v18.20.4' : 'v22.23.3', refuse: kind.endsWith('refusing') ? '--liftoff-only' : undefined, log, node: realNode });
     };
     const env: Record<string, string> = {};
     const pathDirs: string[] = [];
@@ -213,11 +217,14 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
 
   const standIns = noWindowsPackage ?? noMingw;
 
-  test('each place is taken when those before it hold no fitting Node.js (too old, or named but missing), with the V8 flags', { skip: standIns }, async () => {
+  test('each place is taken when those before it hold no fitting Node.js (too old, refusing the flags too, or named but missing)', { skip: standIns }, async () => {
     for (const [i, place] of PLACES.entries()) {
-      const kinds = Object.fromEntries(PLACES.map((p, j) => [p, j < i ? (j % 2 ? 'missing' : 'old') : 'fits'])) as Record<Place, Kind>;
-      const a = await arrange(kinds, 'fits');
-      await ranOn(a, a.at[place]);
+      // The place taken and those after it hold Node 22; at every other place its V8 refuses a flag,
+      // and it then runs without the flags.
+      const taken: Kind = i % 2 ? 'refusing' : 'fits';
+      const kinds = Object.fromEntries(PLACES.map((p, j) => [p, j < i ? UNFIT[j % UNFIT.length]! : taken])) as Record<Place, Kind>;
+      const a = await arrange(kinds, taken);
+      await ranOn(a, a.at[place], taken === 'refusing' ? '' : undefined);
     }
   });
 
@@ -238,7 +245,7 @@ describe('Windows launchers under Wine', { skip: noWine }, () => {
   });
 
   test('no fitting Node.js anywhere: one ERROR line, which splunkd files under ERROR in splunkd.log (index=_internal)', { skip: standIns }, async () => {
-    const a = await arrange({ bundled: 'old', node_path: 'missing', env: 'old', splunk: 'missing', path: 'old' }, 'old');
+    const a = await arrange({ bundled: 'old', node_path: 'missing', env: 'old-refusing', splunk: 'missing', path: 'old' }, 'old');
     const r = await scheme(a);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
