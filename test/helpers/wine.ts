@@ -169,7 +169,9 @@ let standInExe: string | undefined;
 /** Builds the stand-in node.exe once per process with MinGW-w64 (~1 s); returns its Unix path. */
 function standInProgram(): string {
   if (standInExe) return standInExe;
-  const out = path.join(mkdtempSync(path.join(tmpdir(), 'node-standin-')), 'node.exe');
+  const dir = mkdtempSync(path.join(tmpdir(), 'node-standin-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'node.exe');
   const r = spawnSync('x86_64-w64-mingw32-gcc', ['-municode', '-O2', '-s', '-Wall', '-Werror', '-o', out, path.join(HELPERS, 'wine', 'node-standin.c')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`building the stand-in node.exe failed: ${r.stderr}`);
   return (standInExe = out);
