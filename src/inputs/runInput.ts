@@ -228,6 +228,12 @@ function write(out: NodeJS.WritableStream, text: string): Promise<void> {
 }
 
 /** Runs the program as the process. */
-export function main(program: Program): void {
-  exitWhenDone(runInput(program));
+/** Runs the program; settles once the exit code is set and stdout is flushed. */
+export function main(program: Program): Promise<void> {
+  const run = runInput(program);
+  exitWhenDone(run);
+  return run.then(
+    () => undefined,
+    () => undefined,
+  );
 }

@@ -13,7 +13,7 @@ import type { InputProgram, StreamingProgram } from './runInput.js';
 export function start(
   definition: InputDefinition,
   pick: (collector: typeof Collector) => Omit<InputProgram, 'definition'> | Omit<StreamingProgram, 'definition'>,
-  options: { pageWorker?: boolean } = {},
+  options: { pageWorker?: boolean; exitAfterRunMs?: number } = {},
 ): void {
   if (process.argv[2] === '--scheme') {
     process.stdout.write(schemeXml(definition) + '\n');
@@ -34,5 +34,13 @@ export function start(
     return;
   }
   if (pageWorker) collector.adoptPageWorker(pageWorker);
-  collector.main({ definition, ...pick(collector) });
+  const run = collector.main({ definition, ...pick(collector) });
+  // An SDK that leaves a timer behind (see defender_xdr_streaming_eventhub.ts) would keep the
+  // process alive, and splunkd does not start the next run while this one lives. The output is
+  // flushed and the exit code set when `run` settles; an unref'd timer fires only if something
+  // else still holds the event loop.
+  if (options.exitAfterRunMs !== undefined) {
+    const grace = options.exitAfterRunMs;
+    void run.then(() => setTimeout(() => process.exit(), grace).unref());
+  }
 }

@@ -5,6 +5,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 export class ConnectProxy {
   readonly connects: { target: string; auth?: string }[] = [];
   private readonly server: Server;
+  private readonly tunnels = new Set<Socket>();
   url = '';
 
   constructor(private readonly username: string, private readonly password: string) {
@@ -19,6 +20,8 @@ export class ConnectProxy {
   }
 
   async stop(): Promise<void> {
+    // Tunnels are no longer the HTTP server's connections: closeAllConnections() leaves them.
+    for (const socket of this.tunnels) socket.destroy();
     this.server.closeAllConnections();
     await new Promise((r) => this.server.close(r));
   }
@@ -29,6 +32,8 @@ export class ConnectProxy {
       client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n');
       return;
     }
+    this.tunnels.add(client);
+    client.on('close', () => this.tunnels.delete(client));
     const [host, port] = target.split(':');
     const upstream = connect(Number(port), host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');

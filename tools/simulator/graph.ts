@@ -156,7 +156,9 @@ const GRAPH_RESOURCES = [
   'https://graph.microsoft.com', 'https://graph.microsoft.us', 'https://dod-graph.microsoft.us',
   'https://microsoftgraph.chinacloudapi.cn', '00000003-0000-0000-c000-000000000000',
 ];
-const OTHER_RESOURCES = [...MDE_RESOURCES, 'https://api.security.microsoft.com'];
+/** Azure Event Hubs' resource (the SDK asks for `https://eventhubs.azure.net//.default`). */
+export const EVENT_HUBS_RESOURCE = 'https://eventhubs.azure.net';
+const OTHER_RESOURCES = [...MDE_RESOURCES, 'https://api.security.microsoft.com', EVENT_HUBS_RESOURCE];
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
 
 const REQUIRED_ROLES: Record<Collection, readonly string[]> = {
@@ -776,6 +778,18 @@ export class GraphSimulator {
     else this.updateIncident(id, { comments });
     const reply = { '@odata.context': `${this.baseUrl}/v1.0/$metadata#Collection(microsoft.graph.security.alertComment)`, value: comments };
     return { status: 200, headers: this.graphHeaders(ctx, false), body: JSON.stringify(reply) };
+  }
+
+  /**
+   * Why `accessToken` would not be accepted by `resource` (undefined when it would): for other
+   * services' stand-ins (Event Hubs' CBS put-token) that accept this simulator's tokens.
+   */
+  accessTokenProblem(accessToken: string, resource: string): string | undefined {
+    const token = this.tokens.get(accessToken);
+    if (!token) return 'Access token validation failure. Invalid signature.';
+    if (Date.now() >= token.expiresAt) return 'Lifetime validation failed, the token is expired.';
+    if (token.resource !== normalizeResource(resource)) return `Access token validation failure. Invalid audience '${token.resource}'.`;
+    return undefined;
   }
 
   private authenticate(ctx: RequestContext): SimulatorApp {

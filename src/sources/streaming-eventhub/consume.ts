@@ -54,8 +54,18 @@ export interface ConsumeSummary {
  */
 const FATAL_CODES = new Set(['UnauthorizedError', 'MessagingEntityNotFoundError', 'ArgumentError', 'ArgumentOutOfRangeError', 'ConnectionForcedError', 'InvalidOperationError']);
 
+/**
+ * The error that says what went wrong. Two or more failed attempts reach us as an AggregateError
+ * with no `code` and an empty message (core-amqp's retry): a rejected key arrives so, as four
+ * UnauthorizedErrors marked retryable. Its last error is the service's answer.
+ */
+export function underlyingError(error: unknown): unknown {
+  if (error instanceof AggregateError && error.errors.length) return underlyingError(error.errors[error.errors.length - 1]);
+  return error;
+}
+
 export function isFatal(error: unknown): boolean {
-  const err = error as Partial<MessagingError> & { name?: string };
+  const err = underlyingError(error) as Partial<MessagingError> & { name?: string };
   if (err.code && FATAL_CODES.has(err.code)) return true;
   return err.name === 'AbortError' ? false : err.retryable === false && !!err.code && err.code !== 'ReceiverDisconnectedError';
 }
@@ -157,10 +167,24 @@ export async function consume(consumer: ConsumerLike, options: ConsumeOptions): 
     clearTimeout(timer);
     // Let batches being written finish (and checkpoint) before the subscription stops.
     await Promise.allSettled([...inFlight]);
-    await subscription.close();
+    // Closing detaches the receivers and gives up ownership; on a broken connection the SDK can
+    // wait long for that. Every emitted batch is already checkpointed, so the run need not wait.
+    await withinMs(subscription.close(), CLOSE_WAIT_MS, () => logger.warn('Event Hubs did not confirm closing the partitions; ending the run anyway (checkpoints are saved).', { waited_ms: CLOSE_WAIT_MS }));
   }
   if (fatal) throw explainEventHubsError(fatal);
   return summary;
+}
+
+/** How long a run waits for the SDK to close its receivers. */
+export const CLOSE_WAIT_MS = 5_000;
+
+/** Waits for `work` at most `ms`; `onLate` runs if it had to stop waiting. */
+export async function withinMs(work: Promise<unknown>, ms: number, onLate: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  const outcome = await Promise.race([work.then(() => 'done' as const, () => 'done' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') onLate();
 }
 
 async function pinLatest(consumer: ConsumerLike, options: ConsumeOptions, partitionIds: string[]): Promise<void> {
@@ -184,6 +208,7 @@ async function pinLatest(consumer: ConsumerLike, options: ConsumeOptions, partit
 
 /** The service's errors with what to fix. */
 export function explainEventHubsError(error: unknown): Error {
+  error = underlyingError(error);
   const err = error as Partial<MessagingError> & { message?: string };
   const message = (err.message ?? String(error)).split(/\r?\n/)[0];
   switch (err.code) {

@@ -1,5 +1,5 @@
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
-import { EventHubConsumerClient, parseEventHubConnectionString, type CheckpointStore as EventHubsCheckpointStore } from '@azure/event-hubs';
+import { EventHubConsumerClient, parseEventHubConnectionString, RetryMode, type CheckpointStore as EventHubsCheckpointStore, type EventHubConsumerClientOptions, type RetryOptions } from '@azure/event-hubs';
 import { AnonymousCredential, ContainerClient } from '@azure/storage-blob';
 import { azureHttpClient } from '../../azure/httpClient.js';
 import { tokenCredential } from '../../azure/tokenCredential.js';
@@ -13,7 +13,7 @@ import type { SplunkRest } from '../../splunk/rest.js';
 import { acquireStanzaLock } from '../../splunk/stanzaLock.js';
 import type { PollSummary, StreamingContext } from '../pollContext.js';
 import { loadInputSecret } from '../streaming/secret.js';
-import { consume } from './consume.js';
+import { CLOSE_WAIT_MS, consume, explainEventHubsError, isFatal, withinMs } from './consume.js';
 import { eventHubParams, eventHubParamsProblem, type EventHubParams } from './definition.js';
 import { FileCheckpointStore } from './fileCheckpointStore.js';
 
@@ -77,25 +77,32 @@ export async function collectStreamingEventHub(ctx: StreamingContext): Promise<P
   try {
     const store = await checkpointStore(ctx, p, http);
     // AMQP over WebSockets (443) through our dispatcher: the proxy and ca_file apply.
-    const clientOptions = {
+    const clientOptions = (retryOptions: RetryOptions): EventHubConsumerClientOptions => ({
       webSocketOptions: { webSocket: dispatcherWebSocket(http.dispatcher) },
-      retryOptions: { maxRetries: ctx.settings.maxRetries, timeoutInMs: ctx.settings.requestTimeoutSeconds * 1000 },
+      retryOptions,
       // Claim every free partition at once: a run is short.
       loadBalancingOptions: { strategy: 'greedy' as const, updateIntervalInMs: 10_000, partitionOwnershipExpirationIntervalInMs: 60_000 },
       userAgent: 'TA-defender-xdr',
-    };
+    });
+    // The SDK's default is a fixed 30 s between attempts, an eighth of a run; the service asks
+    // for 4 s when it is busy. Exponential from 4 s, at most 30 s.
+    const retryOptions: RetryOptions = { maxRetries: ctx.settings.maxRetries, timeoutInMs: ctx.settings.requestTimeoutSeconds * 1000, retryDelayInMs: 4_000, maxRetryDelayInMs: 30_000, mode: RetryMode.Exponential };
     let hub: string;
     let namespace = p.namespace ?? '';
+    let makeClient: (retry: RetryOptions) => EventHubConsumerClient;
     if (p.authType === 'connection_string') {
       const secret = await loadInputSecret(ctx.rest, ctx.stanza, 'Event Hubs connection string');
       ({ hub, namespace } = connectionTarget(secret, p));
-      client = p.eventHub && !parseEventHubConnectionString(secret).eventHubName
-        ? new EventHubConsumerClient(p.consumerGroup, secret, p.eventHub, store, clientOptions)
-        : new EventHubConsumerClient(p.consumerGroup, secret, store, clientOptions);
+      makeClient = (retry) => p.eventHub && !parseEventHubConnectionString(secret).eventHubName
+        ? new EventHubConsumerClient(p.consumerGroup, secret, p.eventHub, store, clientOptions(retry))
+        : new EventHubConsumerClient(p.consumerGroup, secret, store, clientOptions(retry));
     } else {
       hub = p.eventHub ?? '';
-      client = new EventHubConsumerClient(p.consumerGroup, p.namespace ?? '', hub, tokenCredential(ctx.session!.tokens), store, clientOptions);
+      const credential = tokenCredential(ctx.session!.tokens);
+      makeClient = (retry) => new EventHubConsumerClient(p.consumerGroup, p.namespace ?? '', hub, credential, store, clientOptions(retry));
     }
+    await failFastOnSettings(makeClient({ ...retryOptions, maxRetries: 0 }), namespace, http);
+    client = makeClient(retryOptions);
     const summary = await consume(client, {
       writer: ctx.writer,
       logger: ctx.logger.child({ event_hub: hub, consumer_group: p.consumerGroup }),
@@ -112,9 +119,27 @@ export async function collectStreamingEventHub(ctx: StreamingContext): Promise<P
     });
     return { ...summary, pages: summary.batches, skipped_duplicates: 0, repaged: 0, high_water_mark: new Date().toISOString(), checkpoint_store: p.checkpointStore };
   } finally {
-    await client?.close().catch(() => undefined);
+    if (client) await withinMs(client.close(), CLOSE_WAIT_MS, () => undefined);
     await http.close();
     await lock.release();
+  }
+}
+
+/**
+ * One attempt, without the SDK's retries, before the run. The SDK retries a rejected credential
+ * (UnauthorizedError is retryable: keys may have been rotated), so with max_retries = 6 a wrong
+ * key was reported after 7 attempts, minutes later, as an AggregateError without a code. A wrong
+ * key, hub, namespace or role fails here in seconds with what to fix; anything else (the network,
+ * a busy service) is left to the run's client, which retries.
+ */
+async function failFastOnSettings(probe: EventHubConsumerClient, namespace: string, http: HttpClient): Promise<void> {
+  try {
+    await probe.getPartitionIds();
+  } catch (error) {
+    if (isFatal(error)) throw explainEventHubsError(error);
+    if (!(error as Error).message?.trim()) throw await withConnectionCause(error, namespace, http);
+  } finally {
+    await withinMs(probe.close(), CLOSE_WAIT_MS, () => undefined);
   }
 }
 

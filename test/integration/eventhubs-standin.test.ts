@@ -1,0 +1,186 @@
+/**
+ * The Event Hubs stand-in (tools/simulator/eventHubs.ts) against the real @azure/event-hubs SDK
+ * over AMQP over WebSockets, checked against what the SDK documents: partition ids and properties
+ * from management READ, event positions (earliest, latest, offset, sequence number, enqueued time),
+ * bodies and annotations, credentials refused, entities not found, epochs (ownerLevel) and the
+ * faults the SDK retries by itself.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { EventHubConsumerClient, earliestEventPosition, latestEventPosition, type EventHubConsumerClientOptions, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
+import { Agent } from 'undici';
+import { dispatcherWebSocket } from '../../src/azure/webSocket.js';
+import { EventHubsStandIn, type SasPolicy } from '../../tools/simulator/eventHubs.js';
+import { makeLocalCertificate } from '../../tools/simulator/tls.js';
+
+const HUB = 'insights-logs-advancedhunting-deviceevents';
+const policy: SasPolicy = { name: 'splunk-listen', key: 'c2VjcmV0LWtleS1mb3ItdGVzdHM=' };
+const JWT = 'eyJhbGciOiJub25lIn0.eyJhdWQiOiJodHRwczovL2V2ZW50aHVicy5henVyZS5uZXQifQ.sig';
+let hub: EventHubsStandIn;
+let agent: Agent;
+const clients: EventHubConsumerClient[] = [];
+
+before(async () => {
+  const tls = await makeLocalCertificate();
+  hub = new EventHubsStandIn({ tls, hubs: [{ name: HUB, partitions: 2, consumerGroups: ['splunk'] }], policies: [policy], jwtProblem: (t) => (t === JWT ? undefined : 'unknown token') });
+  await hub.start();
+  agent = new Agent({ connect: { ca: tls.cert } });
+});
+after(async () => {
+  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  await hub?.stop();
+  await agent?.close();
+});
+
+function client(options: { group?: string; key?: string; hubName?: string; credential?: boolean } = {}, extra: EventHubConsumerClientOptions = {}): EventHubConsumerClient {
+  const opts: EventHubConsumerClientOptions = { webSocketOptions: { webSocket: dispatcherWebSocket(agent) }, retryOptions: { maxRetries: 0, retryDelayInMs: 200, timeoutInMs: 10_000 }, ...extra };
+  const c = options.credential
+    ? new EventHubConsumerClient(options.group ?? '$Default', hub.namespace, options.hubName ?? HUB, { getToken: async () => ({ token: JWT, expiresOnTimestamp: Date.now() + 3600_000 }) }, opts)
+    : new EventHubConsumerClient(options.group ?? '$Default', hub.connectionString(policy, options.hubName ?? HUB, options.key ?? policy.key), opts);
+  clients.push(c);
+  return c;
+}
+
+const records = (p: string, n: number) => ({ records: [{ time: new Date().toISOString(), category: 'AdvancedHunting-DeviceEvents', properties: { p, n } }] });
+
+/** Collects events from one partition until `count` arrived (or the deadline). */
+async function receive(c: EventHubConsumerClient, partition: string, count: number, options: Parameters<EventHubConsumerClient['subscribe']>[2] = {}, deadlineMs = 15_000): Promise<{ events: ReceivedEventData[]; errors: Error[]; subscription: Subscription }> {
+  const events: ReceivedEventData[] = [];
+  const errors: Error[] = [];
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const subscription = c.subscribe(partition, {
+    processEvents: async (batch) => {
+      events.push(...batch);
+      if (events.length >= count) done();
+    },
+    processError: async (error) => {
+      errors.push(error);
+    },
+  }, { maxWaitTimeInSeconds: 1, ...options });
+  const deadline = setTimeout(done, deadlineMs);
+  await finished;
+  clearTimeout(deadline);
+  return { events, errors, subscription };
+}
+
+describe('Event Hubs stand-in with the real SDK over AMQP over WebSockets', () => {
+  test('management READ: partition ids, and partition properties that follow what arrives', async () => {
+    const c = client();
+    assert.deepEqual(await c.getPartitionIds(), ['0', '1']);
+    const empty = await c.getPartitionProperties('1');
+    assert.equal(empty.isEmpty, true);
+    assert.equal(empty.lastEnqueuedSequenceNumber, -1);
+    hub.send(HUB, '1', [records('1', 0), records('1', 1)]);
+    const props = await c.getPartitionProperties('1');
+    assert.equal(props.isEmpty, false);
+    assert.equal(props.lastEnqueuedSequenceNumber, 1);
+    assert.equal(props.lastEnqueuedOffset, hub.events(HUB, '1')[1]!.offset);
+    const hubProps = await c.getEventHubProperties();
+    assert.equal(hubProps.name, HUB);
+    assert.deepEqual(hubProps.partitionIds, ['0', '1']);
+    assert.ok(hub.cbs.some((r) => r.type === 'servicebus.windows.net:sastoken' && r.status === 202 && r.audience.endsWith(`/${HUB}/$management`)));
+  });
+
+  test('earliest: every message, body parsed from the JSON data section, with sequence number, offset and enqueued time', async () => {
+    hub.send(HUB, '0', [records('0', 0), records('0', 1), records('0', 2)]);
+    const { events, errors, subscription } = await receive(client(), '0', 3, { startPosition: earliestEventPosition });
+    await subscription.close();
+    assert.deepEqual(errors, []);
+    assert.deepEqual(events.map((e) => (e.body as { records: { properties: { n: number } }[] }).records[0]!.properties.n), [0, 1, 2]);
+    assert.deepEqual(events.map((e) => e.sequenceNumber), [0, 1, 2]);
+    assert.deepEqual(events.map((e) => e.offset), hub.events(HUB, '0').slice(0, 3).map((e) => e.offset));
+    assert.ok(events.every((e) => e.enqueuedTimeUtc instanceof Date && e.enqueuedTimeUtc.getTime() > 0));
+    const attach = hub.attaches.find((a) => a.partition === '0')!;
+    assert.equal(attach.filter, "amqp.annotation.x-opt-offset > '-1'");
+    assert.equal(attach.epoch, undefined, 'no epoch without a checkpoint store');
+  });
+
+  test('positions: after an offset, from a sequence number, after an enqueued time, latest', async () => {
+    const stored = hub.events(HUB, '0');
+    const c = client();
+    const afterOffset = await receive(c, '0', 2, { startPosition: { offset: stored[0]!.offset } });
+    await afterOffset.subscription.close();
+    assert.deepEqual(afterOffset.events.map((e) => e.sequenceNumber), [1, 2]);
+    const fromSequence = await receive(c, '0', 1, { startPosition: { sequenceNumber: 2, isInclusive: true } });
+    await fromSequence.subscription.close();
+    assert.deepEqual(fromSequence.events.map((e) => e.sequenceNumber), [2]);
+    const afterTime = await receive(c, '0', 3, { startPosition: { enqueuedOn: new Date(stored[0]!.enqueuedTime - 1) } });
+    await afterTime.subscription.close();
+    assert.deepEqual(afterTime.events.map((e) => e.sequenceNumber), [0, 1, 2]);
+    const latest = receive(c, '0', 1, { startPosition: latestEventPosition });
+    await new Promise((r) => setTimeout(r, 500));
+    hub.send(HUB, '0', [records('0', 3)]);
+    const l = await latest;
+    await l.subscription.close();
+    assert.deepEqual(l.events.map((e) => e.sequenceNumber), [3]);
+    assert.ok(hub.attaches.some((a) => a.filter === "amqp.annotation.x-opt-sequence-number >= '2'"));
+    assert.ok(hub.attaches.some((a) => a.filter === "amqp.annotation.x-opt-offset > '@latest'"));
+  });
+
+  test('a sequence number past the end is refused as the service does (ArgumentOutOfRangeError)', async () => {
+    const { errors, subscription } = await receive(client(), '1', 1, { startPosition: { sequenceNumber: 99 } }, 2000);
+    await subscription.close();
+    assert.ok(errors.some((e) => (e as { code?: string }).code === 'ArgumentOutOfRangeError' && /sequence number '99' is invalid/.test(e.message)), errors.map(String).join());
+  });
+
+  test('a wrong key is refused at put-token: UnauthorizedError (retryable, so the SDK retries it)', async () => {
+    const err = await client({ key: 'wrong-key' }).getPartitionIds().then(() => undefined, (e: unknown) => e as { code?: string; retryable?: boolean });
+    assert.equal(err?.code, 'UnauthorizedError');
+    assert.equal(err?.retryable, true);
+    assert.ok(hub.cbs.some((r) => r.status === 401));
+  });
+
+  test('an unknown hub: MessagingEntityNotFoundError from management; an unknown consumer group: from the attach', async () => {
+    const err = await client({ hubName: 'no-such-hub' }).getPartitionIds().then(() => undefined, (e: unknown) => e as { code?: string });
+    assert.equal(err?.code, 'MessagingEntityNotFoundError');
+    const { errors, subscription } = await receive(client({ group: 'nobody' }), '0', 1, {}, 2000);
+    await subscription.close();
+    assert.ok(errors.some((e) => (e as { code?: string }).code === 'MessagingEntityNotFoundError'), errors.map(String).join());
+  });
+
+  test('Entra: the JWT is put on $cbs (type jwt) and opens the partition', async () => {
+    const { events, errors, subscription } = await receive(client({ credential: true, group: 'splunk' }), '1', 2, { startPosition: earliestEventPosition });
+    await subscription.close();
+    assert.deepEqual(errors, []);
+    assert.equal(events.length, 2);
+    assert.ok(hub.cbs.some((r) => r.type === 'jwt' && r.status === 202 && /ConsumerGroups\/splunk\/Partitions\/1$/.test(r.audience)));
+  });
+
+  test('epochs: a receiver with a higher owner level takes the partition, the older one gets ReceiverDisconnectedError', async () => {
+    const first = await receive(client({ group: 'splunk' }), '0', 4, { ownerLevel: 1, startPosition: earliestEventPosition });
+    const second = await receive(client({ group: 'splunk' }), '0', 4, { ownerLevel: 2, startPosition: earliestEventPosition });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(first.errors.some((e) => (e as { code?: string }).code === 'ReceiverDisconnectedError' && /higher epoch of '2'/.test(e.message)), first.errors.map(String).join());
+    const lower = await receive(client({ group: 'splunk' }), '0', 1, { ownerLevel: 1 }, 2000);
+    assert.ok(lower.errors.some((e) => (e as { code?: string }).code === 'ReceiverDisconnectedError'), lower.errors.map(String).join());
+    assert.deepEqual(hub.openLinks().filter((l) => l.group === 'splunk' && l.partition === '0').map((l) => l.epoch), [2]);
+    await Promise.all([first.subscription.close(), second.subscription.close(), lower.subscription.close()]);
+  });
+
+  for (const kind of ['server-busy', 'detach', 'drop'] as const) {
+    test(`${kind} on an open link: the SDK re-attaches after the last delivered sequence number, nothing lost or repeated`, async () => {
+      hub.addHub({ name: `faults-${kind}`, partitions: 1 });
+      hub.send(`faults-${kind}`, '0', Array.from({ length: 40 }, (_, n) => records('0', n)));
+      hub.faults.push({ kind, partition: '0', afterDeliveries: 10 });
+      const { events, subscription } = await receive(client({ hubName: `faults-${kind}` }, { retryOptions: { maxRetries: 3, retryDelayInMs: 100, timeoutInMs: 10_000 } }), '0', 40, { startPosition: earliestEventPosition, maxBatchSize: 5 });
+      await subscription.close();
+      assert.deepEqual(events.map((e) => e.sequenceNumber), Array.from({ length: 40 }, (_, n) => n));
+      const attaches = hub.attaches.filter((a) => a.hub === `faults-${kind}`);
+      assert.ok(attaches.length >= 2, 'a second attach');
+      assert.match(attaches[attaches.length - 1]!.filter, /x-opt-sequence-number > '\d+'/);
+    });
+  }
+
+  test('slow deliveries: events arrive spaced out, in order', async () => {
+    hub.addHub({ name: 'slow', partitions: 1 });
+    hub.send('slow', '0', Array.from({ length: 5 }, (_, n) => records('0', n)));
+    hub.faults.push({ kind: 'slow', partition: '0', delayMs: 100 });
+    const started = Date.now();
+    const { events, subscription } = await receive(client({ hubName: 'slow' }), '0', 5, { startPosition: earliestEventPosition });
+    await subscription.close();
+    hub.faults.length = 0;
+    assert.deepEqual(events.map((e) => e.sequenceNumber), [0, 1, 2, 3, 4]);
+    assert.ok(Date.now() - started >= 400);
+  });
+});
