@@ -83,11 +83,11 @@ export class GraphClient {
     return parsedBody<T>(url, await this.send('PATCH', url, body, options));
   }
 
-  async post<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+  async post<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry' | 'timeoutMs'> = {}): Promise<T> {
     return parsedBody<T>(url, await this.send('POST', url, body, options));
   }
 
-  private async send(method: 'GET' | 'PATCH' | 'POST', url: string, body: unknown, options: Pick<RequestOptions, 'retry'>): Promise<HttpResponse> {
+  private async send(method: 'GET' | 'PATCH' | 'POST', url: string, body: unknown, options: Pick<RequestOptions, 'retry' | 'timeoutMs'>): Promise<HttpResponse> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
     const call = async (forceRefresh: boolean) =>
       this.http.send(url, {

@@ -24,6 +24,8 @@ export interface ApiProbe {
   path: string;
   /** The application permission the API needs, named when Graph answers 403. */
   permission: string;
+  /** A JSON body to POST instead of a GET with $top=1 (an API that is a POSTed query). */
+  body?: Record<string, string>;
 }
 
 export interface InputDefinition {

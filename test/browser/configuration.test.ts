@@ -339,7 +339,8 @@ test('certificate account: the PEM goes to storage/passwords, the connection wor
 
 // The inputs read with an account from a start date (Graph, Defender for Endpoint). The streaming
 // inputs' forms come from the same definitions; their own arguments are not driven here.
-const ACCOUNT_INPUTS = INPUTS.filter((d) => ['account', 'start_date'].every((n) => d.args.some((a) => a.name === n)));
+// The hunting input's required query is not driven here (test/e2e/hunting.test.ts validates it).
+const ACCOUNT_INPUTS = INPUTS.filter((d) => ['account', 'start_date'].every((n) => d.args.some((a) => a.name === n)) && !d.args.some((a) => a.required && a.name !== 'account'));
 for (const def of ACCOUNT_INPUTS) {
   const hasFilter = def.args.some((a) => a.name === 'filter');
   test(`inputs of ${def.scheme}: validation, create, disable, enable, edit, clone, delete`, async () => {
