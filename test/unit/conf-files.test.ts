@@ -172,7 +172,7 @@ describe('props.conf', () => {
     assertDeclared(props, parseConf(readFileSync(resolve(SPLUNK_SPECS, 'props.conf.spec'), 'utf8')), 'props.conf');
   });
 
-  for (const sourcetype of ['ms:defender:alert', 'ms:defender:incident', 'ms:defender:advancedhunting']) {
+  for (const sourcetype of ['ms:defender:alert', 'ms:defender:incident', 'ms:defender:advancedhunting', 'ms:defender:hunting']) {
     it(`[${sourcetype}] keeps each streamed JSON document as one event`, () => {
       const settings = stanza(props, sourcetype);
       assert.equal(settings.get('KV_MODE'), 'json');
