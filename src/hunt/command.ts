@@ -1,7 +1,8 @@
 import { Agent, request } from 'undici';
-import { APP } from '../splunk/rest.js';
 import { ChunkReader, encodeChunk, toCsv } from './chunked.js';
 
+/** The add-on's app folder, whose REST endpoint the command calls (kept free of splunk-sdk: the command stays small). */
+const APP = 'TA-defender-xdr';
 /** Rows per reply when splunkd does not say (its own default maxresultrows). */
 const DEFAULT_CHUNK_ROWS = 50_000;
 
