@@ -29,7 +29,7 @@ beforeEach(() => {
   // A fresh tenant for each test: no rows, Microsoft's default quotas.
   const fresh = new HuntingApi();
   s.graph.hunting.clear();
-  Object.assign(s.graph.hunting, { rowCap: fresh.rowCap, timeoutMs: fresh.timeoutMs, callsPerMinute: fresh.callsPerMinute, cpuBudgetMs: fresh.cpuBudgetMs, cpuCycleMs: fresh.cpuCycleMs, msPerScannedRow: fresh.msPerScannedRow });
+  Object.assign(s.graph.hunting, { rowCap: fresh.rowCap, timeoutMs: fresh.timeoutMs, callsPerMinute: fresh.callsPerMinute, callsWindowMs: fresh.callsWindowMs, cpuBudgetMs: fresh.cpuBudgetMs, cpuCycleMs: fresh.cpuCycleMs, msPerScannedRow: fresh.msPerScannedRow });
 });
 
 const newCheckpointDir = () => mkdtempSync(path.join(s.workDir, 'hunt-cp-'));
@@ -146,7 +146,7 @@ describe('scheduled hunting input', () => {
     assert.ok(Number(summaryField(t.stderr, 'splits')) >= 2, t.stderr);
   });
 
-  test('CPU throttling (429) is waited out as Microsoft says and reported as cpu_throttled_ms', async () => {
+  test('429s for CPU and for calls are waited out as Microsoft says and reported as cpu_throttled_ms and calls_throttled_ms', async () => {
     const now = Date.now();
     s.graph.hunting.addProcessEvents(50, now - 2 * HOUR, now - 60_000);
     s.graph.hunting.exhaustCpu(2000);
@@ -156,6 +156,18 @@ describe('scheduled hunting input', () => {
     assert.ok(s.graph.hunting.calls.length >= 1);
     assert.match(r.stderr, /WARN Hunting query throttled.* reason=cpu/);
     assert.ok(Number(summaryField(r.stderr, 'cpu_throttled_ms')) >= 1000, r.stderr);
+
+    // The calls quota: 2 calls per 2 s here; the row cap makes the run ask 3 times or more.
+    s.graph.hunting.cpuBudgetMs = Infinity;
+    s.graph.hunting.rowCap = 20;
+    s.graph.hunting.callsPerMinute = 2;
+    s.graph.hunting.callsWindowMs = 2000;
+    const calls = await runOnce('calls', params({ row_limit: '20' }), newCheckpointDir());
+    assert.equal(calls.code, 0, calls.stderr);
+    assert.equal(new Set(reportIds(calls.events)).size, 50);
+    assert.equal(calls.events.length, 50);
+    assert.match(calls.stderr, /WARN Hunting query throttled.* reason=calls/);
+    assert.ok(Number(summaryField(calls.stderr, 'calls_throttled_ms')) >= 1000, calls.stderr);
   });
 
   test('a bad query is refused at validation and fails a run with Microsoft\'s message, the checkpoint untouched', async () => {
@@ -175,12 +187,13 @@ describe('scheduled hunting input', () => {
       const denied = await validate({ account: 'prod', query: QUERY });
       assert.match(message(denied.stdout), /ThreatHunting\.Read\.All/);
     } finally {
+      s.graph.grantRole(s.clientId, 'ThreatHunting.Read.All');
     }
 
     s.graph.hunting.addProcessEvents(20, Date.now() - HOUR, Date.now() - 60_000);
     const cp = newCheckpointDir();
     const ok = await runOnce('bad', params(), cp);
-    assert.equal(ok.events.length, 20);
+    assert.equal(ok.events.length, 20, ok.stderr);
     const before = checkpointText(cp);
     s.graph.hunting.addProcessEvents(5, Date.now() - 30_000, Date.now() - 10_000, 1000);
     const bad = await runOnce('bad', params({ query: 'DeviceProcessEvents | where FileName = "x"' }), cp);

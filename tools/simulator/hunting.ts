@@ -42,6 +42,8 @@ export interface HuntingOptions {
   rowCap?: number;
   timeoutMs?: number;
   callsPerMinute?: number;
+  /** The window the calls quota counts over; a minute, as documented (tests shorten it). */
+  callsWindowMs?: number;
   /** CPU allowed per cycle, in simulated ms; Infinity by default. */
   cpuBudgetMs?: number;
   cpuCycleMs?: number;
@@ -82,6 +84,7 @@ export class HuntingApi {
   rowCap: number;
   timeoutMs: number;
   callsPerMinute: number;
+  callsWindowMs: number;
   cpuBudgetMs: number;
   cpuCycleMs: number;
   msPerScannedRow: number;
@@ -94,6 +97,7 @@ export class HuntingApi {
     this.rowCap = options.rowCap ?? 100_000;
     this.timeoutMs = options.timeoutMs ?? 180_000;
     this.callsPerMinute = options.callsPerMinute ?? 45;
+    this.callsWindowMs = options.callsWindowMs ?? 60_000;
     this.cpuBudgetMs = options.cpuBudgetMs ?? Infinity;
     this.cpuCycleMs = options.cpuCycleMs ?? 15 * 60_000;
     this.msPerScannedRow = options.msPerScannedRow ?? 0;
@@ -208,9 +212,9 @@ export class HuntingApi {
 
   /** Calls per minute (sliding), then the CPU budget of the current cycle. */
   private throttle(now: number): HuntingReply | undefined {
-    this.callTimes = this.callTimes.filter((t) => t > now - 60_000);
+    this.callTimes = this.callTimes.filter((t) => t > now - this.callsWindowMs);
     if (this.callTimes.length >= this.callsPerMinute) {
-      const waitS = Math.max(1, Math.ceil((this.callTimes[0]! + 60_000 - now) / 1000));
+      const waitS = Math.max(1, Math.ceil((this.callTimes[0]! + this.callsWindowMs - now) / 1000));
       return errorReply(new HuntingError(429, 'TooManyRequests', 'Too many requests. The number of calls has exceeded the allowed quota for this tenant.', { 'Retry-After': String(waitS) }));
     }
     this.callTimes.push(now);
