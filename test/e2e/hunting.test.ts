@@ -13,6 +13,7 @@ import {
   type StandIns, type StreamEvent,
 } from '../../tools/harness.js';
 import { HuntingApi } from '../../tools/simulator/hunting.js';
+import { parseReportMessage } from '../../src/connection/report.js';
 
 const SCHEME = 'defender_xdr_hunting';
 const HOUR = 3_600_000;
@@ -222,5 +223,24 @@ describe('scheduled hunting input', () => {
     assert.deepEqual(new Set(all), new Set(rows.map((r) => r.columns.ReportId)));
     // Repeats are at most the rows of the window being written when the process died.
     assert.ok(all.length - 1200 <= 60, `${all.length - 1200} repeated`);
+  });
+
+  test('Test connection checks ThreatHunting.Read.All with a hunting call, and names it when missing', async () => {
+    const connectionTest = async () => {
+      const r = await runInputProcess('defender_xdr_connection_test', ['--validate-arguments'], validateConfigXml(s, 'ct', { account: 'prod' }));
+      return parseReportMessage(new XMLParser().parse(r.stdout).error?.message as string)!;
+    };
+    const title = 'ThreatHunting.Read.All: POST /v1.0/security/runHuntingQuery';
+    const ok = await connectionTest();
+    assert.equal(ok.steps.find((step) => step.title === title)?.ok, true, JSON.stringify(ok));
+    s.graph.revokeRole(s.clientId, 'ThreatHunting.Read.All');
+    try {
+      const denied = await connectionTest();
+      const step = denied.steps.find((x) => x.title === title);
+      assert.equal(step?.ok, false);
+      assert.match(step?.message ?? '', /Grant the application permission ThreatHunting\.Read\.All/);
+    } finally {
+      s.graph.grantRole(s.clientId, 'ThreatHunting.Read.All');
+    }
   });
 });
