@@ -88,7 +88,12 @@ export class HuntingClient {
     for (let attempt = 1; ; attempt++) {
       this.stats.hunts++;
       try {
-        const answer = await this.graph.post<{ schema?: unknown; results?: unknown }>(url, body, { retry: HUNT_RETRY, timeoutMs: CLIENT_TIMEOUT_MS });
+        // Microsoft asks for charset=utf-8 so a query with non-ASCII text (file names, subjects) arrives intact.
+        const answer = await this.graph.post<{ schema?: unknown; results?: unknown }>(url, body, {
+          retry: HUNT_RETRY,
+          timeoutMs: CLIENT_TIMEOUT_MS,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        });
         return normaliseResult(answer);
       } catch (error) {
         if (error instanceof NetworkError && /TIMEOUT|TimeoutError|AbortError/i.test(`${error.code} ${error.message}`)) {

@@ -82,6 +82,9 @@ describe('scheduled hunting input', () => {
     const call = s.graph.hunting.calls.at(-1)!;
     assert.match(call.timespan ?? '', /^\d{4}-.*Z\/\d{4}-.*Z$/);
     assert.match(call.query, /^DeviceProcessEvents\n\| where Timestamp >= datetime\(.*\) and ingestion_time\(\) > datetime\(.*\) and ingestion_time\(\) <= datetime\(.*\)\n\| extend IngestionTime = ingestion_time\(\)\n\| where ActionType == "ProcessCreated"$/);
+    const posted = s.graph.requests.filter((r) => r.path === '/v1.0/security/runHuntingQuery').at(-1)!;
+    assert.equal(posted.method, 'POST');
+    assert.equal(posted.headers['content-type'], 'application/json; charset=utf-8');
     assertNoSecrets(first.stdout, first.stderr, checkpointText(cp));
 
     const quiet = await runOnce('day', params(), cp);
