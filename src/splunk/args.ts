@@ -16,6 +16,8 @@ export interface ArgDefinition {
   specType: string;
   /** Returns an error message for a bad value, or undefined when it is fine. Not called for an empty optional value. */
   validate?: (value: string) => string | undefined;
+  /** The configuration page offers several lines (e.g. a KQL query). */
+  multiline?: boolean;
 }
 
 /** One cheap Graph call that proves an account may use an input's API (the connection test). */

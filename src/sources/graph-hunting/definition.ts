@@ -27,6 +27,7 @@ export const huntingDefinition: InputDefinition = {
       required: true,
       specType: '<KQL>',
       validate: queryRule,
+      multiline: true,
     },
     { ...startDateArg, description: 'Collect rows ingested since this ISO 8601 UTC date on the first run (and after the query changes); at most 30 days back.', defaultText: '24 hours before the first run' },
     {
