@@ -37,7 +37,7 @@ function isHuntingCheckpoint(value: unknown): value is HuntingCheckpoint {
   return typeof v === 'object' && v !== null && v.version === 1 && typeof v.query_hash === 'string' && typeof v.ingested_to === 'string' && typeof v.seen === 'object' && v.seen !== null;
 }
 
-interface Settings {
+interface HuntSettings {
   query: string;
   table: string;
   timeColumn: string;
@@ -47,7 +47,7 @@ interface Settings {
   overlapMs: number;
 }
 
-function settingsOf(ctx: PollContext): Settings {
+function settingsOf(ctx: PollContext): HuntSettings {
   const query = (ctx.params.query ?? '').trim();
   const table = leadingTable(query);
   if (!table) throw new ConfigError('Query (query): it must start with a table name so the input can apply its time window at table level.');
@@ -80,7 +80,7 @@ export async function pollHunting(ctx: PollContext): Promise<PollSummary> {
   }
 }
 
-async function huntWithCheckpoint(ctx: PollContext, s: Settings, store: CheckpointStore<HuntingCheckpoint>): Promise<PollSummary> {
+async function huntWithCheckpoint(ctx: PollContext, s: HuntSettings, store: CheckpointStore<HuntingCheckpoint>): Promise<PollSummary> {
   const hash = queryHash(s.query);
   const loaded = (await store.load(isHuntingCheckpoint)).state;
   const current = loaded?.query_hash === hash ? loaded : undefined;
@@ -157,7 +157,7 @@ function halves(after: number, to: number): [number, number][] {
 }
 
 /** The window's rows less those emitted before (same hash, as many times as seen); records what it emits. */
-function newRows(result: HuntingResult, seen: Map<string, [number, number]>, s: Settings, windowTo: number, ctx: PollContext): { events: SplunkEvent[]; skipped: number } {
+function newRows(result: HuntingResult, seen: Map<string, [number, number]>, s: HuntSettings, windowTo: number, ctx: PollContext): { events: SplunkEvent[]; skipped: number } {
   const inWindow = new Map<string, number>();
   const events: SplunkEvent[] = [];
   let skipped = 0;
