@@ -41,7 +41,7 @@ before(async () => {
 after(async () => s?.stop());
 
 /** Runs the command as splunkd does: getinfo, then execute until finished (at most `maxExecutes`). */
-async function search(args: string[], sessionKey: string, username: string): Promise<{ replies: Chunk[]; code: number | null; stderr: string; stdout: string }> {
+async function search(args: string[], sessionKey: string, username: string, afterGetinfo?: () => void): Promise<{ replies: Chunk[]; code: number | null; stderr: string; stdout: string }> {
   const child = spawn(path.join(APP_DIR, 'bin', 'defenderhunt.sh'), [], { env: { PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'pipe', 'pipe'] });
   const reader = new ChunkReader();
   const replies: Chunk[] = [];
@@ -65,6 +65,7 @@ async function search(args: string[], sessionKey: string, username: string): Pro
     searchinfo: { args, raw_args: args, sid: '1700000000.42', app: 'search', owner: username, username, session_key: sessionKey, splunkd_uri: s.splunkd.serverUri, dispatch_dir: s.workDir, search: `| defenderhunt ${args.join(' ')}`, maxresultrows: 50, earliest_time: String(now - 2 * 86_400), latest_time: String(now) },
   }));
   let info = await reply(1);
+  afterGetinfo?.();
   if (info.metadata.finished !== true) {
     for (let n = 2; n < 10; n++) {
       child.stdin.write(encodeChunk({ action: 'execute', finished: false }));
@@ -79,7 +80,12 @@ async function search(args: string[], sessionKey: string, username: string): Pro
 describe('| defenderhunt', () => {
   test('getinfo makes no API call; execute streams the rows back in chunks of maxresultrows, typed, with _time', async () => {
     const calls = s.graph.hunting.calls.length;
-    const r = await search(['account=prod', 'query=DeviceProcessEvents | take 120'], HUNTER_KEY, 'hunter');
+    const endpointCalls = () => s.splunkd.requests.filter((q) => q.path.endsWith('/defender_xdr/hunt')).length;
+    const before = endpointCalls();
+    const r = await search(['account=prod', 'query=DeviceProcessEvents | take 120'], HUNTER_KEY, 'hunter', () => {
+      assert.equal(endpointCalls(), before, 'no hunt at getinfo');
+      assert.equal(s.graph.hunting.calls.length, calls, 'no call to Microsoft at getinfo');
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.replies[0]!.metadata, { type: 'stateful', generating: true });
     const data = r.replies.slice(1);
