@@ -148,8 +148,9 @@ async function bundleUi() {
 }
 
 function copyStatic() {
-  // README.md is the admin's guide, with the binary file declaration AppInspect looks for.
-  for (const entry of ['default', 'README', 'metadata', 'lookups', 'appserver', 'app.manifest', 'LICENSE', 'README.md']) {
+  // README.md is the admin's guide, with the binary file declaration AppInspect looks for; it
+  // links the pages of docs/, which ship too so that the installed app keeps its documentation.
+  for (const entry of ['default', 'README', 'metadata', 'lookups', 'appserver', 'app.manifest', 'LICENSE', 'README.md', 'docs']) {
     const from = path.join(root, entry);
     if (existsSync(from)) cpSync(from, path.join(appDir, entry), { recursive: true });
   }

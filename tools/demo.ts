@@ -4,9 +4,11 @@
  * what was ingested. With `--web` (`npm start -- --web`) it then serves the configuration page
  * through the Splunk Web stand-in until Ctrl-C, the account `demo` already there.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
+import { ADDON_LOG_NAME } from '../src/splunk/logFile.js';
 import { APP, APP_DIR, parseStream, provisionAccount, registerAppSchemes, runConfigXml, runInputProcess, startStandIns, type StandIns, type StreamEvent } from './harness.js';
+import { SearchHeadStandIn } from './simulator/search.js';
 import { SplunkWebStandIn } from './simulator/splunkweb.js';
 
 function summarise(scheme: string, events: StreamEvent[], stderr: string, code: number | null): void {
@@ -48,6 +50,14 @@ try {
   console.log(`Graph/Entra simulator: ${s.graph.baseUrl} (self-signed, trusted through the account's ca_file)`);
   console.log(`splunkd stand-in:      ${s.splunkd.serverUri}`);
   const checkpointDir = mkdtempSync(path.join(s.workDir, 'checkpoints-'));
+  // As under splunkd: SPLUNK_HOME set, so each input also writes ta_defender_xdr.log, which the
+  // search-head stand-in indexes into _internal for the configuration page's health column.
+  const splunkHome = mkdtempSync(path.join(s.workDir, 'splunk-home-'));
+  const logDir = path.join(splunkHome, 'var', 'log', 'splunk');
+  mkdirSync(logDir, { recursive: true });
+  const searchHead = new SearchHeadStandIn(APP_DIR);
+  searchHead.monitor(path.join(logDir, ADDON_LOG_NAME));
+  s.splunkd.search = searchHead;
   let failed = false;
   const runs: [string, string, Record<string, string>][] = [
     ['defender_xdr_alerts', 'demo', {}],
@@ -57,8 +67,10 @@ try {
     ['defender_xdr_hunting', 'demo_powershell', { query: 'DeviceProcessEvents | where FileName =~ "powershell.exe"' }],
   ];
   for (const [scheme, name, extra] of runs) {
-    const config = runConfigXml(s, scheme, name, { account: 'demo', index: 'main', ...extra }, checkpointDir);
-    const result = await runInputProcess(scheme, [], config);
+    const config = runConfigXml(s, scheme, name, { account: 'demo', index: 'main', interval: '300', ...extra }, checkpointDir);
+    // The stanza splunkd would hold, so the configuration page lists the input (with its health).
+    s.splunkd.setConfStanza(APP, 'inputs', `${scheme}://${name}`, { account: 'demo', index: 'main', interval: '300', disabled: '0', ...extra });
+    const result = await runInputProcess(scheme, [], config, { env: { SPLUNK_HOME: splunkHome } });
     summarise(`${scheme}://${name}`, parseStream(result.stdout), result.stderr, result.code);
     failed ||= result.code !== 0;
   }

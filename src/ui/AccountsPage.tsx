@@ -18,6 +18,8 @@ import { SelectField, TextField } from './Field.js';
 import { ConfirmDialog, FormDialog, useFormSave } from './FormDialog.js';
 import { deleteSecret, writeSecret } from './secrets.js';
 import { accountErrors } from './validation.js';
+import { dashboardUrl, HealthCell, HealthNotice, HealthPlaceholder, useHealth } from './Health.js';
+import { accountVerdict } from './healthModel.js';
 
 const CONF = `configs/conf-${ACCOUNT_CONF}`;
 /** The stanza keys the page edits; the secret is never one of them. */
@@ -51,6 +53,7 @@ export function AccountsPage() {
   const [reports, setReports] = useState<Record<string, ConnectionReport | 'running'>>({});
   const [confirming, setConfirming] = useState<string | undefined>();
   const addButton = useRef<HTMLButtonElement>(null);
+  const health = useHealth();
 
   const load = useCallback(async () => {
     try {
@@ -102,6 +105,7 @@ export function AccountsPage() {
         Accounts
       </Heading>
       <Paragraph>An account is an Entra ID app registration allowed to read Microsoft Defender XDR data. Its secret is stored in Splunk&apos;s encrypted credential store and never shown again.</Paragraph>
+      <HealthNotice health={health} />
       <div style={TOOLBAR}>
         <Button appearance="primary" label="Add account" elementRef={addButton} onClick={() => setEditing({ values: emptyAccount(), creating: true })} />
       </div>
@@ -117,6 +121,7 @@ export function AccountsPage() {
             <Table.HeadCell>Client ID</Table.HeadCell>
             <Table.HeadCell>Cloud</Table.HeadCell>
             <Table.HeadCell>Authentication</Table.HeadCell>
+            <Table.HeadCell>Token health (24 h)</Table.HeadCell>
             <Table.HeadCell>Actions</Table.HeadCell>
           </Table.Head>
           <Table.Body>
@@ -127,6 +132,13 @@ export function AccountsPage() {
                 <Table.Cell>{text(a, 'client_id')}</Table.Cell>
                 <Table.Cell>{CLOUD_LABELS[text(a, 'cloud') || 'commercial'] ?? text(a, 'cloud')}</Table.Cell>
                 <Table.Cell>{text(a, 'auth_type') === 'certificate' ? 'Certificate' : 'Client secret'}</Table.Cell>
+                <Table.Cell data-health-cell>
+                  {health.rows ? (
+                    <HealthCell verdict={accountVerdict([...health.rows.values()].filter((r) => r.account === a.name), health.atS)} dashboard={dashboardUrl(undefined)} subject={`account ${a.name}`} />
+                  ) : (
+                    <HealthPlaceholder state={health.state} />
+                  )}
+                </Table.Cell>
                 <Table.Cell>
                   <div style={ACTIONS}>
                   <Button appearance="secondary" label="Edit" aria-label={`Edit account ${a.name}`} onClick={() => setEditing({ values: { ...emptyAccount(), ...Object.fromEntries(KEYS.map((k) => [k, text(a, k)])), name: a.name, cloud: text(a, 'cloud') || 'commercial', auth_type: text(a, 'auth_type') || 'client_secret' }, creating: false })} />

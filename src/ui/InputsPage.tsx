@@ -11,6 +11,8 @@ import { useAnnounce } from './Announcer.js';
 import { ACTIONS, SECTION, TOOLBAR } from './layout.js';
 import { SelectField, TextField } from './Field.js';
 import { ConfirmDialog, FormDialog, useFormSave } from './FormDialog.js';
+import { dashboardUrl, HealthCell, HealthNotice, HealthPlaceholder, useHealth, type Health } from './Health.js';
+import { inputVerdict } from './healthModel.js';
 import { inputErrors } from './validation.js';
 
 type Values = Record<string, string>;
@@ -21,6 +23,7 @@ const GENERIC = ['interval', 'index'] as const;
 export function InputsPage() {
   const announce = useAnnounce();
   const [accounts, setAccounts] = useState<string[]>([]);
+  const health = useHealth();
   useEffect(() => {
     rest.list(`configs/conf-${ACCOUNT_CONF}`).then(
       (entries) => setAccounts(entries.map((e) => e.name)),
@@ -29,14 +32,15 @@ export function InputsPage() {
   }, [announce]);
   return (
     <>
+      <HealthNotice health={health} />
       {INPUTS.map((def) => (
-        <InputKind key={def.scheme} def={def} accounts={accounts} />
+        <InputKind key={def.scheme} def={def} accounts={accounts} health={health} />
       ))}
     </>
   );
 }
 
-function InputKind({ def, accounts }: { def: InputDefinition; accounts: string[] }) {
+function InputKind({ def, accounts, health }: { def: InputDefinition; accounts: string[]; health: Health }) {
   const announce = useAnnounce();
   const [inputs, setInputs] = useState<Entry[]>([]);
   const [editing, setEditing] = useState<{ values: Values; creating: boolean } | undefined>();
@@ -85,6 +89,7 @@ function InputKind({ def, accounts }: { def: InputDefinition; accounts: string[]
             <Table.HeadCell>Interval</Table.HeadCell>
             <Table.HeadCell>Index</Table.HeadCell>
             <Table.HeadCell>Status</Table.HeadCell>
+            <Table.HeadCell>Health (24 h)</Table.HeadCell>
             <Table.HeadCell>Actions</Table.HeadCell>
           </Table.Head>
           <Table.Body>
@@ -98,6 +103,17 @@ function InputKind({ def, accounts }: { def: InputDefinition; accounts: string[]
                   <Table.Cell>{text(input, 'interval')}</Table.Cell>
                   <Table.Cell>{text(input, 'index')}</Table.Cell>
                   <Table.Cell data-status>{disabled ? 'Disabled' : 'Enabled'}</Table.Cell>
+                  <Table.Cell data-health-cell>
+                    {health.rows || disabled ? (
+                      <HealthCell
+                        verdict={inputVerdict(health.rows?.get(`${def.scheme}://${input.name}`), { disabled, interval: text(input, 'interval') }, health.atS)}
+                        dashboard={dashboardUrl(`${def.scheme}://${input.name}`)}
+                        subject={`input ${input.name}`}
+                      />
+                    ) : (
+                      <HealthPlaceholder state={health.state} />
+                    )}
+                  </Table.Cell>
                   <Table.Cell>
                     <div style={ACTIONS}>
                     <Button appearance="secondary" label="Edit" aria-label={`Edit input ${input.name}`} onClick={() => setEditing({ values: { ...valuesOf(input), name: input.name }, creating: false })} />

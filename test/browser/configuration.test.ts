@@ -1,5 +1,5 @@
 /**
- * The configuration page in a real browser (Debian's Chromium through playwright-core), served
+ * The configuration page in a real browser (headless Chromium through playwright-core, chosen by test/helpers/chromium.ts), served
  * by the Splunk Web stand-in in front of the splunkd stand-in, with the built app's schemes
  * registered (their --validate-arguments runs on every create and edit, as splunkd does) and the
  * Graph simulator answering the connection test. One browser for all scenarios; they run in order
@@ -372,10 +372,10 @@ for (const def of ACCOUNT_INPUTS) {
     await screenshot(page, `09-${def.scheme}-list`);
 
     await row.getByRole('button', { name: 'Disable input tenant-a' }).click();
-    await row.getByText('Disabled').waitFor();
+    await row.locator('[data-status]').getByText('Disabled').waitFor();
     await disabledBecomes(def.scheme, 'tenant-a', true);
     await row.getByRole('button', { name: 'Enable input tenant-a' }).click();
-    await row.getByText('Enabled').waitFor();
+    await row.locator('[data-status]').getByText('Enabled').waitFor();
     await disabledBecomes(def.scheme, 'tenant-a', false);
 
     await row.getByRole('button', { name: 'Edit input tenant-a' }).click();

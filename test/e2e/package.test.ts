@@ -1,6 +1,6 @@
 /** The installable package as "Install app from file" receives it. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -42,6 +42,13 @@ test('one app folder named TA-defender-xdr with the launchers, bundles, conf and
   }
   // splunkd could run a bin/<action>.js itself (with Splunk's own, deprecated Node.js) instead of the launcher.
   for (const action of ['defender_update_alert', 'defender_update_incident']) assert.ok(!files.has(`TA-defender-xdr/bin/${action}.js`));
+});
+
+test('the documentation ships: README.md and every page of docs/, so the installed app keeps what README.md links', async () => {
+  const files = await entries();
+  const pages = readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md'));
+  assert.ok(pages.includes('README.md') && pages.length >= 10, `docs/ holds ${pages.join(', ')}`);
+  for (const doc of ['README.md', ...pages.map((p) => `docs/${p}`)]) assert.ok(files.has(`TA-defender-xdr/${doc}`), `missing TA-defender-xdr/${doc}`);
 });
 
 test('only the .sh launchers are executable; no local/, hidden files, node_modules or source maps; fixed mtimes', async () => {

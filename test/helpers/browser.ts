@@ -1,14 +1,15 @@
 /**
- * One headless Chromium (Debian's, never a downloaded one) for all browser scenarios of a file,
- * with a fresh profile, and the page's screenshots under test/artifacts/ for a person to look at.
+ * One headless Chromium (chosen by ./chromium.ts, never a downloaded one) for all browser scenarios
+ * of a file, with a fresh profile, and the page's screenshots under test/artifacts/ for a person to
+ * look at.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { ROOT } from '../../tools/harness.js';
+import { launchChromium } from './chromium.js';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
 
 export interface Browser {
@@ -19,12 +20,7 @@ export interface Browser {
 
 export async function launchBrowser(): Promise<Browser> {
   const profile = mkdtempSync(path.join(tmpdir(), 'ta-defender-xdr-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  });
+  const context = await launchChromium(profile, { width: 1280, height: 900 });
   const page = context.pages()[0] ?? (await context.newPage());
   return {
     context,

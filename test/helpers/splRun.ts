@@ -147,6 +147,7 @@ export function evaluateExpression(node: Node, row: Row, nowS: number): Cell {
         case 'coalesce': for (const a of args) { const v = ev(a); if (v !== null) return v; } return null;
         case 'nullif': { const a = ev(args[0]); return single(a) === single(ev(args[1])) ? null : a; }
         case 'isnull': return ev(args[0]) === null ? 'true' : 'false';
+        case 'isnotnull': return ev(args[0]) === null ? 'false' : 'true';
         case 'tonumber': return num(ev(args[0]));
         case 'round': { const v = num(ev(args[0])); const p = args[1] ? (num(ev(args[1])) ?? 0) : 0; return v === null ? null : Math.round(v * 10 ** p) / 10 ** p; }
         case 'substr': { const v = s(0); if (v === null) return null; const start = Number(s(1)); const len = args[2] ? Number(s(2)) : undefined; return String(v).substr(start - 1, len); }

@@ -330,6 +330,21 @@ export class GraphSimulator {
     return added;
   }
 
+  /**
+   * Stores given documents (Microsoft's documented examples, say) to be served exactly as written,
+   * keyed by their `id`: no defaults, no masking of enum members, no linking of alerts to
+   * incidents. An incident's `alerts` is served as the document has it (array, object or absent)
+   * when the request expands alerts, and left out otherwise.
+   */
+  seedDocuments(collection: 'alerts' | 'incidents', documents: readonly Record<string, unknown>[]): void {
+    for (const document of documents) {
+      if (typeof document.id !== 'string') throw new Error('GraphSimulator.seedDocuments: every document needs a string id');
+      VERBATIM.add(document);
+      if (collection === 'alerts') this.alerts.set(document.id, document as unknown as Alert);
+      else this.incidents.set(document.id, document as unknown as Incident);
+    }
+  }
+
   /** Sets `lastUpdateDateTime` (to `at`, or now), then applies `patch`; keeps the incident's embedded copy in step. */
   updateAlert(id: string, patch: Partial<Alert> = {}, at?: Date): Alert {
     const current = this.alerts.get(id);
@@ -1173,6 +1188,8 @@ export class VersionedMap<K, V> extends Map<K, V> {
 }
 
 const alertJson = [new WeakMap<Alert, Buffer>(), new WeakMap<Alert, Buffer>()];
+/** Documents stored by seedDocuments: served as written. */
+const VERBATIM = new WeakSet<object>();
 const COMMA = Buffer.from(',');
 
 /**
@@ -1180,6 +1197,7 @@ const COMMA = Buffer.from(',');
  * alert is a new object); incidents are written each time, since their alerts list is edited in place.
  */
 function presentedJson(item: Alert | Incident, includeUnknown: boolean, expand: boolean): Buffer {
+  if (VERBATIM.has(item)) return Buffer.from(JSON.stringify(present(item, includeUnknown, expand)));
   if (item['@odata.type'] === '#microsoft.graph.security.alert') {
     const cache = alertJson[includeUnknown ? 1 : 0];
     let json = cache.get(item);
@@ -1193,6 +1211,11 @@ function presentedJson(item: Alert | Incident, includeUnknown: boolean, expand: 
 }
 
 function present(item: Alert | Incident, includeUnknown: boolean, expand: boolean): Record<string, unknown> {
+  if (VERBATIM.has(item)) {
+    if (expand || !('alerts' in item)) return { ...item };
+    const { alerts: _alerts, ...rest } = item as Incident;
+    return rest;
+  }
   if (item['@odata.type'] === '#microsoft.graph.security.alert') return presentAlert(item, includeUnknown);
   const { alerts, ...rest } = item;
   const out: Record<string, unknown> = { ...rest, status: mask(rest.status, EVOLVABLE.incidentStatus, includeUnknown) };

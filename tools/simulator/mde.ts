@@ -149,6 +149,14 @@ export class MdeAlertsApi {
     return added;
   }
 
+  /** Stores given documents (Microsoft's documented examples, say), served exactly as written, keyed by their `id`. */
+  seedDocuments(documents: readonly Record<string, unknown>[]): void {
+    for (const document of documents) {
+      if (typeof document.id !== 'string') throw new Error('MdeAlertsApi.seedDocuments: every document needs a string id');
+      this.alerts.set(document.id, document as unknown as MdeAlert);
+    }
+  }
+
   /** Sets lastUpdateTime (to `at`, or a strictly increasing now), then applies `patch`. */
   updateAlert(id: string, patch: Partial<MdeAlert> = {}, at?: Date): MdeAlert {
     const current = this.alerts.get(id);

@@ -34,6 +34,8 @@
  * - Also `GET properties` (the conf files visible, used by `service.configurations()`) and `GET server/info`.
  * - `loadConfDir(app, dir)` loads an app's shipped `default/*.conf`, as splunkd would see them.
  *
+ * - `search/jobs` (POST, oneshot) is answered by `search` when set (tools/simulator/search.ts).
+ *
  * Failure injection: `failNext` holds one rule or a list; a rule whose `match` tests
  * `"<METHOD> <raw path>"` (e.g. /^GET .*storage\/passwords/) answers `status` for the next `times`
  * matching requests (before auth), with splunkd's error body or `body` if given; status 0 drops the connection.
@@ -47,6 +49,7 @@ import { join } from 'node:path';
 import { secretName } from '../../src/splunk/secretName.js';
 import { parseConf } from '../conf.js';
 import { PersistentEndpoint, type PersistentEndpointOptions } from './persistentEndpoint.js';
+import type { SearchHeadStandIn } from './search.js';
 
 export interface SplunkdStandInOptions {
   sessionKey: string;
@@ -164,6 +167,8 @@ const CONTROL_ARGS = new Set(['output_mode', 'f']);
 export class SplunkdStandIn {
   readonly requests: RecordedRequest[] = [];
   failNext?: FailRule | FailRule[];
+  /** Answers `POST search/jobs` (oneshot) when set; see search.ts. */
+  search?: SearchHeadStandIn;
 
   private readonly confLayers: ConfLayer[] = [];
   private readonly secrets: Secret[] = [];
@@ -287,6 +292,12 @@ export class SplunkdStandIn {
       return;
     }
 
+    if (authorized && this.search && method === 'POST' && /^\/services(NS\/[^/]+\/[^/]+)?\/search\/jobs\/?$/.test(url.pathname)) {
+      const answer = this.search.jobs(form);
+      record.status = answer.status;
+      if (answer.status !== 0) send(res, answer.status, 'application/json; charset=UTF-8', answer.body);
+      return; // status 0: a search that never answers (the connection stays open until stop())
+    }
     const user = this.users.get((req.headers.authorization ?? '').replace(/^Splunk /, ''));
     const parsedPath = parseNamespace(url.pathname);
     const endpoint = parsedPath && this.persistent.find((e) => parsedPath.segments.join('/') === e.options.match);
