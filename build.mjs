@@ -34,6 +34,9 @@ function checkVersions() {
 /** Oldest Node.js major the bundles run on: esbuild's target and the launchers' check agree. */
 const MIN_NODE = 20;
 
+/** The search command (commands.conf finds it through bin/defenderhunt.path) and the REST handler restmap.conf's driver starts. */
+const HUNT_PROGRAMS = ['defenderhunt', 'defender_xdr_hunt_handler'];
+
 /** Custom alert actions: splunkd finds bin/<action>.sh (or .cmd on Windows) by the stanza name. */
 const ACTIONS = [ALERT_TARGET.action, INCIDENT_TARGET.action];
 
@@ -109,8 +112,10 @@ async function bundle() {
     entries: Object.fromEntries(ACTIONS.map((a) => [a, path.join(root, 'src/actions', `${a}.ts`)])),
     entriesDir: path.join(appDir, 'bin', 'lib'),
   });
+  // The defenderhunt search command and the persistent REST handler it calls (src/hunt/), self-contained.
+  const hunt = await esbuild.build({ ...common, entryPoints: Object.fromEntries(HUNT_PROGRAMS.map((p) => [p, path.join(root, 'src/hunt', `${p}.ts`)])), outdir: path.join(appDir, 'bin', 'lib') });
   const ui = await bundleUi();
-  const builds = [...inputs, pageWorker, ...actions, ui];
+  const builds = [...inputs, pageWorker, ...actions, hunt, ui];
   const metafile = {
     inputs: Object.assign({}, ...builds.map((b) => b.metafile.inputs)),
     outputs: Object.assign({}, ...builds.map((b) => b.metafile.outputs)),
@@ -155,6 +160,15 @@ function copyStatic() {
     // splunkd runs .cmd files through cmd.exe, which wants CRLF.
     writeFileSync(path.join(appDir, 'bin', `${scheme}.cmd`), launcher('launcher.cmd', scheme, { windows: true }).replace(/\r?\n/g, '\r\n'));
   }
+  for (const program of HUNT_PROGRAMS) {
+    const options = { entry: `lib/${program}.js`, kind: program === 'defenderhunt' ? 'search command' : 'REST handler' };
+    writeFileSync(path.join(appDir, 'bin', `${program}.sh`), launcher('launcher.sh', program, options));
+    writeFileSync(path.join(appDir, 'bin', `${program}.cmd`), launcher('launcher.cmd', program, { ...options, windows: true }).replace(/\r?\n/g, '\r\n'));
+  }
+  // commands.conf names defenderhunt.path: splunkd runs the command line it holds (the launcher).
+  writeFileSync(path.join(appDir, 'bin', 'defenderhunt.path'), `$SPLUNK_HOME/etc/apps/${APP}/bin/defenderhunt.sh\n`);
+  mkdirSync(path.join(appDir, 'windows_x86_64', 'bin'), { recursive: true });
+  writeFileSync(path.join(appDir, 'windows_x86_64', 'bin', 'defenderhunt.path'), `$SPLUNK_HOME\\etc\\apps\\${APP}\\bin\\defenderhunt.cmd\r\n`);
   for (const action of ACTIONS) {
     const options = { entry: `lib/${action}.js`, kind: 'custom alert action' };
     writeFileSync(path.join(appDir, 'bin', `${action}.sh`), launcher('launcher.sh', action, options));

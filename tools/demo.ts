@@ -23,7 +23,8 @@ function summarise(scheme: string, events: StreamEvent[], stderr: string, code: 
   for (const e of events.slice(0, 2)) {
     const d = JSON.parse(e.data);
     const extra = Array.isArray(d.alerts) ? `, ${d.alerts.length} alerts inside` : '';
-    console.log(`   _time=${new Date(e.time * 1000).toISOString()} id=${d.id ?? d.AlertId} "${d.title ?? d.displayName ?? d.AlertTitle}"${extra}`);
+    const what = d.ProcessCommandLine ? `${d.DeviceName}: ${d.ProcessCommandLine}` : d.title ?? d.displayName ?? d.AlertTitle;
+    console.log(`   _time=${new Date(e.time * 1000).toISOString()} id=${d.id ?? d.AlertId ?? d.ReportId} "${what}"${extra}`);
   }
   console.log('   input log (stderr → splunkd.log):');
   for (const line of stderr.trim().split('\n').filter(Boolean)) console.log(`     ${line}`);
@@ -45,6 +46,7 @@ try {
   s.graph.addAlerts(1500, { at: new Date(Date.now() - 60_000), spreadMs: 2 * 24 * 3600 * 1000 });
   s.graph.addIncidents(40, { alertsPerIncident: 3, at: new Date(Date.now() - 60_000), spreadMs: 2 * 24 * 3600 * 1000 });
   s.graph.mde.addAlerts(300, { at: new Date(Date.now() - 60_000), spreadMs: 2 * 24 * 3600 * 1000 });
+  s.graph.hunting.addProcessEvents(400, Date.now() - 24 * 3600 * 1000, Date.now() - 10 * 60_000);
   console.log(`Graph/Entra simulator: ${s.graph.baseUrl} (self-signed, trusted through the account's ca_file)`);
   console.log(`splunkd stand-in:      ${s.splunkd.serverUri}`);
   const checkpointDir = mkdtempSync(path.join(s.workDir, 'checkpoints-'));
@@ -62,6 +64,7 @@ try {
     ['defender_xdr_incidents', 'demo', {}],
     ['defender_endpoint_alerts', 'demo', {}],
     ['defender_endpoint_alerts', 'demo_siem', { legacy_siem_format: 'true' }],
+    ['defender_xdr_hunting', 'demo_powershell', { query: 'DeviceProcessEvents | where FileName =~ "powershell.exe"' }],
   ];
   for (const [scheme, name, extra] of runs) {
     const config = runConfigXml(s, scheme, name, { account: 'demo', index: 'main', interval: '300', ...extra }, checkpointDir);

@@ -47,9 +47,10 @@ export async function testConnection(config: InputConfig, inputs: readonly Input
     const probes = new Map(inputs.flatMap((d) => (d.probe ? [[d.probe.path, d.probe] as const] : [])));
     for (const probe of probes.values()) {
       const graph = new GraphClient(http, tokens, account.endpoints.graphUrl, probe.permission);
-      const title = `${probe.permission}: GET ${probe.path}`;
+      const title = `${probe.permission}: ${probe.body ? 'POST' : 'GET'} ${probe.path}`;
       try {
-        await graph.get(graph.url(probe.path, { $top: '1' }));
+        if (probe.body) await graph.post(graph.url(probe.path), probe.body);
+        else await graph.get(graph.url(probe.path, { $top: '1' }));
         steps.push({ title, ok: true, message: 'Microsoft Graph answered.' });
       } catch (error) {
         steps.push({ title, ok: false, message: (error as Error).message });

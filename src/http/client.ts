@@ -36,6 +36,8 @@ export interface RequestOptions {
   retry?: Partial<RetryPolicy>;
   /** Every attempt, retries included, first takes a slot of this budget. */
   rateLimiter?: RateLimiter;
+  /** Overrides the client's per-attempt timeout (a hunting query may run 3 minutes). */
+  timeoutMs?: number;
 }
 
 export interface HttpResponse {
@@ -147,13 +149,15 @@ export class HttpClient {
   private async attempt(url: string, options: RequestOptions): Promise<HttpResponse | { code: string; message: string }> {
     if (options.rateLimiter) this.stats.rate_limited_ms += await options.rateLimiter.acquire();
     this.stats.requests++;
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     try {
       const response = await request(url, {
         method: options.method ?? 'GET',
         headers: { 'user-agent': this.options.userAgent ?? 'TA-defender-xdr', ...options.headers },
         body: options.body,
         dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
+        ...(options.timeoutMs === undefined ? {} : { headersTimeout: timeoutMs, bodyTimeout: timeoutMs }),
       });
       // Reading the whole body here makes a truncated body a retryable network failure.
       const headers = flattenHeaders(response.headers);

@@ -3,6 +3,8 @@
 export { main } from './runInput.js';
 export { pollAlerts } from '../sources/graph-alerts/index.js';
 export { pollIncidents } from '../sources/graph-incidents/index.js';
+export { pollHunting } from '../sources/graph-hunting/index.js';
+export { checkHunting } from '../sources/graph-hunting/validate.js';
 export { checkConnection, idlePoll } from '../connection/input.js';
 export { pollMdeAlerts } from '../sources/mde-alerts/index.js';
 export { mdeUnsupported } from '../microsoft/mde.js';

@@ -83,11 +83,11 @@ export class GraphClient {
     return parsedBody<T>(url, await this.send('PATCH', url, body, options));
   }
 
-  async post<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry'> = {}): Promise<T> {
+  async post<T>(url: string, body: unknown, options: Pick<RequestOptions, 'retry' | 'timeoutMs' | 'headers'> = {}): Promise<T> {
     return parsedBody<T>(url, await this.send('POST', url, body, options));
   }
 
-  private async send(method: 'GET' | 'PATCH' | 'POST', url: string, body: unknown, options: Pick<RequestOptions, 'retry'>): Promise<HttpResponse> {
+  private async send(method: 'GET' | 'PATCH' | 'POST', url: string, body: unknown, options: Pick<RequestOptions, 'retry' | 'timeoutMs' | 'headers'>): Promise<HttpResponse> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
     const call = async (forceRefresh: boolean) =>
       this.http.send(url, {
@@ -100,6 +100,7 @@ export class GraphClient {
           authorization: `Bearer ${await this.tokens.token(this.resource, forceRefresh)}`,
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...options.headers,
         },
       });
     const rejected = (error: unknown) => error instanceof HttpError && error.status === 401;

@@ -16,6 +16,8 @@ export interface ArgDefinition {
   specType: string;
   /** Returns an error message for a bad value, or undefined when it is fine. Not called for an empty optional value. */
   validate?: (value: string) => string | undefined;
+  /** The configuration page offers several lines (e.g. a KQL query). */
+  multiline?: boolean;
 }
 
 /** One cheap Graph call that proves an account may use an input's API (the connection test). */
@@ -24,6 +26,8 @@ export interface ApiProbe {
   path: string;
   /** The application permission the API needs, named when Graph answers 403. */
   permission: string;
+  /** A JSON body to POST instead of a GET with $top=1 (an API that is a POSTed query). */
+  body?: Record<string, string>;
 }
 
 export interface InputDefinition {

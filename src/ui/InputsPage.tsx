@@ -211,7 +211,7 @@ function InputForm({ def, accounts, initial, creating, returnFocus, onClose, onS
             options={accounts.map((a) => ({ value: a, label: a }))}
           />
         ) : (
-          <TextField key={arg.name} label={arg.title} name={arg.name} value={values[arg.name] ?? ''} onChange={set(arg.name)} error={errors[arg.name]} required={arg.required} help={arg.description} />
+          <TextField key={arg.name} label={arg.title} name={arg.name} value={values[arg.name] ?? ''} onChange={set(arg.name)} error={errors[arg.name]} required={arg.required} help={arg.description} multiline={arg.multiline} />
         ),
       )}
       <TextField label="Interval" name="interval" value={values.interval ?? ''} onChange={set('interval')} error={errors.interval} required help="Seconds between polls (60 or more), -1 for once at start-up, or a cron schedule." />

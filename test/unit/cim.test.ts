@@ -119,3 +119,14 @@ test('every simulated Defender for Endpoint alert maps cleanly, in both layouts'
     }
   }
 });
+
+test('the hunting input\'s rows get the same CIM mapping as streamed advanced-hunting records', () => {
+  const props = readFileSync(path.join(ROOT, 'default', 'props.conf'), 'utf8');
+  const cimLines = (stanza: string) => {
+    const start = props.indexOf(`[${stanza}]`);
+    const end = props.indexOf('\n[', start + 1);
+    return props.slice(start, end < 0 ? undefined : end).split('\n').filter((l) => /^(EVAL|LOOKUP|FIELDALIAS|REPORT)-/.test(l));
+  };
+  assert.ok(cimLines('ms:defender:advancedhunting').length > 40);
+  assert.deepEqual(cimLines('ms:defender:hunting'), cimLines('ms:defender:advancedhunting'));
+});

@@ -34,7 +34,7 @@ test('the page says about an account field exactly what validateAccountStanza sa
 
 test('the page checks every argument of every input kind with its definition, as --validate-arguments does', () => {
   for (const def of INPUTS) {
-    const bad: Record<string, string> = { name: 'in1', interval: '300', account: 'acct', start_date: 'yesterday', filter: "severity eq 'high", reread_window: '-5' };
+    const bad: Record<string, string> = { name: 'in1', interval: '300', account: 'acct', query: 'DeviceProcessEvents', start_date: 'yesterday', filter: "severity eq 'high", reread_window: '-5' };
     const page = inputErrors(def, bad, true);
     const server = validateParams(def, bad);
     const first = def.args.find((a) => page[a.name]);
@@ -43,7 +43,7 @@ test('the page checks every argument of every input kind with its definition, as
     if (first) assert.equal(server, `${first.title} (${first.name}): ${page[first.name]}`);
     for (const arg of def.args) if (arg.validate && bad[arg.name]) assert.equal(page[arg.name], arg.validate(bad[arg.name]), arg.name);
     assert.equal(inputErrors(def, { ...bad, interval: '30' }, true).interval, interval('30'));
-    assert.deepEqual(inputErrors(def, { name: 'in1', interval: '300', account: 'acct' }, true), {});
+    assert.deepEqual(inputErrors(def, { name: 'in1', interval: '300', account: 'acct', query: 'DeviceProcessEvents' }, true), {});
     if (def.args.find((a) => a.name === 'account')?.required) assert.equal(inputErrors(def, { name: 'in1', interval: '300' }, true).account, 'Required.');
   }
 });

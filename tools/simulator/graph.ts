@@ -25,6 +25,7 @@ import {
   DocumentGenerator, TICKS_PER_MS, dateToTicks, evolvableMembers,
   type Alert, type Incident,
 } from './documents.js';
+import { HuntingApi } from './hunting.js';
 import { MdeAlertsApi, MDE_RESOURCES } from './mde.js';
 import { ODataFilterError, evaluateFilter, formatTicks, parseFilter, toTicks, type FilterNode, type FilterSchema } from './odata.js';
 import { ServiceError } from './serviceError.js';
@@ -106,6 +107,8 @@ interface Reply {
   headers: Record<string, string>;
   /** Parts are written one after the other: a page is not copied into one new buffer per request. */
   body: string | Buffer | Buffer[];
+  /** Milliseconds the answer takes (a hunting query's run time). */
+  delayMs?: number;
 }
 
 interface RequestContext {
@@ -244,6 +247,8 @@ export class GraphSimulator {
   private readonly orderCache = new Map<string, OrderedList>();
   /** The Defender for Endpoint alerts API on the same host. */
   readonly mde: MdeAlertsApi;
+  /** Advanced hunting (`security/runHuntingQuery`, see hunting.ts); tests set its quotas and rows. */
+  readonly hunting = new HuntingApi();
 
   /** The registered apps (copies of the options); tests may edit roles directly. */
   readonly apps: SimulatorApp[];
@@ -418,6 +423,7 @@ export class GraphSimulator {
       if (fault?.kind === 'reset') return resetConnection(req);
       if (fault?.kind === 'delay' && !(await this.delay(fault.ms))) return;
       const reply = fault?.kind === 'status' ? this.faultReply(fault, ctx) : this.route(ctx);
+      if (reply.delayMs && !(await this.delay(reply.delayMs))) return;
       record.status = reply.status;
       if (fault?.kind === 'truncate') sendTruncated(res, reply);
       else send(res, reply);
@@ -715,6 +721,9 @@ export class GraphSimulator {
 
   private graph(ctx: RequestContext, segments: string[]): Reply {
     const app = this.authenticate(ctx);
+    if (segments.length === 2 && segments[0]!.toLowerCase() === 'security' && segments[1]!.toLowerCase() === 'runhuntingquery') {
+      return this.hunting.handle({ method: ctx.method, body: ctx.body, roles: app.roles, tenantId: app.tenantId });
+    }
     const { collection, id, sub } = graphTarget(segments);
     if (ctx.method === 'GET' && sub === undefined) {
       authorize(app, collection);

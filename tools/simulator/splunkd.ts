@@ -48,6 +48,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { secretName } from '../../src/splunk/secretName.js';
 import { parseConf } from '../conf.js';
+import { PersistentEndpoint, type PersistentEndpointOptions } from './persistentEndpoint.js';
 import type { SearchHeadStandIn } from './search.js';
 
 export interface SplunkdStandInOptions {
@@ -172,6 +173,9 @@ export class SplunkdStandIn {
   private readonly confLayers: ConfLayer[] = [];
   private readonly secrets: Secret[] = [];
   private readonly schemes = new Map<string, ModularInputScheme>();
+  /** Users other than the admin session, by session key (see addUser). */
+  private readonly users = new Map<string, { user: string; capabilities: Set<string> }>();
+  private readonly persistent: PersistentEndpoint[] = [];
   private server?: Server;
   private uri?: string;
 
@@ -199,7 +203,20 @@ export class SplunkdStandIn {
     return this.uri;
   }
 
+  /** A user who is not admin: a session with only these capabilities (no list_storage_passwords). */
+  addUser(user: string, sessionKey: string, capabilities: string[]): void {
+    this.users.set(sessionKey, { user, capabilities: new Set(capabilities) });
+  }
+
+  /** A restmap.conf persistent endpoint (see persistentEndpoint.ts). */
+  registerPersistentEndpoint(options: PersistentEndpointOptions): PersistentEndpoint {
+    const endpoint = new PersistentEndpoint(options);
+    this.persistent.push(endpoint);
+    return endpoint;
+  }
+
   async stop(): Promise<void> {
+    for (const endpoint of this.persistent) endpoint.stop();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -281,7 +298,24 @@ export class SplunkdStandIn {
       if (answer.status !== 0) send(res, answer.status, 'application/json; charset=UTF-8', answer.body);
       return; // status 0: a search that never answers (the connection stays open until stop())
     }
-    const reply = authorized
+    const user = this.users.get((req.headers.authorization ?? '').replace(/^Splunk /, ''));
+    const parsedPath = parseNamespace(url.pathname);
+    const endpoint = parsedPath && this.persistent.find((e) => parsedPath.segments.join('/') === e.options.match);
+    if (endpoint && (authorized || user)) {
+      const caller = user
+        ? { ...user, authtoken: (req.headers.authorization ?? '').slice(7) }
+        : { user: 'admin', authtoken: this.opts.sessionKey, capabilities: new Set([endpoint.options.capability]) };
+      const answer = await endpoint.handle(caller, method, url.pathname, form, this.opts.sessionKey, this.serverUri, { app: parsedPath.ns.app ?? '', user: parsedPath.ns.owner ?? '' });
+      record.status = answer.status;
+      send(res, answer.status, 'application/json; charset=UTF-8', answer.body);
+      return;
+    }
+    if (user && /\/storage\/passwords/.test(url.pathname)) {
+      record.status = 403;
+      this.reply(res, json, { status: 403, messages: [{ type: 'ERROR', text: `You (user=${user.user}) do not have permission to perform this operation (requires capability: list_storage_passwords OR admin_all_objects).` }] });
+      return;
+    }
+    const reply = authorized || user
       ? await this.route(method, url, form)
       : { status: 401, messages: [{ type: 'WARN' as const, text: 'call not properly authenticated' }] };
     record.status = reply.status;
