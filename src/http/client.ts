@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Logger } from '../splunk/log.js';
 import { HttpError, NetworkError, safeUrl, statusKind } from './errors.js';
 import type { RateLimiter } from './rateLimiter.js';
 import { DEFAULT_RETRY, retryDelayMs, type AttemptOutcome, type RetryPolicy } from './retry.js';
 import { bodies, POOLED_MIN_BYTES } from './bodyPool.js';
+import { Agent, ProxyAgent, request } from './undiciParts.js';
 
 export interface ProxySettings {
   /** http(s)://host:port */
