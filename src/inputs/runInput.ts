@@ -170,7 +170,7 @@ async function runWithLog(program: Program, io: Io, writeLine: (line: string) =>
       tokens = session.tokens;
       summary = await program.poll({ ...context, logger, ...session });
     }
-    logger.info('Poll finished', { outcome: 'success', ...summary, ...(http ? http.stats : {}), ...(tokens ? tokens.stats : {}), duration_ms: Date.now() - started });
+    logger.info('Poll finished', { outcome: 'success', ...summary, ...(http ? http.stats : {}), ...(tokens ? tokens.stats : {}), duration_ms: Date.now() - started, ...processCost() });
   } catch (error) {
     if (error instanceof LockHeldError) {
       logger.warn(error.message, { outcome: 'skipped', owner_pid: error.pid });
@@ -185,6 +185,7 @@ async function runWithLog(program: Program, io: Io, writeLine: (line: string) =>
       ...(http ? http.stats : {}),
       ...(tokens ? tokens.stats : {}),
       duration_ms: Date.now() - started,
+      ...processCost(),
     });
   } finally {
     try {
@@ -196,6 +197,15 @@ async function runWithLog(program: Program, io: Io, writeLine: (line: string) =>
     await http?.close();
   }
   return exitCode;
+}
+
+/**
+ * What the poll's process has cost so far, all its threads (the page worker too) and its start-up
+ * included: CPU time and peak resident memory, for the health dashboard's cost per input.
+ */
+export function processCost(): { cpu_ms: number; max_rss_mb: number } {
+  const usage = process.resourceUsage();
+  return { cpu_ms: Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000), max_rss_mb: Math.round(usage.maxRSS / 102.4) / 10 };
 }
 
 /** Loads an Entra account and its secret, and builds the HTTP client and token provider over them. */
