@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { APP_DIR, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from './harness.js';
+import { quietPollSection } from './quietPoll.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,500000').split(',').map(Number);
 const LATENCY_MS = 100;
@@ -164,6 +165,11 @@ const repeatsFor = (size: number) => (size < 30_000 ? 5 : 1);
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {
+  // BENCH_QUIET_ONLY=1: the quiet-poll section alone (it takes about a minute).
+  if (process.env.BENCH_QUIET_ONLY === '1') {
+    for (const [label, ok] of await quietPollSection()) console.log(`${ok ? 'PASS' : 'FAIL'} ${label}`);
+    return;
+  }
   const rows: string[][] = [];
   const verdicts: [string, boolean][] = [];
   const rss: number[] = [];
@@ -255,6 +261,7 @@ async function main(): Promise<void> {
   console.log(`\n${latencyLine}`);
   console.log(`cold start: --scheme median ${fmt(median(colds))} ms; first API request after ${fmt(median(firsts))} ms (median of ${colds.length})`);
   console.log(`bundle: ${files.map((f, i) => `bin/${f} ${fmt(sizes[i] / 1048576, 2)} MB`).join(', ')}; ${fmt(sizes.reduce((a, b) => a + b, 0) / 1048576, 2)} MB in all\n`);
+  verdicts.push(...(await quietPollSection()));
   for (const [label, ok] of verdicts) console.log(`${ok ? 'PASS' : 'FAIL'} ${label}`);
 }
 
