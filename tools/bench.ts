@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { APP_DIR, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from './harness.js';
+import { quietPollSection } from './quietPoll.js';
+import { scaleRun } from './scale.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,500000').split(',').map(Number);
 const LATENCY_MS = 100;
@@ -164,6 +166,13 @@ const repeatsFor = (size: number) => (size < 30_000 ? 5 : 1);
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {
+  // BENCH_QUIET_ONLY=1: the quiet-poll section alone (it takes about a minute); BENCH_SCALE_ONLY=1:
+  // the scale run alone (BENCH_SCALE_MINUTES and a final round).
+  if (process.env.BENCH_QUIET_ONLY === '1' || process.env.BENCH_SCALE_ONLY === '1') {
+    const only = process.env.BENCH_QUIET_ONLY === '1' ? await quietPollSection() : await scaleRun();
+    for (const [label, ok] of only) console.log(`${ok ? 'PASS' : 'FAIL'} ${label}`);
+    return;
+  }
   const rows: string[][] = [];
   const verdicts: [string, boolean][] = [];
   const rss: number[] = [];
@@ -255,6 +264,8 @@ async function main(): Promise<void> {
   console.log(`\n${latencyLine}`);
   console.log(`cold start: --scheme median ${fmt(median(colds))} ms; first API request after ${fmt(median(firsts))} ms (median of ${colds.length})`);
   console.log(`bundle: ${files.map((f, i) => `bin/${f} ${fmt(sizes[i] / 1048576, 2)} MB`).join(', ')}; ${fmt(sizes.reduce((a, b) => a + b, 0) / 1048576, 2)} MB in all\n`);
+  verdicts.push(...(await quietPollSection()));
+  verdicts.push(...(await scaleRun()));
   for (const [label, ok] of verdicts) console.log(`${ok ? 'PASS' : 'FAIL'} ${label}`);
 }
 

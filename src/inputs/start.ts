@@ -2,12 +2,13 @@ import path from 'node:path';
 import { spawnPageWorker } from '../sources/pageWorkerThread.js';
 import type { InputDefinition } from '../splunk/scheme.js';
 import { schemeXml } from '../splunk/scheme.js';
+import { codeCacheDir, requireCached } from './codeCache.js';
 import type * as Collector from './collector.js';
 import type { InputProgram, StreamingProgram } from './runInput.js';
 
 /**
  * The entry of every input. `--scheme` is answered from the definition alone; the collection code
- * (msal, undici, splunk-sdk: bin/lib/collector.js) is loaded only for the other modes, which keeps
+ * (msal, undici: bin/lib/collector.js) is loaded only for the other modes, which keeps
  * splunkd's start-up probe fast.
  */
 export function start(
@@ -19,14 +20,16 @@ export function start(
     process.stdout.write(schemeXml(definition) + '\n');
     return;
   }
-  // A run (no argument) of an input whose pages are parsed on the page worker: the worker starts
-  // now, on another core, while this thread loads the collector and the configuration.
+  // A run (no argument) of an input that asks for it: the page worker starts now, on another core,
+  // while this thread loads the collector and the configuration. The alerts input no longer asks:
+  // most polls find nothing, and it starts its worker when a backlog is likely (windowedPoll.ts).
   const pageWorker = options.pageWorker && process.argv[2] === undefined ? spawnPageWorker(path.join(__dirname, 'lib', 'pageWorker.js')) : undefined;
   let collector: typeof Collector;
   try {
-    // require, not import(): importing a CommonJS file makes Node scan the whole bundle for its
-    // named exports first (measured: ~300 ms of every start). The bundle is CommonJS.
-    collector = require('./collector.js') as typeof Collector;
+    // Loaded as CommonJS, not import(): importing a CommonJS file makes Node scan the whole bundle
+    // for its named exports first (measured: ~300 ms of every start). It is compiled from V8's
+    // code cache when there is one (codeCache.ts).
+    collector = requireCached<typeof Collector>(path.join(__dirname, 'lib', 'collector.js'), codeCacheDir(process.env)).exports;
   } catch (error) {
     process.stderr.write(`ERROR Cannot load the input: ${(error as Error).message}\n`);
     process.exitCode = 1;

@@ -3,7 +3,7 @@ import type { RetryPolicy } from '../http/retry.js';
 import { parseJson } from '../http/client.js';
 import type { GraphClient, GraphList } from '../microsoft/graph.js';
 import { InvalidJsonError } from './pageIdentities.js';
-import { parsePage, startPageParser, type PageParser, type ParsedPage } from './pageParser.js';
+import { parsePage, type PageParser, type ParsedPage } from './pageParser.js';
 import { rememberRawJson, scanArray } from './rawJson.js';
 import type { Page, WindowQuery } from './window.js';
 
@@ -65,7 +65,6 @@ export function graphWindowQuery<T>(graph: GraphClient, options: GraphQueryOptio
   const counted = options.counted ?? true;
   const timeProperty = options.timeProperty ?? 'lastUpdateDateTime';
   const parser = options.parser ?? parsePage;
-  if (options.identityOnly && !options.parser) startPageParser();
   const get = async (url: string): Promise<Fetched<T>> => {
     let bytes = await graph.getBytes(url, { retry: options.retry });
     if (options.identityOnly) {

@@ -118,6 +118,11 @@ export class WorkerPageParser {
     return this.jobs.get(id)!.head.promise;
   };
 
+  /** Whether the worker was started (or could not be). */
+  get started(): boolean {
+    return this.worker !== undefined || this.failed;
+  }
+
   /** Starts the worker (once); undefined once it cannot be used. */
   start(): Worker | undefined {
     if (this.worker || this.failed) return this.worker;
@@ -238,12 +243,21 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** Below this size a page is parsed in this thread until the worker runs (a full page of alerts is ~5 MB). */
+const IN_THREAD_MAX_BYTES = 64 * 1024;
+
 let shared: WorkerPageParser | undefined;
 
 /** The process's page parser: on the worker thread when it can start. */
-export const parsePage: PageParser = (bytes, timeProperty) => (shared ??= new WorkerPageParser()).parse(bytes, timeProperty);
+export const parsePage: PageParser = (bytes, timeProperty) => {
+  shared ??= new WorkerPageParser();
+  // A page this small (a quiet poll's, most often empty) is not worth starting a thread for: the
+  // worker's start costs ~50 ms of CPU and ~5 MB, such a page's parse a fraction of a millisecond.
+  if (!shared.started && bytes.length < IN_THREAD_MAX_BYTES) return parseInThread(bytes, timeProperty);
+  return shared.parse(bytes, timeProperty);
+};
 
-/** Starts the worker ahead of the first page (it takes ~50 ms, which the token request can hide). */
+/** Starts the worker ahead of the first page (it takes ~50 ms, which the token request can hide) when a backlog is likely. */
 export function startPageParser(): void {
   (shared ??= new WorkerPageParser()).start();
 }

@@ -16,10 +16,19 @@ export interface WindowedSpec<T extends { id: string }> {
   lastUpdate: (item: T) => string;
   /** Gets the token before the window is fixed, so the server's clock is known (see below). */
   warmUp: () => Promise<void>;
+  /** Called before warmUp when the window spans more than BACKLOG_LIKELY_MS (e.g. to start the page worker early). */
+  backlogLikely?: () => void;
   /** Turns a page's new items into events (may fetch more, e.g. an incident's alerts). */
   toEvents: (items: T[]) => Promise<SplunkEvent[]>;
   maxSliceItems: number;
 }
+
+/**
+ * A window longer than this (a first run, or an input stopped for a while) is likely to hold a
+ * backlog. A steady poll's window is its interval plus the re-read window (6 minutes at
+ * interval = 60): it most often finds nothing.
+ */
+const BACKLOG_LIKELY_MS = 3_600_000;
 
 /** One poll of a Microsoft list: load the checkpoint, read the window, emit page by page, save. */
 export async function windowedPoll<T extends { id: string }>(
@@ -49,6 +58,7 @@ async function pollWithCheckpoint<T extends { id: string }>(
 
   // The window must end no later than Microsoft's "now": a forwarder clock running ahead by more
   // than the re-read window would otherwise move the high-water mark past updates not yet made.
+  if (ctx.nowMs - fromMs > BACKLOG_LIKELY_MS) spec.backlogLikely?.();
   await spec.warmUp();
   const aheadMs = ctx.http.clockAheadMs();
   if (aheadMs > 60_000) ctx.logger.warn('This host\'s clock runs ahead of Microsoft\'s; using Microsoft\'s time. Fix NTP on this host.', { ahead_ms: aheadMs });

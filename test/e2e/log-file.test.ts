@@ -74,6 +74,7 @@ test('poll summaries, retries and failures land in the add-on log, with the fiel
     account: 'prod', tenant: s.tenantId, interval: '300', emitted: '40', throttled: '1', server_errors: '1', network_errors: '1', retries: '3',
     token_failures: '0', token_rejected: '0', requests: /^\d+$/, waited_ms: /^\d+$/, duration_ms: /^\d+$/, checkpoint_lag_s: /^\d+$/,
     high_water_mark: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/, pid: /^\d+$/,
+    cpu_ms: /^[1-9]\d*$/, max_rss_mb: /^\d+(\.\d)?$/,
   };
   for (const [field, value] of Object.entries(expect)) {
     const got = f.get(field)?.[0];
@@ -81,6 +82,8 @@ test('poll summaries, retries and failures land in the add-on log, with the fiel
     else assert.match(got ?? '', value, field);
   }
   assert.ok(Number(f.get('checkpoint_lag_s')?.[0]) < 120, 'lag right after a successful poll is small');
+  // The process's own cost: a Node.js process is never under 20 MB resident, nor a poll over 1 GB.
+  assert.ok(Number(f.get('max_rss_mb')?.[0]) > 20 && Number(f.get('max_rss_mb')?.[0]) < 1024, 'max_rss_mb is the peak in MB');
 
   const retry = lines.find((l) => l.includes('WARN Request failed, retrying') && l.includes('status=503'));
   assert.equal(one(retry, 'error_kind'), 'http_server');

@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { HttpClient } from '../../src/http/client.js';
 import { HttpError, NetworkError } from '../../src/http/errors.js';
 import { createLogger } from '../../src/splunk/log.js';
+import { generate } from 'selfsigned';
 import { makeLocalCertificate } from '../../tools/simulator/tls.js';
 import { ConnectProxy } from '../helpers/connectProxy.js';
 
@@ -61,6 +62,39 @@ test('ca_file adds a trusted CA on top of the public ones', async () => {
   const body = await client.sendJson<{ path: string }>(`${origin}/hello?a=1`);
   assert.equal(body.path, '/hello?a=1');
   await client.close();
+});
+
+test('a ca_file is trusted by its own client only: a client built after it without one still refuses', async () => {
+  const withCa = new HttpClient({ logger, retry: fast, caFile });
+  await withCa.sendJson(`${origin}/first`);
+  const without = new HttpClient({ logger, retry: fast });
+  await assert.rejects(without.send(`${origin}/x`), (e: unknown) => e instanceof NetworkError && /certificate/i.test(e.message));
+  await Promise.all([withCa.close(), without.close()]);
+});
+
+test('with a ca_file, the NODE_EXTRA_CA_CERTS bundle is still trusted', async () => {
+  // A subject of its own: OpenSSL finds a trusted certificate by its subject name.
+  const other = await generate([{ name: 'commonName', value: 'extra-ca.test' }], {
+    keyType: 'rsa', keySize: 2048, algorithm: 'sha256', notBeforeDate: new Date(Date.now() - 300_000), notAfterDate: new Date(Date.now() + 86_400_000),
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
+  const server = createHttpsServer({ key: other.private, cert: other.cert }, (_req, res) => res.end('{}'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const extra = path.join(mkdtempSync(path.join(tmpdir(), 'extra-ca-')), 'extra.pem');
+  writeFileSync(extra, other.cert);
+  const saved = process.env.NODE_EXTRA_CA_CERTS;
+  process.env.NODE_EXTRA_CA_CERTS = extra;
+  try {
+    const client = new HttpClient({ logger, retry: fast, caFile });
+    await client.sendJson(`https://127.0.0.1:${(server.address() as AddressInfo).port}/extra`);
+    await client.sendJson(`${origin}/ca-file`);
+    await client.close();
+  } finally {
+    if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+    else process.env.NODE_EXTRA_CA_CERTS = saved;
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
 });
 
 test('an unreadable ca_file is a clear error', () => {

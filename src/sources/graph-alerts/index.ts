@@ -1,6 +1,7 @@
 import { GraphClient } from '../../microsoft/graph.js';
 import type { PollContext, PollSummary } from '../pollContext.js';
 import { graphWindowQuery } from '../graphQuery.js';
+import { startPageParser } from '../pageParser.js';
 import { itemJson } from '../serialize.js';
 import { ALERTS_PATH } from './definition.js';
 import { eventTimeMs, windowedPoll } from '../windowedPoll.js';
@@ -25,6 +26,8 @@ export async function pollAlerts(ctx: PollContext): Promise<PollSummary> {
     pageSize: PAGE_SIZE,
     lastUpdate: (item) => item.lastUpdateDateTime,
     warmUp: () => graph.warmUp(),
+    // The worker then starts while the token is fetched; otherwise with the first page that needs it.
+    backlogLikely: startPageParser,
     maxSliceItems: PAGE_SIZE * 10,
     toEvents: async (alerts) =>
       alerts.map((alert) => ({
