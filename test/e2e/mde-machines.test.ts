@@ -1,0 +1,78 @@
+/**
+ * End to end for defender_endpoint_machines: the built bundle through its launcher, as splunkd
+ * runs it, against the simulator's machines API (tools/simulator/mdeDevices.ts).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from '../../tools/harness.js';
+import { evaluate, loadApp } from '../helpers/searchtime/index.js';
+
+const SCHEME = 'defender_endpoint_machines';
+let s: StandIns;
+before(async () => {
+  assert.ok(existsSync(path.join(APP_DIR, 'bin', `${SCHEME}.js`)), 'run npm run build first (npm test does)');
+  s = await startStandIns();
+  provisionAccount(s, 'prod');
+});
+after(async () => s?.stop());
+
+const machineCalls = () => s.graph.requests.filter((r) => r.path === '/api/machines');
+async function runOnce(params: Record<string, string>) {
+  const cp = mkdtempSync(path.join(s.workDir, 'cp-'));
+  const result = await runInputProcess(SCHEME, [], runConfigXml(s, SCHEME, 'inv', params, cp));
+  return { ...result, events: parseStream(result.stdout) };
+}
+
+describe('defender_endpoint_machines', () => {
+  test('every device once per poll across pages of 10,000, sourcetype, CIM Inventory fields at search time', async () => {
+    s.graph.mde.resetBudget();
+    s.graph.mde.devices.machines.clear();
+    s.graph.grantRole(s.clientId, 'Machine.Read.All');
+    const machines = s.graph.mde.devices.addMachines(10_250);
+    s.graph.requests.length = 0;
+    const started = Date.now();
+    const r = await runOnce({ account: 'prod', index: 'assets' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.events.length, machines.length);
+    assert.deepEqual(new Set(r.events.map((e) => JSON.parse(e.data).id)), new Set(machines.map((m) => m.id)));
+    assert.equal(machineCalls().length, 2, 'two pages: 10,000 + 250');
+    for (const e of r.events.slice(0, 3)) {
+      assert.equal(e.sourcetype, 'ms:defender:endpoint:machine');
+      assert.equal(e.index, 'assets');
+      assert.ok(Number(e.time) * 1000 >= started - 1000, 'the poll time, not lastSeen');
+    }
+    assert.match(r.stderr, /INFO Poll finished .*emitted=10250 pages=2 .*mode=snapshot/);
+    // What an analyst sees at search time for an ingested device.
+    const app = loadApp(path.join(APP_DIR));
+    const first = machines[0]!;
+    const event = r.events.find((e) => JSON.parse(e.data).id === first.id)!;
+    const fields = evaluate(app, { sourcetype: event.sourcetype, source: 'defender_endpoint_machines://inv', raw: event.data }).fields;
+    assert.deepEqual(fields.get('dest'), [first.computerDnsName]);
+    assert.deepEqual(fields.get('mac'), [first.ipAddresses[0]!.macAddress!.toLowerCase().replace(/(..)(?!$)/g, '$1:')]);
+    assert.ok(!(fields.get('ip') ?? []).includes('127.0.0.1'));
+  });
+
+  test('no device (the API answers 404) is an empty, successful poll; a filter is passed through', async () => {
+    s.graph.mde.resetBudget();
+    s.graph.mde.devices.machines.clear();
+    s.graph.grantRole(s.clientId, 'Machine.Read.All');
+    const r = await runOnce({ account: 'prod', filter: "healthStatus eq 'Active'" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.events.length, 0);
+    assert.match(r.stderr, /Poll finished .*emitted=0/);
+    const call = machineCalls().at(-1)!;
+    assert.equal(call.query.get('$filter'), "healthStatus eq 'Active'");
+  });
+
+  test('without Machine.Read.All the poll fails naming the permission', async () => {
+    s.graph.mde.resetBudget();
+    s.graph.mde.devices.addMachines(3);
+    s.graph.revokeRole(s.clientId, 'Machine.Read.All');
+    const r = await runOnce({ account: 'prod' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ERROR Poll failed: The Defender for Endpoint API denied access \(403.*Grant the application permission Machine\.Read\.All of the WindowsDefenderATP API/);
+    assert.equal(r.events.length, 0);
+  });
+});
