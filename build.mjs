@@ -35,7 +35,7 @@ function checkVersions() {
 const MIN_NODE = 20;
 
 /** Custom alert actions: splunkd finds bin/<action>.sh (or .cmd on Windows) by the stanza name. */
-const ACTIONS = [ALERT_TARGET.action, INCIDENT_TARGET.action, 'defender_device_action'];
+const ACTIONS = [ALERT_TARGET.action, INCIDENT_TARGET.action, 'defender_device_action', 'defender_submit_indicator'];
 
 /**
  * @param entry the bundle the launcher starts, relative to bin/. Alert actions keep theirs in

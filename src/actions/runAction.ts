@@ -129,3 +129,4 @@ export function main(target: Target): void {
 
 // The Defender for Endpoint response actions share this bundle (bin/lib/actions.js) with the Graph ones.
 export { main as mainDeviceAction } from './device/run.js';
+export { main as mainSubmitIndicator } from './indicator/run.js';
