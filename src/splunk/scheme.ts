@@ -1,6 +1,5 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import type { InputDefinition } from './args.js';
-import { ES_IDENTITY_MANAGER_SPEC } from './esIdentityManagerSpec.js';
 
 export type { ApiProbe, ArgDefinition, InputDefinition } from './args.js';
 export { validateArg, validateParams } from './args.js';
@@ -45,6 +44,5 @@ export function inputsSpec(defs: InputDefinition[]): string {
     '# interval, index, disabled and the other generic settings are described in Splunk\'s own inputs.conf.spec.',
     '',
     ...blocks,
-    ES_IDENTITY_MANAGER_SPEC,
   ].join('\n');
 }
