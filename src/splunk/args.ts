@@ -24,6 +24,8 @@ export interface ApiProbe {
   path: string;
   /** The application permission the API needs, named when Graph answers 403. */
   permission: string;
+  /** The Defender for Endpoint API (the account's MDE host and token resource) instead of Graph. */
+  api?: 'mde';
 }
 
 export interface InputDefinition {

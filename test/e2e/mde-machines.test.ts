@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from '../../tools/harness.js';
+import { XMLParser } from 'fast-xml-parser';
+import { parseReportMessage, type ConnectionReport } from '../../src/connection/report.js';
+import { APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, validateConfigXml, type StandIns } from '../../tools/harness.js';
 import { evaluate, loadApp } from '../helpers/searchtime/index.js';
 
 const SCHEME = 'defender_endpoint_machines';
@@ -74,5 +76,26 @@ describe('defender_endpoint_machines', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /ERROR Poll failed: The Defender for Endpoint API denied access \(403.*Grant the application permission Machine\.Read\.All of the WindowsDefenderATP API/);
     assert.equal(r.events.length, 0);
+  });
+});
+
+describe('Test connection', () => {
+  test('probes the machines and vulnerability APIs, names a missing Machine.Read.All', async () => {
+    s.graph.mde.resetBudget();
+    s.graph.grantRole(s.clientId, 'Machine.Read.All');
+    s.graph.grantRole(s.clientId, 'Vulnerability.Read.All');
+    const test = async () => {
+      const r = await runInputProcess('defender_xdr_connection_test', ['--validate-arguments'], validateConfigXml(s, 'prod', { account: 'prod' }));
+      const message = new XMLParser().parse(r.stdout).error?.message as string;
+      return parseReportMessage(message)!;
+    };
+    const ok = await test();
+    const step = (report: ConnectionReport, permission: string) => report.steps.find((x) => x.title.startsWith(`${permission}: GET /api/machines`));
+    assert.equal(step(ok, 'Machine.Read.All')?.ok, true, JSON.stringify(ok));
+    assert.equal(step(ok, 'Vulnerability.Read.All')?.ok, true, JSON.stringify(ok));
+    s.graph.revokeRole(s.clientId, 'Machine.Read.All');
+    const denied = await test();
+    assert.equal(denied.ok, false);
+    assert.match(step(denied, 'Machine.Read.All')!.message, /Grant the application permission Machine\.Read\.All of the WindowsDefenderATP API/);
   });
 });
