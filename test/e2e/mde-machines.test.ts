@@ -3,13 +3,16 @@
  * runs it, against the simulator's machines API (tools/simulator/mdeDevices.ts).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { parseReportMessage, type ConnectionReport } from '../../src/connection/report.js';
 import { APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, validateConfigXml, type StandIns } from '../../tools/harness.js';
+import { parseConf } from '../../tools/conf.js';
 import { evaluate, loadApp } from '../helpers/searchtime/index.js';
+import { expandMacros } from '../helpers/spl.js';
+import { runSpl, type Row } from '../helpers/splRun.js';
 
 const SCHEME = 'defender_endpoint_machines';
 let s: StandIns;
@@ -54,6 +57,27 @@ describe('defender_endpoint_machines', () => {
     assert.deepEqual(fields.get('dest'), [first.computerDnsName]);
     assert.deepEqual(fields.get('mac'), [first.ipAddresses[0]!.macAddress!.toLowerCase().replace(/(..)(?!$)/g, '$1:')]);
     assert.ok(!(fields.get('ip') ?? []).includes('127.0.0.1'));
+
+    // The shipped asset search over what the input ingested (300 devices), run by the SPL model.
+    const conf = (file: string) => parseConf(readFileSync(path.join(APP_DIR, 'default', file), 'utf8'));
+    const spl = expandMacros(conf('savedsearches.conf').get('Defender XDR - Asset lookup from Defender for Endpoint devices')!.get('search')!, conf('macros.conf')).text;
+    const rows: Row[] = r.events.slice(0, 300).map((e) => {
+      const row: Row = { _time: e.time, sourcetype: e.sourcetype };
+      for (const [k, v] of evaluate(app, { sourcetype: e.sourcetype, raw: e.data }).fields) if (k !== '_raw') row[k] = v.length === 1 ? v[0]! : v;
+      return row;
+    });
+    const lookups: Record<string, Row[]> = {};
+    runSpl(spl, rows, { nowS: Date.now() / 1000, lookups });
+    const assets = lookups.defender_xdr_assets!;
+    assert.equal(assets.length, 300, 'every ingested device is an asset');
+    const byId = new Map(machines.map((m) => [m.id, m]));
+    for (const asset of assets) {
+      const m = byId.get(String(asset._key))!;
+      assert.equal(asset.dns, m.computerDnsName);
+      assert.equal(asset.bunit, m.rbacGroupName);
+      const expected = m.machineTags.includes('DomainController') ? 'critical' : m.deviceValue === 'High' || m.osPlatform.startsWith('WindowsServer') ? 'high' : m.deviceValue === 'Low' ? 'low' : 'medium';
+      assert.equal(asset.priority, expected, m.id);
+    }
   });
 
   test('no device (the API answers 404) is an empty, successful poll; a filter is passed through', async () => {
