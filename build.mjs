@@ -38,7 +38,7 @@ const MIN_NODE = 20;
 const HUNT_PROGRAMS = ['defenderhunt', 'defender_xdr_hunt_handler'];
 
 /** Custom alert actions: splunkd finds bin/<action>.sh (or .cmd on Windows) by the stanza name. */
-const ACTIONS = [ALERT_TARGET.action, INCIDENT_TARGET.action];
+const ACTIONS = [ALERT_TARGET.action, INCIDENT_TARGET.action, 'defender_device_action', 'defender_submit_indicator'];
 
 /**
  * @param entry the bundle the launcher starts, relative to bin/. Alert actions keep theirs in

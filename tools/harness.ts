@@ -47,7 +47,7 @@ export async function startStandIns(options: Partial<Pick<GraphSimulatorOptions,
   const clientSecret = `${SECRET_CANARY}${randomBytes(18).toString('base64url')}`;
   const graph = new GraphSimulator({
     tls,
-    apps: [{ tenantId, clientId, clientSecret, roles: ['SecurityAlert.Read.All', 'SecurityIncident.Read.All', 'Alert.Read.All', 'ThreatHunting.Read.All'] }],
+    apps: [{ tenantId, clientId, clientSecret, roles: ['SecurityAlert.Read.All', 'SecurityIncident.Read.All', 'Alert.Read.All', 'ThreatHunting.Read.All', 'Machine.Read.All', 'Vulnerability.Read.All'] }],
     ...options,
   });
   await graph.start();

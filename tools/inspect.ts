@@ -15,6 +15,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import * as tar from 'tar';
 import { allSpecKeys, parseConf, specKeyMatcher, type Conf } from './conf.js';
 import { bundledPackages, type MetafileLike } from './notices.js';
+import { FOREIGN_SPECS } from './foreignSpecs.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Splunk 9.2's own .spec files, beside the repository (/work/shared next to /work/main). */
@@ -383,7 +384,8 @@ function inputSchemes(ctx: Context, inputs: Conf): string[] {
 
 function checkDeclaredKeys(ctx: Context): void {
   for (const file of defaultConfs(ctx)) {
-    const specs = [ctx.splunkSpec(file), ctx.conf(`README/${file}.spec`)].filter((s): s is Conf => s !== undefined);
+    const foreign = FOREIGN_SPECS[file];
+    const specs = [ctx.splunkSpec(file), ctx.conf(`README/${file}.spec`), foreign === undefined ? undefined : parseConf(foreign)].filter((s): s is Conf => s !== undefined);
     if (specs.length === 0) continue; // reported by checkSpecs
     const merged = new Map<string, string>();
     for (const spec of specs) for (const [k, v] of allSpecKeys(spec)) merged.set(k, v);

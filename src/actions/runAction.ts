@@ -126,3 +126,7 @@ async function idList(payload: ActionPayload, idField: string): Promise<IdList> 
 export function main(target: Target): void {
   exitWhenDone(runAction(target));
 }
+
+// The Defender for Endpoint response actions share this bundle (bin/lib/actions.js) with the Graph ones.
+export { main as mainDeviceAction } from './device/run.js';
+export { main as mainSubmitIndicator } from './indicator/run.js';

@@ -1,10 +1,12 @@
-import { loadAccount, loadSecret } from '../config/account.js';
+import { loadAccount, loadSecret, type Account } from '../config/account.js';
 import { loadSettings } from '../config/settings.js';
 import { HttpClient } from '../http/client.js';
 import { DEFAULT_RETRY } from '../http/retry.js';
 import { TokenProvider } from '../microsoft/auth.js';
 import { GraphClient } from '../microsoft/graph.js';
-import type { InputDefinition } from '../splunk/args.js';
+import { HttpError } from '../http/errors.js';
+import { OF_WDATP } from '../microsoft/mdeDevices.js';
+import type { ApiProbe, InputDefinition } from '../splunk/args.js';
 import { redactSecret, type Logger } from '../splunk/log.js';
 import type { InputConfig } from '../splunk/modinput.js';
 import { SplunkRest } from '../splunk/rest.js';
@@ -46,6 +48,13 @@ export async function testConnection(config: InputConfig, inputs: readonly Input
     // Several inputs may read the same API: probe each path once.
     const probes = new Map(inputs.flatMap((d) => (d.probe ? [[d.probe.path, d.probe] as const] : [])));
     for (const probe of probes.values()) {
+      if (probe.api === 'mde') {
+        // Accounts without a Defender for Endpoint host (China) cannot use these inputs; their
+        // validation says so. The write permissions of the response actions cannot be tested
+        // without acting on a device: the actions name them on first use.
+        if (account.endpoints.mdeUrl) steps.push(await mdeProbe(http, tokens, account, probe));
+        continue;
+      }
       const graph = new GraphClient(http, tokens, account.endpoints.graphUrl, probe.permission);
       const title = `${probe.permission}: ${probe.body ? 'POST' : 'GET'} ${probe.path}`;
       try {
@@ -60,4 +69,17 @@ export async function testConnection(config: InputConfig, inputs: readonly Input
     await http.close();
   }
   return { account: account.name, ok: steps.every((s) => s.ok), steps };
+}
+
+/** One `$top=1` call to the Defender for Endpoint API; its 404 "no recent devices" is a working answer. */
+async function mdeProbe(http: HttpClient, tokens: TokenProvider, account: Account, probe: ApiProbe): Promise<StepResult> {
+  const client = new GraphClient(http, tokens, account.endpoints.mdeUrl!, `${probe.permission} ${OF_WDATP}`, { service: 'The Defender for Endpoint API', resource: account.endpoints.mdeResource, headers: {} });
+  const title = `${probe.permission}: GET ${probe.path}`;
+  try {
+    await client.get(client.url(probe.path, { $top: '1' }));
+    return { title, ok: true, message: 'The Defender for Endpoint API answered.' };
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 404) return { title, ok: true, message: 'The Defender for Endpoint API answered (no devices yet).' };
+    return { title, ok: false, message: (error as Error).message };
+  }
 }

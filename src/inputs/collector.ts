@@ -7,6 +7,8 @@ export { pollHunting } from '../sources/graph-hunting/index.js';
 export { checkHunting } from '../sources/graph-hunting/validate.js';
 export { checkConnection, idlePoll } from '../connection/input.js';
 export { pollMdeAlerts } from '../sources/mde-alerts/index.js';
+export { pollMdeMachines } from '../sources/mde-machines/index.js';
+export { pollMdeVulnerabilities } from '../sources/mde-vulnerabilities/index.js';
 export { mdeUnsupported } from '../microsoft/mde.js';
 export { adoptPageWorker } from '../sources/pageParser.js';
 

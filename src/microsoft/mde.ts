@@ -22,7 +22,12 @@ export const MDE_ALERTS_PERMISSION = 'Alert.Read.All of the WindowsDefenderATP A
  * WindowsDefenderATP resource, and the call budget of the app and tenant, shared in this process
  * and, through a ledger in `ledgerDir` (splunkd's checkpoint_dir), with the other polls and inputs.
  */
-export function mdeClient(http: HttpClient, tokens: TokenProvider, account: Account, shared: { ledgerDir?: string; logger?: Logger } = {}): GraphClient {
+export function mdeClient(
+  http: HttpClient,
+  tokens: TokenProvider,
+  account: Account,
+  shared: { ledgerDir?: string; logger?: Logger; /** Named on a 403; the alerts permission when absent. */ permission?: string } = {},
+): GraphClient {
   const { mdeUrl, mdeResource } = account.endpoints;
   if (!mdeUrl || !mdeResource) throw new Error(`Account "${account.name}" has no Defender for Endpoint API host.`);
   const budget = `${account.tenantId.toLowerCase()}|${account.clientId.toLowerCase()}|mde`;
@@ -30,7 +35,7 @@ export function mdeClient(http: HttpClient, tokens: TokenProvider, account: Acco
   const ledger = file
     ? new FileCallLedger(file, (error) => shared.logger?.warn("Cannot share the API call budget with other inputs; counting this process's calls only", { ledger: file, error: error.message }))
     : undefined;
-  return new GraphClient(http, tokens, mdeUrl, MDE_ALERTS_PERMISSION, {
+  return new GraphClient(http, tokens, mdeUrl, shared.permission ?? MDE_ALERTS_PERMISSION, {
     service: 'The Defender for Endpoint API',
     resource: mdeResource,
     headers: {},

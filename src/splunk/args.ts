@@ -28,6 +28,8 @@ export interface ApiProbe {
   permission: string;
   /** A JSON body to POST instead of a GET with $top=1 (an API that is a POSTed query). */
   body?: Record<string, string>;
+  /** The Defender for Endpoint API (the account's MDE host and token resource) instead of Graph. */
+  api?: 'mde';
 }
 
 export interface InputDefinition {

@@ -70,7 +70,7 @@ export function effectiveQuery(definition: Definition, id: string, macros: Conf)
   return expandMacros(ds.options?.query ?? '', macros);
 }
 
-export const SOURCETYPES = ['ms:defender:alert', 'ms:defender:incident', 'ta:defender:xdr:log'] as const;
+export const SOURCETYPES = ['ms:defender:alert', 'ms:defender:incident', 'ta:defender:xdr:log', 'ms:defender:endpoint:machine'] as const;
 
 /** Per sourcetype: every field search-time processing gives the golden fixtures (or the log sample). */
 export function fieldsBySourcetype(app: SearchTimeApp = loadApp(ROOT)): Map<string, Set<string>> {

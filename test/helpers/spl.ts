@@ -186,6 +186,8 @@ export function analyse(pipeline: string, available: Iterable<string>): Analysis
         read(stage, body.split(/[\s,]+/).map((n) => n.replace(/^[-+]/, '')).filter((n) => n && !/^\d+$/.test(n)));
         break;
       case 'head':
+      // outputlookup <name> writes the rows to a lookup and passes them on unchanged.
+      case 'outputlookup':
         break;
       case 'rename':
         for (const pair of splitTopLevel(body, ',')) {

@@ -108,6 +108,12 @@ function strftime(epoch: number, format: string): string {
   return format.replace(/%([YmdHMSz])/g, (_, c: string) => parts[c]);
 }
 
+/** Splunk's regexes are PCRE: a leading (?i) becomes JavaScript's i flag. */
+function splRegex(pattern: string): RegExp {
+  const m = /^\(\?i\)/.exec(pattern);
+  return m ? new RegExp(pattern.slice(m[0].length), 'i') : new RegExp(pattern);
+}
+
 export function evaluateExpression(node: Node, row: Row, nowS: number): Cell {
   const ev = (n: Node) => evaluateExpression(n, row, nowS);
   switch (node.k) {
@@ -154,6 +160,25 @@ export function evaluateExpression(node: Node, row: Row, nowS: number): Cell {
         case 'strptime': { const v = s(0); return v === null ? null : strptime(String(v), String(s(1))); }
         case 'strftime': { const v = num(ev(args[0])); return v === null ? null : strftime(v, String(s(1))); }
         case 'relative_time': { const base = num(ev(args[0])); const m = /^-(\d+)m$/.exec(String(s(1))); if (base === null || !m) throw new Error('relative_time is modelled for -<n>m only'); return base - Number(m[1]) * 60; }
+        case 'true': return 'true';
+        case 'case': {
+          for (let i = 0; i + 1 < args.length; i += 2) if (ev(args[i]) === 'true') return ev(args[i + 1]);
+          return null;
+        }
+        case 'match': { const v = single(ev(args[0])); return v === null ? 'false' : splRegex(String(s(1))).test(String(v)) ? 'true' : 'false'; }
+        case 'mvjoin': { const v = ev(args[0]); return v === null ? null : (Array.isArray(v) ? v : [String(v)]).join(String(s(1))); }
+        case 'mvappend': { const out = args.flatMap((a) => { const v = ev(a); return v === null ? [] : Array.isArray(v) ? v : [String(v)]; }); return out.length === 0 ? null : out.length === 1 ? out[0] : out; }
+        case 'mvmap': {
+          // mvmap(field, expression): the expression sees each value of the field in turn; null results are dropped.
+          const field = args[0];
+          if (field.k !== 'field') throw new Error('mvmap is modelled over a field only');
+          const cell = row[field.name] ?? null;
+          const out = (cell === null ? [] : Array.isArray(cell) ? cell : [String(cell)]).flatMap((v) => {
+            const r = evaluateExpression(args[1], { ...row, [field.name]: v }, nowS);
+            return r === null ? [] : Array.isArray(r) ? r : [String(r)];
+          });
+          return out.length === 0 ? null : out.length === 1 ? out[0] : out;
+        }
         default: throw new Error(`function ${node.name}() is not modelled`);
       }
     }
@@ -163,7 +188,7 @@ export function evaluateExpression(node: Node, row: Row, nowS: number): Cell {
 // ------------------------------------------------------------------------------------------
 // Search filters
 
-type Filter = { k: 'term'; field: string; op: '=' | '!='; value: string } | { k: 'and' | 'or'; items: Filter[] } | { k: 'not'; e: Filter } | { k: 'all' };
+type Filter = { k: 'term'; field: string; op: '=' | '!='; value: string } | { k: 'time'; bound: 'earliest' | 'latest'; value: string } | { k: 'and' | 'or'; items: Filter[] } | { k: 'not'; e: Filter } | { k: 'all' };
 
 function parseFilter(src: string, tokens: Record<string, string>): Filter {
   const parts = [...src.matchAll(/\(|\)|([A-Za-z_][\w.{}:@-]*)\s*(!=|=)\s*("(?:[^"\\]|\\.)*"|[^\s()]+)|(\S+)/g)];
@@ -188,7 +213,8 @@ function parseFilter(src: string, tokens: Record<string, string>): Filter {
       else if (p[1]) {
         let value = p[3].startsWith('"') ? (JSON.parse(p[3]) as string) : p[3];
         value = value.replace(/\$([\w.]+)\$/g, (_, t: string) => tokens[t] ?? '*');
-        items.push(p[1] === 'index' ? { k: 'all' } : { k: 'term', field: p[1], op: p[2] as '=' | '!=', value });
+        if (p[1] === 'earliest' || p[1] === 'latest') items.push({ k: 'time', bound: p[1], value });
+        else items.push(p[1] === 'index' ? { k: 'all' } : { k: 'term', field: p[1], op: p[2] as '=' | '!=', value });
       } else throw new Error(`search term ${p[0]} is not modelled`);
     }
     return items.length === 1 ? items[0] : { k: 'and', items };
@@ -196,12 +222,20 @@ function parseFilter(src: string, tokens: Record<string, string>): Filter {
   return parts.length ? orExpr() : { k: 'all' };
 }
 
-function matches(f: Filter, row: Row): boolean {
+function matches(f: Filter, row: Row, nowS = 0): boolean {
   switch (f.k) {
     case 'all': return true;
-    case 'and': return f.items.every((x) => matches(x, row));
-    case 'or': return f.items.some((x) => matches(x, row));
-    case 'not': return !matches(f.e, row);
+    case 'and': return f.items.every((x) => matches(x, row, nowS));
+    case 'or': return f.items.some((x) => matches(x, row, nowS));
+    case 'not': return !matches(f.e, row, nowS);
+    case 'time': {
+      // earliest=/latest= with now or -<n>s|m|h|d (no snapping): compared with the row's _time.
+      const m = /^(?:now|-(\d+)([smhd]))$/.exec(f.value);
+      if (!m) throw new Error(`time modifier ${f.bound}=${f.value} is not modelled`);
+      const bound = nowS - (m[1] ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'] : 0);
+      const t = Number(row._time);
+      return f.bound === 'earliest' ? t >= bound : t <= bound;
+    }
     case 'term': {
       const cell = row[f.field];
       const values = cell === null || cell === undefined ? [] : (Array.isArray(cell) ? cell : [cell]).map(String);
@@ -256,6 +290,8 @@ export interface RunOptions {
   tokens?: Record<string, string>;
   /** timechart bucket, seconds. */
   spanS?: number;
+  /** Where outputlookup writes, by lookup name. */
+  lookups?: Record<string, Row[]>;
 }
 
 /** Runs a (macro-expanded) pipeline over rows (newest first); returns the result rows. */
@@ -268,7 +304,7 @@ export function runSpl(pipeline: string, input: Row[], options: RunOptions): Row
     switch (cmd) {
       case 'search': {
         const filter = parseFilter(body, options.tokens ?? {});
-        rows = rows.filter((r) => matches(filter, r));
+        rows = rows.filter((r) => matches(filter, r, options.nowS));
         break;
       }
       case 'where': {
@@ -380,6 +416,13 @@ export function runSpl(pipeline: string, input: Row[], options: RunOptions): Row
         const value = m ? m[1].replace(/^"|"$/g, '') : '0';
         const fields = (m ? m[2] : body).split(/[\s,]+/).filter(Boolean);
         rows = rows.map((r) => ({ ...r, ...Object.fromEntries(fields.map((f) => [f, r[f] ?? value])) }));
+        break;
+      }
+      case 'outputlookup': {
+        // The rows are what the lookup then holds (no append: outputlookup replaces it).
+        const name = body.trim().split(/\s+/).pop()!;
+        if (!options.lookups) throw new Error('outputlookup needs options.lookups to write to');
+        options.lookups[name] = rows.map((r) => ({ ...r }));
         break;
       }
       default:

@@ -534,6 +534,7 @@ export class GraphSimulator {
       queryPairs: ctx.queryPairs,
       caller: { tenantId: app.tenantId, clientId: app.clientId, roles: app.roles, resource: token.resource },
       baseUrl: this.baseUrl,
+      body: ctx.body,
     });
   }
 

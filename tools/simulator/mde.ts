@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { DocumentGenerator, TICKS_PER_MS, dateToTicks, type Alert, type AlertEvidence } from './documents.js';
 import { ODataFilterError, evaluateFilter, formatTicks, parseFilter, toTicks, type FilterNode, type FilterSchema } from './odata.js';
 import { ServiceError } from './serviceError.js';
+import { MdeDevicesApi } from './mdeDevices.js';
 
 export interface MdeEvidence {
   entityType: string;
@@ -89,6 +90,8 @@ export interface MdeRequest {
   /** The caller's app (tenant + client) and the token's resource, once the token is valid. */
   caller: { tenantId: string; clientId: string; roles: string[]; resource: string };
   baseUrl: string;
+  /** The request body (the device routes' POSTs). */
+  body?: string;
 }
 
 export interface MdeListPageInfo {
@@ -134,8 +137,12 @@ export class MdeAlertsApi {
   now: () => number = () => Date.now();
   private readonly calls = new Map<string, number[]>();
   private lastStampTicks = 0n;
+  /** Machines, machine actions, indicators and vulnerabilities (mdeDevices.ts), on this budget. */
+  readonly devices: MdeDevicesApi;
 
-  constructor(private readonly generator: DocumentGenerator) {}
+  constructor(private readonly generator: DocumentGenerator) {
+    this.devices = new MdeDevicesApi((key) => this.spend(key), () => this.now());
+  }
 
   addAlerts(n: number, opts: { at?: Date; spreadMs?: number } = {}): MdeAlert[] {
     const added: MdeAlert[] = [];
@@ -184,7 +191,7 @@ export class MdeAlertsApi {
     try {
       return this.route(req, requestId);
     } catch (error) {
-      if (!(error instanceof MdeError)) throw error;
+      if (!(error instanceof ServiceError)) throw error;
       return {
         status: error.status,
         headers: { 'Content-Type': 'application/json; charset=utf-8', ...error.headers },
@@ -199,6 +206,7 @@ export class MdeAlertsApi {
       // Microsoft: a token for another audience is refused with 403 even on a valid API host.
       throw new MdeError(403, 'Forbidden', 'The access token audience is not valid for this API.');
     }
+    if (MdeDevicesApi.handles(segments)) return this.devices.route({ ...req, segments });
     if (segments.length !== 2 || segments[1]!.toLowerCase() !== 'alerts') throw new MdeError(404, 'ResourceNotFound', `Resource ${req.path} wasn't found.`);
     if (req.method !== 'GET') throw new MdeError(405, 'MethodNotAllowed', `The HTTP method '${req.method}' is not supported by this simulator.`);
     if (!REQUIRED_ROLES.some((r) => req.caller.roles.includes(r))) {

@@ -1,0 +1,369 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { HttpClient } from '../../http/client.js';
+import { HttpError } from '../../http/errors.js';
+import { serverRequestedWaitMs } from '../../http/retry.js';
+import { AuthenticationError } from '../../microsoft/auth.js';
+import { PermissionError, type GraphClient } from '../../microsoft/graph.js';
+import { errorCode, errorMessage, FINAL_ACTION_STATUSES, machineAction, machineActions, MDE_PERMISSIONS, NO_5XX_RETRY, type MachineAction } from '../../microsoft/mdeDevices.js';
+import { exitWhenDone } from '../../splunk/exitCode.js';
+import { createLogger, redactSecret, type Logger, type LogFields } from '../../splunk/log.js';
+import { openAddonLog } from '../../splunk/logFile.js';
+import { readStdin } from '../../splunk/modinput.js';
+import { parsePayload, type ActionPayload } from '../payload.js';
+import { RateLimiter } from '../rateLimiter.js';
+import { ModActionAudit, type ResultLink } from '../mde/modAction.js';
+import { fieldValues, readResultRows } from '../mde/resultRows.js';
+import { openMdeSession } from '../mde/session.js';
+import { parseDeviceRequest, type DeviceRequest } from './request.js';
+import { identifierKind, resolveDevice } from './resolve.js';
+
+export const ACTION_NAME = 'defender_device_action';
+/** splunkd stops an action after maxtime (5 min): no new call after this, so the summary is still written. */
+export const TIME_BUDGET_MS = 270_000;
+const MAX_ROWS = 10_000;
+
+export type DeviceOutcome =
+  | 'succeeded' | 'pending' | 'already_pending' | 'already_done' | 'conflict'
+  | 'not_found' | 'ambiguous' | 'invalid' | 'forbidden' | 'throttled' | 'failed' | 'skipped' | 'skipped_cap';
+
+/** Outcomes in which the device ends (or will end) as asked, without a duplicate request. */
+const OK_OUTCOMES: readonly DeviceOutcome[] = ['succeeded', 'pending', 'already_pending', 'already_done', 'skipped_cap'];
+const LEVEL: Record<DeviceOutcome, 'info' | 'warn' | 'error'> = {
+  succeeded: 'info', pending: 'info', already_pending: 'info', already_done: 'info', conflict: 'warn', not_found: 'warn', ambiguous: 'warn',
+  invalid: 'error', forbidden: 'error', throttled: 'warn', failed: 'error', skipped: 'warn', skipped_cap: 'warn',
+};
+
+/** One device the results name (a value of the device field, with the SHA-1 for quarantine), and the results that named it. */
+interface Target {
+  value: string;
+  sha1?: string;
+  links: ResultLink[];
+  outcome?: DeviceOutcome;
+  message?: string;
+  machineId?: string;
+  machineName?: string;
+  action?: MachineAction;
+}
+
+export interface DeviceActionIo {
+  argv: string[];
+  stdin: NodeJS.ReadableStream;
+  stderrLine: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo = (): DeviceActionIo => ({ argv: process.argv.slice(2), stdin: process.stdin, stderrLine: (line) => process.stderr.write(line + '\n'), env: process.env });
+
+/** Runs defender_device_action as splunkd's sendmodalert starts it; returns the exit code. */
+export async function runDeviceAction(io: DeviceActionIo = defaultIo()): Promise<number> {
+  const started = Date.now();
+  const logFile = openAddonLog(io.env, io.stderrLine);
+  const write = (line: string) => {
+    io.stderrLine(line);
+    logFile?.write(`${line} pid=${process.pid}`);
+  };
+  try {
+    return await run(io, write, started);
+  } finally {
+    logFile?.close();
+  }
+}
+
+async function run(io: DeviceActionIo, write: (line: string) => void, started: number): Promise<number> {
+  let logger: Logger = createLogger({ write }, { action: ACTION_NAME });
+  if (io.argv[0] !== '--execute') {
+    logger.error(`Unknown mode ${io.argv[0] ?? '(none)'}: splunkd runs alert actions with --execute and the payload on stdin`);
+    return 2;
+  }
+  let payload: ActionPayload;
+  let raw: Record<string, unknown>;
+  try {
+    const text = await readStdin(io.stdin);
+    payload = parsePayload(text);
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    logger.error(`Cannot read the payload from splunkd: ${(error as Error).message}`);
+    return 1;
+  }
+  redactSecret(payload.sessionKey);
+  const base: LogFields = { action: ACTION_NAME, search_name: payload.searchName, sid: payload.sid };
+  logger = logger.child(base);
+  const str = (key: string) => (typeof raw[key] === 'string' ? (raw[key] as string) : '');
+  const audit = (request?: DeviceRequest) =>
+    new ModActionAudit({
+      actionName: ACTION_NAME, searchName: payload.searchName ?? '', sid: payload.sid ?? '', app: payload.app ?? '', user: str('owner'),
+      worker: str('server_host'), resultIndex: request?.resultIndex ?? 'cim_modactions', splunkHome: io.env.SPLUNK_HOME,
+    });
+  let request: DeviceRequest;
+  try {
+    // Everything the user chose is checked before anything is read from splunkd or sent to Defender.
+    request = parseDeviceRequest(payload.configuration);
+  } catch (error) {
+    logger.error((error as Error).message);
+    audit().message(`Refused: ${(error as Error).message}`, 'failure', { rid: '0', orig_sid: payload.result?.orig_sid, orig_rid: payload.result?.orig_rid });
+    return 1;
+  }
+  const es = audit(request);
+  let http: HttpClient | undefined;
+  try {
+    const { rows, total } = await readResultRows(payload, MAX_ROWS);
+    const { targets, invalid } = targetsOf(rows, request);
+    const session = await openMdeSession(payload, request.account, write, { ...base, device_action: request.action }, io.env);
+    logger = session.logger;
+    http = session.http;
+    if (total > rows.length) logger.warn(`More than ${MAX_ROWS} results: only the first ${MAX_ROWS} are read`, { results: total });
+    for (const t of invalid) report(logger, es, request, t);
+    if (targets.length === 0 && invalid.length === 0) {
+      logger.warn(`No device in the results (field ${request.deviceField}); nothing to do`, { results: total });
+      return 0;
+    }
+    const todo = targets.slice(0, request.maxDevices);
+    for (const t of targets.slice(request.maxDevices)) {
+      t.outcome = 'skipped_cap';
+      t.message = `more devices than max_devices (${request.maxDevices}); not tried`;
+    }
+    const ctx: RunContext = {
+      request,
+      reader: session.client(MDE_PERMISSIONS.readMachines),
+      writer: session.client(request.spec.permission),
+      pace: new RateLimiter(request.requestsPerMinute),
+      deadlineMs: started + TIME_BUDGET_MS,
+      logger,
+    };
+    await act(ctx, todo);
+    await followUp(ctx, todo);
+    for (const t of targets) report(logger, es, request, t);
+    const all = [...targets, ...invalid];
+    const counts: Record<string, number> = {};
+    for (const t of all) counts[t.outcome!] = (counts[t.outcome!] ?? 0) + 1;
+    const notDone = all.filter((t) => !OK_OUTCOMES.includes(t.outcome!)).length;
+    const file = es.flush();
+    for (const problem of es.problems) logger.warn(problem);
+    const line = `${ACTION_NAME} finished: ${(counts.succeeded ?? 0) + (counts.pending ?? 0)} requested, ${(counts.already_pending ?? 0) + (counts.already_done ?? 0)} already requested or done, ${notDone} not done`;
+    const fields = { account: session.account.name, results: total, devices: all.length, ...counts, es_results: file ? es.resultCount : 0, ...session.http.stats, duration_ms: Date.now() - started };
+    if (notDone) logger.warn(line, fields);
+    else logger.info(line, fields);
+    return notDone ? 1 : 0;
+  } catch (error) {
+    const err = error as Error;
+    logger.error(`${ACTION_NAME} failed: ${err.message}`, { error: err.name, duration_ms: Date.now() - started });
+    es.message(`Failed: ${err.message}`, 'failure', { rid: '0', orig_sid: payload.result?.orig_sid, orig_rid: payload.result?.orig_rid });
+    return 1;
+  } finally {
+    await http?.close();
+  }
+}
+
+interface RunContext {
+  request: DeviceRequest;
+  reader: GraphClient;
+  writer: GraphClient;
+  pace: RateLimiter;
+  deadlineMs: number;
+  logger: Logger;
+}
+
+/** The devices of the results, each once (with its SHA-1 for quarantine), and the results that cannot name one. */
+function targetsOf(rows: { rid: string; fields: Record<string, string> }[], request: DeviceRequest): { targets: Target[]; invalid: Target[] } {
+  const byKey = new Map<string, Target>();
+  const invalid: Target[] = [];
+  for (const row of rows) {
+    const link: ResultLink = { rid: row.rid, orig_sid: row.fields.orig_sid || undefined, orig_rid: row.fields.orig_rid || undefined };
+    const devices = fieldValues(row.fields, request.deviceField);
+    if (devices.length === 0) {
+      invalid.push({ value: '', links: [link], outcome: 'invalid', message: `no value in the device field ${request.deviceField}` });
+      continue;
+    }
+    let hashes: (string | undefined)[] = [undefined];
+    if (request.action === 'stop_quarantine_file') {
+      hashes = fieldValues(row.fields, request.sha1Field);
+      const bad = hashes.filter((h) => !/^[0-9a-fA-F]{40}$/.test(h!));
+      if (hashes.length === 0 || bad.length) {
+        invalid.push({ value: devices.join(','), links: [link], outcome: 'invalid', message: hashes.length ? `"${bad[0]!.slice(0, 70)}" in ${request.sha1Field} is not a SHA-1 (40 hex digits); Defender quarantines by SHA-1 only` : `no SHA-1 in the field ${request.sha1Field}` });
+        continue;
+      }
+    }
+    for (const device of devices) {
+      if (identifierKind(device) === 'invalid') {
+        invalid.push({ value: device, links: [link], outcome: 'invalid', message: `"${device.slice(0, 70)}" in ${request.deviceField} is not a machine id, a host name or an IP address` });
+        continue;
+      }
+      for (const sha1 of hashes) {
+        const key = `${device.toLowerCase()}|${sha1?.toLowerCase() ?? ''}`;
+        const target = byKey.get(key) ?? { value: device, sha1: sha1?.toLowerCase(), links: [] };
+        target.links.push(link);
+        byKey.set(key, target);
+      }
+    }
+  }
+  return { targets: [...byKey.values()], invalid };
+}
+
+const isActive = (a: MachineAction) => a.status === 'Pending' || a.status === 'InProgress';
+
+/**
+ * What to do on one machine given its earlier actions (newest first): never a second request while
+ * one is pending or running (Microsoft has left devices isolated after a duplicate isolate), never a
+ * release while an isolation is still pending, nothing when the latest of the pair already did it.
+ */
+export function decide(request: DeviceRequest, earlier: MachineAction[], sha1?: string): { send: true } | { send: false; outcome: DeviceOutcome; message: string; action: MachineAction } {
+  const { spec } = request;
+  const relevant = earlier.filter((a) => a.type === spec.type || a.type === spec.opposite);
+  if (spec.opposite) {
+    const latest = relevant[0];
+    if (latest?.type === spec.type && isActive(latest)) return { send: false, outcome: 'already_pending', message: `${spec.label} is already ${latest.status} (machine action ${latest.id}); not sent again`, action: latest };
+    if (latest?.type === spec.type && latest.status === 'Succeeded') return { send: false, outcome: 'already_done', message: `${spec.label} already succeeded (machine action ${latest.id}, ${latest.lastUpdateDateTimeUtc ?? latest.creationDateTimeUtc}); nothing to do`, action: latest };
+    if (latest?.type === spec.opposite && isActive(latest)) {
+      return { send: false, outcome: 'conflict', message: `a ${latest.type} action is still ${latest.status} (machine action ${latest.id}); not sent, so the two cannot complete out of order. Run again once it has ended, or cancel it in the Defender portal`, action: latest };
+    }
+    return { send: true };
+  }
+  const pending = relevant.find((a) => isActive(a) && (!sha1 || !('relatedFileInfo' in a) || (a as { relatedFileInfo?: { fileIdentifier?: string } | null }).relatedFileInfo?.fileIdentifier?.toLowerCase() === sha1));
+  if (pending) return { send: false, outcome: 'already_pending', message: `${spec.label} is already ${pending.status} (machine action ${pending.id}); not sent again`, action: pending };
+  return { send: true };
+}
+
+function body(request: DeviceRequest, sha1?: string): Record<string, string> {
+  // Microsoft: body property names are case-sensitive.
+  const b: Record<string, string> = { Comment: request.comment };
+  if (request.action === 'isolate') b.IsolationType = request.isolationType;
+  if (request.action === 'av_scan') b.ScanType = request.scanType;
+  if (request.action === 'stop_quarantine_file' && sha1) b.Sha1 = sha1;
+  return b;
+}
+
+/** Resolves each device, looks at its earlier actions, and sends what is needed, one device after another. */
+async function act(ctx: RunContext, targets: Target[]): Promise<void> {
+  const { request, reader, writer, pace } = ctx;
+  const doneByMachine = new Map<string, Target>();
+  for (const [index, t] of targets.entries()) {
+    if (Date.now() > ctx.deadlineMs) {
+      for (const rest of targets.slice(index)) {
+        rest.outcome = 'skipped';
+        rest.message = 'time budget used up before this device; lower max_devices or raise requests_per_minute';
+      }
+      return;
+    }
+    let step = 'resolve';
+    try {
+      await pace.take();
+      const resolved = await resolveDevice(reader, t.value);
+      if (resolved.kind !== 'machine') {
+        t.outcome = resolved.kind;
+        t.message = resolved.message;
+        continue;
+      }
+      t.machineId = resolved.machine.id;
+      t.machineName = resolved.machine.computerDnsName ?? undefined;
+      // Two names (or a name and an IP) of one machine: one request, the same outcome for both.
+      const same = doneByMachine.get(`${t.machineId}|${t.sha1 ?? ''}`);
+      if (same) {
+        Object.assign(t, { outcome: same.outcome === 'pending' || same.outcome === 'succeeded' ? 'already_pending' : same.outcome, message: `same machine as ${same.value}: ${same.message ?? same.outcome}`, action: same.action });
+        continue;
+      }
+      doneByMachine.set(`${t.machineId}|${t.sha1 ?? ''}`, t);
+      step = 'read earlier actions';
+      await pace.take();
+      const earlier = await machineActions(reader, t.machineId, [request.spec.type, ...(request.spec.opposite ? [request.spec.opposite] : [])]);
+      const decision = decide(request, earlier, t.sha1);
+      if (!decision.send) {
+        Object.assign(t, { outcome: decision.outcome, message: decision.message, action: decision.action });
+        continue;
+      }
+      step = request.spec.segment;
+      await pace.take();
+      t.action = await writer.post<MachineAction>(writer.url(`/api/machines/${t.machineId}/${request.spec.segment}`), body(request, t.sha1), { retry: NO_5XX_RETRY });
+      t.outcome = 'pending';
+      t.message = `${request.spec.label} requested (machine action ${t.action.id}, ${t.action.status})`;
+    } catch (error) {
+      // Every further call would be refused the same way: the run stops, the rest is reported as skipped.
+      if (error instanceof PermissionError) return abort(targets, index, t, error.message, 'forbidden', step);
+      if (error instanceof AuthenticationError) return abort(targets, index, t, error.message, 'failed', step);
+      failed(ctx, t, step, error);
+    }
+  }
+}
+
+function abort(targets: Target[], index: number, t: Target, message: string, outcome: 'forbidden' | 'failed', step: string): void {
+  t.outcome = outcome;
+  t.message = `${step}: ${message}`;
+  for (const rest of targets.slice(index + 1)) {
+    rest.outcome = 'skipped';
+    rest.message = `not tried: the run stopped at ${t.value} (${outcome})`;
+  }
+}
+
+function failed(ctx: RunContext, t: Target, step: string, error: unknown): void {
+  const code = errorCode(error);
+  if (code === 'ActiveRequestAlreadyExists') {
+    t.outcome = 'already_pending';
+    t.message = `Defender answered that a ${ctx.request.spec.type} action is already in progress on this machine; not sent again`;
+    return;
+  }
+  if (error instanceof HttpError && error.status === 404) {
+    t.outcome = 'not_found';
+    t.message = `${step}: ${errorMessage(error)}`;
+  } else if (error instanceof HttpError && error.status === 400) {
+    t.outcome = 'invalid';
+    t.message = `Defender refused the ${step}: ${errorMessage(error)}`;
+  } else if (error instanceof HttpError && error.status === 429) {
+    const wait = serverRequestedWaitMs({ kind: 'response', status: 429, retryAfter: error.headers['retry-after'], bodyText: error.bodyText }, Date.now());
+    ctx.pace.pause(Math.min(wait ?? 10_000, 60_000));
+    t.outcome = 'throttled';
+    t.message = `still throttled after retries at the ${step} step; run the action again later`;
+  } else {
+    t.outcome = 'failed';
+    t.message = `${step} failed: ${errorMessage(error)}`;
+  }
+}
+
+/** Follows the actions this run started until each has ended or wait_seconds have passed (SOAR's _status_wait). */
+async function followUp(ctx: RunContext, targets: Target[]): Promise<void> {
+  const open = () => targets.filter((t) => t.outcome === 'pending' && t.action && !FINAL_ACTION_STATUSES.includes(t.action.status));
+  const deadline = Math.min(ctx.deadlineMs, Date.now() + ctx.request.waitSeconds * 1000);
+  const everyMs = Math.min(5000, Math.max(500, (ctx.request.waitSeconds * 1000) / 10));
+  while (open().length && Date.now() + everyMs <= deadline) {
+    await sleep(everyMs);
+    for (const t of open()) {
+      try {
+        await ctx.pace.take();
+        t.action = await machineAction(ctx.reader, t.action!.id);
+      } catch (error) {
+        ctx.logger.warn('Cannot read the status of a machine action; reported as last seen', { machine_action_id: t.action!.id, error: errorMessage(error) });
+      }
+    }
+  }
+  for (const t of targets.filter((x) => x.outcome === 'pending' && x.action)) {
+    const status = t.action!.status;
+    if (status === 'Succeeded') {
+      t.outcome = 'succeeded';
+      t.message = `${ctx.request.spec.label} succeeded (machine action ${t.action!.id})`;
+    } else if (FINAL_ACTION_STATUSES.includes(status)) {
+      t.outcome = 'failed';
+      t.message = `${ctx.request.spec.label} ended ${status} (machine action ${t.action!.id})`;
+    } else {
+      t.message = `${ctx.request.spec.label} requested and still ${status} after ${ctx.request.waitSeconds} s (machine action ${t.action!.id}); follow it in the Defender portal`;
+    }
+  }
+}
+
+/** The outcome of one device: the add-on's log line, and per result ES's audit line and Common Action Model result. */
+function report(logger: Logger, es: ModActionAudit, request: DeviceRequest, t: Target): void {
+  const outcome = t.outcome ?? 'skipped';
+  const fields = {
+    device: t.value || undefined, machine_id: t.machineId, machine_name: t.machineName, sha1: t.sha1, outcome,
+    machine_action_id: t.action?.id, machine_action_status: t.action?.status, results: t.links.length,
+  };
+  const text = t.message ?? outcome;
+  logger[LEVEL[outcome]](`Device action ${outcome}: ${text}`, fields);
+  const status = OK_OUTCOMES.includes(outcome) ? 'success' : 'failure';
+  for (const link of t.links) {
+    es.message(text, status, link, { device: t.value, machine_id: t.machineId, device_action: request.action, outcome, machine_action_id: t.action?.id });
+    es.addResult(link, { device_action: request.action, dest: t.machineName ?? t.value, device: t.value, machine_id: t.machineId, outcome, action_status: status, machine_action_id: t.action?.id, machine_action_status: t.action?.status, message: text, sha1: t.sha1 });
+  }
+}
+
+/** Runs the action as the process. */
+export function main(): void {
+  exitWhenDone(runDeviceAction());
+}

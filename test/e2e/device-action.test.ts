@@ -1,0 +1,214 @@
+/**
+ * End to end: defender_device_action's built bundle, started through its launcher as splunkd's
+ * sendmodalert does (--execute, JSON payload, results.csv.gz), against the simulator's machines and
+ * machine actions API and the splunkd stand-in, with ES's audit log and result spool under SPLUNK_HOME.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { APP_DIR, actionPayload, provisionAccount, runActionProcess, startStandIns, writeResultsFile, type StandIns } from '../../tools/harness.js';
+import type { Machine } from '../../tools/simulator/mdeDevices.js';
+
+const ACTION = 'defender_device_action';
+const ROLES = ['Machine.Read.All', 'Machine.Isolate', 'Machine.Scan', 'Machine.StopAndQuarantine'];
+let s: StandIns;
+let home: string;
+before(async () => {
+  assert.ok(existsSync(path.join(APP_DIR, 'bin', `${ACTION}.sh`)), 'run npm run build first (npm test does)');
+  s = await startStandIns();
+  provisionAccount(s, 'prod');
+});
+after(async () => s?.stop());
+afterEach(() => {
+  s.graph.faults = [];
+  for (const role of ROLES) s.graph.revokeRole(s.clientId, role);
+});
+
+function fleet(n: number): Machine[] {
+  const devices = s.graph.mde.devices;
+  devices.machines.clear();
+  devices.actions.clear();
+  devices.offlineMachines.clear();
+  devices.failingMachines.clear();
+  devices.actionTimings = { pendingMs: 200, runningMs: 200 };
+  s.graph.mde.resetBudget();
+  s.graph.requests.length = 0;
+  for (const role of ROLES) s.graph.grantRole(s.clientId, role);
+  home = mkdtempSync(path.join(s.workDir, 'splunk-'));
+  mkdirSync(path.join(home, 'var', 'log', 'splunk'), { recursive: true });
+  return devices.addMachines(n);
+}
+
+async function run(configuration: Record<string, string>, rows: Record<string, string | string[]>[], payloadExtra: Record<string, unknown> = {}) {
+  const file = writeResultsFile(s.workDir, rows);
+  const payload = JSON.parse(actionPayload(s, ACTION, { account: 'prod', requests_per_minute: '100', wait_seconds: '3', comment: 'Contained from notable $name$', ...configuration }, file)) as Record<string, unknown>;
+  const r = await runActionProcess(ACTION, JSON.stringify({ ...payload, ...payloadExtra }), { env: { SPLUNK_HOME: home } });
+  assert.ok(!r.stderr.includes(s.clientSecret) && !r.stderr.includes(s.sessionKey) && !r.stderr.includes('Canary~'), 'a secret leaked');
+  assert.equal(r.stdout, '');
+  return r;
+}
+
+const posts = (segment?: string) => s.graph.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/api/machines/') && (!segment || r.path.endsWith(`/${segment}`)));
+const apiCalls = () => s.graph.requests.filter((r) => r.path.startsWith('/api/'));
+const outcomes = (stderr: string, outcome: string) => stderr.split('\n').filter((l) => l.startsWith('INFO Device action') || l.startsWith('WARN Device action') || l.startsWith('ERROR Device action')).filter((l) => l.includes(` outcome=${outcome}`));
+const summary = (stderr: string) => {
+  const line = stderr.split('\n').find((l) => / finished: /.test(l));
+  assert.ok(line, `no summary line in:\n${stderr}`);
+  return Object.fromEntries([...line.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+};
+const auditLines = () => readFileSync(path.join(home, 'var', 'log', 'splunk', `${ACTION}_modalert.log`), 'utf8').trimEnd().split('\n');
+function camEvents(): { header: string; body: Record<string, string> }[] {
+  const dir = path.join(home, 'var', 'spool', 'splunk');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.stash_common_action_model'));
+  return files.flatMap((f) => {
+    const [first, ...rest] = readFileSync(path.join(dir, f), 'utf8').split('\n');
+    assert.match(first!, /^\*\*\*SPLUNK\*\*\* index="cim_modactions" host="sh01" source="defender_device_action_modalert"$/);
+    return rest.join('\n').trimEnd().split('\n==##~~##~~  1E8N3D4E6V5E7N2T9 ~~##~~##==\n').map((event) => {
+      const [header, body] = event.split('\n');
+      return { header: header!, body: JSON.parse(body!) as Record<string, string> };
+    });
+  });
+}
+
+describe('defender_device_action: isolate', () => {
+  test('by machine id, DNS name and IP; followed to Succeeded; ES audit lines and results; a repeat sends nothing', async () => {
+    const [a, b, c] = fleet(3);
+    const rows: Record<string, string>[] = [
+      { dest: a!.id, rid: '0', orig_sid: 'scheduler__nobody_U0EtQWNjZXNz__RMD5_1', orig_rid: '7' },
+      { dest: b!.computerDnsName, rid: '1' },
+      { dest: c!.lastIpAddress, rid: '2' },
+    ];
+    const first = await run({ action: 'isolate', isolation_type: 'Selective' }, rows);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(posts('isolate').length, 3);
+    const sent = [...s.graph.mde.devices.actions.values()];
+    assert.deepEqual(sent.map((x) => x.scope), ['Selective', 'Selective', 'Selective']);
+    assert.deepEqual(sent.map((x) => x.requestorComment), Array(3).fill('Contained from notable $name$'));
+    assert.equal(outcomes(first.stderr, 'succeeded').length, 3, first.stderr);
+    assert.equal(summary(first.stderr).succeeded, '3');
+    const audit = auditLines();
+    assert.equal(audit.length, 3);
+    assert.match(audit[0]!, /INFO pid=\d+ .*\| sendmodaction - worker="sh01" signature="Isolation succeeded \(machine action [0-9a-f-]+\)" action_name="defender_device_action" search_name="Defender triage" sid="scheduler__admin__search__RMD5_at_1700000000_1" orig_sid="scheduler__nobody_U0EtQWNjZXNz__RMD5_1" rid="0" orig_rid="7" app="search" user="admin" action_mode="saved" action_status="success"/);
+    const results = camEvents();
+    assert.equal(results.length, 3);
+    assert.match(results[0]!.header, /^\*\*\*Common Action Model\*\*\* orig_action_name="defender_device_action" orig_sid="scheduler__nobody_U0EtQWNjZXNz__RMD5_1" orig_rid="7" sourcetype="ms:defender:action:result"$/);
+    assert.equal(results[0]!.body.outcome, 'succeeded');
+    assert.equal(results[0]!.body.machine_id, a!.id);
+    assert.equal(results[1]!.body.dest, b!.computerDnsName);
+    // The add-on's own log has the same outcome lines.
+    assert.match(readFileSync(path.join(home, 'var', 'log', 'splunk', 'ta_defender_xdr.log'), 'utf8'), /Device action succeeded: .*outcome=succeeded/);
+
+    s.graph.requests.length = 0;
+    const again = await run({ action: 'isolate', isolation_type: 'Selective' }, rows);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(posts().length, 0, 'nothing sent: the latest isolate succeeded');
+    assert.equal(outcomes(again.stderr, 'already_done').length, 3);
+  });
+
+  test('a pending isolate is reported, never sent twice; a release waits until it has ended', async () => {
+    const [a] = fleet(1);
+    s.graph.mde.devices.offlineMachines.add(a!.id);
+    const first = await run({ action: 'isolate', wait_seconds: '1' }, [{ dest: a!.computerDnsName }]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(outcomes(first.stderr, 'pending').length, 1, first.stderr);
+    assert.match(first.stderr, /still Pending after 1 s/);
+    const second = await run({ action: 'isolate' }, [{ dest: a!.computerDnsName }, { dest: a!.id }]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(posts('isolate').length, 1, 'one isolate in all');
+    assert.equal(outcomes(second.stderr, 'already_pending').length, 2, second.stderr);
+    const release = await run({ action: 'release' }, [{ dest: a!.id }]);
+    assert.equal(release.code, 1);
+    assert.match(release.stderr, /WARN Device action conflict: a Isolate action is still Pending .*not sent/);
+    assert.equal(posts('unisolate').length, 0);
+    // Once the isolation has gone through, the release is sent.
+    s.graph.mde.devices.offlineMachines.clear();
+    const later = await run({ action: 'release' }, [{ dest: a!.id }]);
+    assert.equal(later.code, 0, later.stderr);
+    assert.equal(posts('unisolate').length, 1);
+  });
+});
+
+describe('defender_device_action: devices it cannot act on', () => {
+  test('an ambiguous name is refused listing the candidates; an unknown device is not found; the others go ahead', async () => {
+    const [a, b, c] = fleet(3);
+    s.graph.mde.devices.machines.get(b!.id)!.computerDnsName = a!.computerDnsName;
+    const r = await run({ action: 'av_scan', scan_type: 'Full' }, [{ dest: a!.computerDnsName }, { dest: 'nosuch.contoso.com' }, { dest: c!.id }, { dest: 'not a host!' }]);
+    assert.equal(r.code, 1);
+    const ambiguous = r.stderr.split('\n').find((l) => l.startsWith('WARN Device action ambiguous:'));
+    assert.ok(ambiguous?.startsWith(`WARN Device action ambiguous: 2 Defender machines match name ${a!.computerDnsName}: `), r.stderr);
+    assert.ok(ambiguous!.includes(`${a!.id} (${a!.computerDnsName}, last seen `) && ambiguous!.includes(`${b!.id} (`), 'both candidates listed');
+    assert.match(r.stderr, /WARN Device action not_found: no Defender machine with DNS name nosuch\.contoso\.com/);
+    assert.match(r.stderr, /ERROR Device action invalid: "not a host!" in dest is not a machine id, a host name or an IP address/);
+    assert.equal(posts('runAntiVirusScan').length, 1, 'only the unambiguous known device');
+    assert.equal([...s.graph.mde.devices.actions.values()][0]!.scope, 'Full');
+    const audit = auditLines();
+    assert.equal(audit.filter((l) => l.includes('action_status="failure"')).length, 3);
+  });
+
+  test('without the action permission: named, the run stops after the first refusal', async () => {
+    const machines = fleet(3);
+    s.graph.revokeRole(s.clientId, 'Machine.Isolate');
+    const r = await run({ action: 'isolate' }, machines.map((m) => ({ dest: m.id })));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ERROR Device action forbidden: isolate: The Defender for Endpoint API denied access \(403.*Grant the application permission Machine\.Isolate of the WindowsDefenderATP API/);
+    assert.equal(posts('isolate').length, 1);
+    assert.equal(summary(r.stderr).skipped, '2');
+  });
+
+  test('throttled beyond the retries: reported, the limiter backs off, other devices still acted on', async () => {
+    const [a, b] = fleet(2);
+    s.graph.faults.push({ match: new RegExp(`${a!.id}/collectInvestigationPackage`), fault: { kind: 'status', status: 429, retryAfter: '0' }, times: 4 });
+    s.graph.grantRole(s.clientId, 'Machine.CollectForensics');
+    const r = await run({ action: 'collect_package', wait_seconds: '0' }, [{ dest: a!.id }, { dest: b!.id }]);
+    s.graph.revokeRole(s.clientId, 'Machine.CollectForensics');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /WARN Device action throttled: still throttled after retries/);
+    assert.equal(outcomes(r.stderr, 'pending').length, 1);
+  });
+});
+
+describe('defender_device_action: refused before any call', () => {
+  test('unknown action, missing comment, a value that is not a SHA-1', async () => {
+    const [a] = fleet(1);
+    const cases: [Record<string, string>, Record<string, string>[], RegExp][] = [
+      [{ action: 'wipe' }, [{ dest: a!.id }], /action: "wipe" is not one of isolate, release, av_scan, collect_package, restrict_apps, unrestrict_apps, stop_quarantine_file/],
+      [{ action: 'isolate', comment: '' }, [{ dest: a!.id }], /comment: required/],
+      [{ action: 'isolate', isolation_type: 'Partial' }, [{ dest: a!.id }], /isolation_type: "Partial" is not Full or Selective/],
+    ];
+    for (const [config, rows, expected] of cases) {
+      s.graph.requests.length = 0;
+      const r = await run(config, rows);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, expected);
+      assert.match(r.stderr, /nothing was sent to Defender/);
+      assert.equal(apiCalls().length, 0, JSON.stringify(config));
+    }
+    s.graph.requests.length = 0;
+    const notSha1 = await run({ action: 'stop_quarantine_file', sha1_field: 'file_hash' }, [{ dest: a!.id, file_hash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' }]);
+    assert.equal(notSha1.code, 1);
+    assert.match(notSha1.stderr, /in file_hash is not a SHA-1 \(40 hex digits\)/);
+    assert.equal(posts().length, 0);
+    const ok = await run({ action: 'stop_quarantine_file' }, [{ dest: a!.id, file_hash: 'A94A8FE5CCB19BA61C4C0873D391E987982FBBD3' }]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal([...s.graph.mde.devices.actions.values()][0]!.relatedFileInfo?.fileIdentifier, 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3');
+  });
+});
+
+describe('defender_device_action: many results, ad hoc from Incident Review', () => {
+  test('300 results naming 12 devices: each device once, capped at max_devices, every result answered', async () => {
+    const machines = fleet(12);
+    const rows = Array.from({ length: 300 }, (_, i) => ({ dest: machines[i % 12]!.id, orig_sid: 'notable_sid', orig_rid: String(i) }));
+    const adhoc = { sid: '1700000000.42', search_name: '' };
+    const r = await run({ action: 'isolate', max_devices: '10', wait_seconds: '0' }, rows, adhoc);
+    assert.equal(posts('isolate').length, 10);
+    assert.equal(outcomes(r.stderr, 'skipped_cap').length, 2);
+    assert.equal(r.code, 0, r.stderr);
+    const audit = auditLines();
+    assert.equal(audit.length, 300, 'one audit line per result');
+    assert.ok(audit.every((l) => l.includes('action_mode="adhoc"')));
+    assert.equal(camEvents().length, 300);
+    const calls = apiCalls().filter((c) => c.path !== '/api/machines' || true);
+    assert.ok(calls.length <= 10 * 3, `at most three calls per device, got ${calls.length}`);
+  });
+});

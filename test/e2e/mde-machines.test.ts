@@ -1,0 +1,125 @@
+/**
+ * End to end for defender_endpoint_machines: the built bundle through its launcher, as splunkd
+ * runs it, against the simulator's machines API (tools/simulator/mdeDevices.ts).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { XMLParser } from 'fast-xml-parser';
+import { parseReportMessage, type ConnectionReport } from '../../src/connection/report.js';
+import { APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, validateConfigXml, type StandIns } from '../../tools/harness.js';
+import { parseConf } from '../../tools/conf.js';
+import { evaluate, loadApp } from '../helpers/searchtime/index.js';
+import { expandMacros } from '../helpers/spl.js';
+import { runSpl, type Row } from '../helpers/splRun.js';
+
+const SCHEME = 'defender_endpoint_machines';
+let s: StandIns;
+before(async () => {
+  assert.ok(existsSync(path.join(APP_DIR, 'bin', `${SCHEME}.js`)), 'run npm run build first (npm test does)');
+  s = await startStandIns();
+  provisionAccount(s, 'prod');
+});
+after(async () => s?.stop());
+
+const machineCalls = () => s.graph.requests.filter((r) => r.path === '/api/machines');
+async function runOnce(params: Record<string, string>) {
+  const cp = mkdtempSync(path.join(s.workDir, 'cp-'));
+  const result = await runInputProcess(SCHEME, [], runConfigXml(s, SCHEME, 'inv', params, cp));
+  return { ...result, events: parseStream(result.stdout) };
+}
+
+describe('defender_endpoint_machines', () => {
+  test('every device once per poll across pages of 10,000, sourcetype, CIM Inventory fields at search time', async () => {
+    s.graph.mde.resetBudget();
+    s.graph.mde.devices.machines.clear();
+    s.graph.grantRole(s.clientId, 'Machine.Read.All');
+    const machines = s.graph.mde.devices.addMachines(10_250);
+    s.graph.requests.length = 0;
+    const started = Date.now();
+    const r = await runOnce({ account: 'prod', index: 'assets' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.events.length, machines.length);
+    assert.deepEqual(new Set(r.events.map((e) => JSON.parse(e.data).id)), new Set(machines.map((m) => m.id)));
+    assert.equal(machineCalls().length, 2, 'two pages: 10,000 + 250');
+    for (const e of r.events.slice(0, 3)) {
+      assert.equal(e.sourcetype, 'ms:defender:endpoint:machine');
+      assert.equal(e.index, 'assets');
+      assert.ok(Number(e.time) * 1000 >= started - 1000, 'the poll time, not lastSeen');
+    }
+    assert.match(r.stderr, /INFO Poll finished .*emitted=10250 pages=2 .*mode=snapshot/);
+    // What an analyst sees at search time for an ingested device.
+    const app = loadApp(path.join(APP_DIR));
+    const first = machines[0]!;
+    const event = r.events.find((e) => JSON.parse(e.data).id === first.id)!;
+    const fields = evaluate(app, { sourcetype: event.sourcetype, source: 'defender_endpoint_machines://inv', raw: event.data }).fields;
+    assert.deepEqual(fields.get('dest'), [first.computerDnsName]);
+    assert.deepEqual(fields.get('mac'), [first.ipAddresses[0]!.macAddress!.toLowerCase().replace(/(..)(?!$)/g, '$1:')]);
+    assert.ok(!(fields.get('ip') ?? []).includes('127.0.0.1'));
+
+    // The shipped asset search over what the input ingested (300 devices), run by the SPL model.
+    const conf = (file: string) => parseConf(readFileSync(path.join(APP_DIR, 'default', file), 'utf8'));
+    const spl = expandMacros(conf('savedsearches.conf').get('Defender XDR - Asset lookup from Defender for Endpoint devices')!.get('search')!, conf('macros.conf')).text;
+    const rows: Row[] = r.events.slice(0, 300).map((e) => {
+      const row: Row = { _time: e.time, sourcetype: e.sourcetype };
+      for (const [k, v] of evaluate(app, { sourcetype: e.sourcetype, raw: e.data }).fields) if (k !== '_raw') row[k] = v.length === 1 ? v[0]! : v;
+      return row;
+    });
+    const lookups: Record<string, Row[]> = {};
+    runSpl(spl, rows, { nowS: Date.now() / 1000, lookups });
+    const assets = lookups.defender_xdr_assets!;
+    assert.equal(assets.length, 300, 'every ingested device is an asset');
+    const byId = new Map(machines.map((m) => [m.id, m]));
+    for (const asset of assets) {
+      const m = byId.get(String(asset._key))!;
+      assert.equal(asset.dns, m.computerDnsName);
+      assert.equal(asset.bunit, m.rbacGroupName);
+      const expected = m.machineTags.includes('DomainController') ? 'critical' : m.deviceValue === 'High' || m.osPlatform.startsWith('WindowsServer') ? 'high' : m.deviceValue === 'Low' ? 'low' : 'medium';
+      assert.equal(asset.priority, expected, m.id);
+    }
+  });
+
+  test('no device (the API answers 404) is an empty, successful poll; a filter is passed through', async () => {
+    s.graph.mde.resetBudget();
+    s.graph.mde.devices.machines.clear();
+    s.graph.grantRole(s.clientId, 'Machine.Read.All');
+    const r = await runOnce({ account: 'prod', filter: "healthStatus eq 'Active'" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.events.length, 0);
+    assert.match(r.stderr, /Poll finished .*emitted=0/);
+    const call = machineCalls().at(-1)!;
+    assert.equal(call.query.get('$filter'), "healthStatus eq 'Active'");
+  });
+
+  test('without Machine.Read.All the poll fails naming the permission', async () => {
+    s.graph.mde.resetBudget();
+    s.graph.mde.devices.addMachines(3);
+    s.graph.revokeRole(s.clientId, 'Machine.Read.All');
+    const r = await runOnce({ account: 'prod' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ERROR Poll failed: The Defender for Endpoint API denied access \(403.*Grant the application permission Machine\.Read\.All of the WindowsDefenderATP API/);
+    assert.equal(r.events.length, 0);
+  });
+});
+
+describe('Test connection', () => {
+  test('probes the machines and vulnerability APIs, names a missing Machine.Read.All', async () => {
+    s.graph.mde.resetBudget();
+    s.graph.grantRole(s.clientId, 'Machine.Read.All');
+    s.graph.grantRole(s.clientId, 'Vulnerability.Read.All');
+    const test = async () => {
+      const r = await runInputProcess('defender_xdr_connection_test', ['--validate-arguments'], validateConfigXml(s, 'prod', { account: 'prod' }));
+      const message = new XMLParser().parse(r.stdout).error?.message as string;
+      return parseReportMessage(message)!;
+    };
+    const ok = await test();
+    const step = (report: ConnectionReport, permission: string) => report.steps.find((x) => x.title.startsWith(`${permission}: GET /api/machines`));
+    assert.equal(step(ok, 'Machine.Read.All')?.ok, true, JSON.stringify(ok));
+    assert.equal(step(ok, 'Vulnerability.Read.All')?.ok, true, JSON.stringify(ok));
+    s.graph.revokeRole(s.clientId, 'Machine.Read.All');
+    const denied = await test();
+    assert.equal(denied.ok, false);
+    assert.match(step(denied, 'Machine.Read.All')!.message, /Grant the application permission Machine\.Read\.All of the WindowsDefenderATP API/);
+  });
+});
