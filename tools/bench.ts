@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { streamingBench } from './benchStreaming.js';
 import { APP_DIR, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from './harness.js';
 import { quietPollSection } from './quietPoll.js';
 import { scaleRun } from './scale.js';
@@ -269,4 +270,7 @@ async function main(): Promise<void> {
   for (const [label, ok] of verdicts) console.log(`${ok ? 'PASS' : 'FAIL'} ${label}`);
 }
 
-await main();
+// `--only streaming`: that section alone (tools/benchStreaming.ts).
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (only !== 'streaming') await main();
+if (!only || only === 'streaming') for (const [label, ok] of await streamingBench()) console.log(`${ok ? 'PASS' : 'FAIL'} ${label}`);

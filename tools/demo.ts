@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { ADDON_LOG_NAME } from '../src/splunk/logFile.js';
 import { APP, APP_DIR, parseStream, provisionAccount, registerAppSchemes, runConfigXml, runInputProcess, startStandIns, type StandIns, type StreamEvent } from './harness.js';
+import { startDemoEventHub } from './demoEventHubs.js';
 import { SearchHeadStandIn } from './simulator/search.js';
 import { SplunkWebStandIn } from './simulator/splunkweb.js';
 
@@ -59,12 +60,14 @@ try {
   searchHead.monitor(path.join(logDir, ADDON_LOG_NAME));
   s.splunkd.search = searchHead;
   let failed = false;
+  const eventHub = await startDemoEventHub(s, 'demo_eventhub');
   const runs: [string, string, Record<string, string>][] = [
     ['defender_xdr_alerts', 'demo', {}],
     ['defender_xdr_incidents', 'demo', {}],
     ['defender_endpoint_alerts', 'demo', {}],
     ['defender_endpoint_alerts', 'demo_siem', { legacy_siem_format: 'true' }],
     ['defender_xdr_hunting', 'demo_powershell', { query: 'DeviceProcessEvents | where FileName =~ "powershell.exe"' }],
+    ['defender_xdr_streaming_eventhub', 'demo_eventhub', eventHub.params],
   ];
   for (const [scheme, name, extra] of runs) {
     const config = runConfigXml(s, scheme, name, { account: 'demo', index: 'main', interval: '300', ...extra }, checkpointDir);
@@ -74,6 +77,7 @@ try {
     summarise(`${scheme}://${name}`, parseStream(result.stdout), result.stderr, result.code);
     failed ||= result.code !== 0;
   }
+  await eventHub.stop();
   console.log(`\nCheckpoints in ${checkpointDir}; run again with the same folder and only changes would be ingested.`);
   process.exitCode = failed ? 1 : 0;
   if (process.argv.includes('--web')) await serveWeb(s);

@@ -20,7 +20,8 @@ import { FileCheckpointStore } from './fileCheckpointStore.js';
 /** storage/passwords user of the SAS token for the checkpoint container (connection-string inputs). */
 export const checkpointSecretUser = (stanza: string): string => `${stanza}#checkpoint`;
 const IDLE_SECONDS = 5;
-const MAX_BATCH = 300;
+// Messages per batch (and, see consume.ts, prefetched per partition): what a partition holds in memory at once.
+const MAX_BATCH = 50;
 
 /** `--validate-arguments`: the combination, the connection string's shape, the stored secrets. */
 export async function validateStreamingEventHub(params: Record<string, string>, rest: SplunkRest, stanza: string): Promise<string | undefined> {
