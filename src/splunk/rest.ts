@@ -1,7 +1,10 @@
-import type { Dispatcher } from 'undici';
-import { Agent, request } from '../http/undiciParts.js';
+import splunkjs, { type SdkResponse } from 'splunk-sdk';
 
 export const APP = 'TA-defender-xdr';
+
+// splunk-sdk prints its own errors to the console, which would reach splunkd.log without a level
+// word (and a 404 for an optional stanza is not an error); this module reports failures itself.
+splunkjs.Logger.setLevel('NONE');
 
 /** A splunkd REST failure, with splunkd's own message text. */
 export class SplunkdError extends Error {
@@ -19,35 +22,24 @@ interface Entry {
   content: Record<string, unknown>;
 }
 
-/** A splunkd request that has not answered in this time fails (its management port is local). */
-const TIMEOUT_MS = 60_000;
-
-let dispatcher: Dispatcher | undefined;
-
 /**
- * One connection pool to splunkd for the process: the few reads of a poll share one TLS
- * connection. Certificate verification is off for splunkd's management port only, as splunk-sdk
- * did: it usually has Splunk's self-signed certificate, which cannot be hostname-verified, and the
- * input reaches it at the address splunkd itself gave (server_uri). Microsoft's APIs are always verified.
- */
-function splunkdDispatcher(): Dispatcher {
-  return (dispatcher ??= new Agent({ connect: { rejectUnauthorized: false }, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS }));
-}
-
-/**
- * splunkd's REST API as the input needs it: session-key auth, the app's namespace, JSON answers.
- * (It had gone through splunk-sdk, whose HTTP stack, needle and iconv-lite, cost a quiet poll
- * ~40 ms of CPU and ~4 MB for these few GETs: see docs/performance.md.)
+ * splunkd's REST API as the input needs it, through splunk-sdk's Service (session-key auth,
+ * app namespace). splunk-sdk skips TLS verification for this call only: splunkd's management
+ * port usually has Splunk's self-signed certificate, which cannot be hostname-verified.
  */
 export class SplunkRest {
-  private readonly base: string;
+  private readonly service: InstanceType<typeof splunkjs.Service>;
 
-  constructor(
-    serverUri: string,
-    private readonly sessionKey: string,
-    app: string = APP,
-  ) {
-    this.base = `${serverUri.replace(/\/+$/, '')}/servicesNS/nobody/${encodeURIComponent(app)}/`;
+  constructor(serverUri: string, sessionKey: string, app: string = APP) {
+    const url = new URL(serverUri);
+    this.service = new splunkjs.Service({
+      scheme: url.protocol.replace(':', ''),
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port || (url.protocol === 'https:' ? '443' : '80'),
+      sessionKey,
+      owner: 'nobody',
+      app,
+    });
   }
 
   /** One stanza of a conf file (default merged with local), or undefined when it does not exist. */
@@ -65,36 +57,26 @@ export class SplunkRest {
   }
 
   private async getEntry(path: string): Promise<Entry | undefined> {
-    let status: number;
-    let text: string;
+    let response: SdkResponse;
     try {
-      const response = await request(`${this.base}${path}?output_mode=json`, {
-        method: 'GET',
-        headers: { authorization: `Splunk ${this.sessionKey}` },
-        dispatcher: splunkdDispatcher(),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-      status = response.statusCode;
-      text = await response.body.text();
-    } catch (error) {
-      throw new SplunkdError(`Cannot reach splunkd for ${path}: ${(error as Error).message}`, 0);
+      response = await this.service.get(path, {});
+    } catch (thrown) {
+      const failure = thrown as SdkResponse;
+      const status = Number(failure.status);
+      if (status === 404) return undefined;
+      throw new SplunkdError(describeFailure(path, failure), Number.isFinite(status) ? status : 0);
     }
-    if (status === 404) return undefined;
-    let body: { entry?: Entry[]; messages?: { text?: string }[] } | undefined;
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      body = undefined;
-    }
-    if (status >= 300) throw new SplunkdError(describeFailure(path, status, body?.messages), status);
-    if (!body) throw new SplunkdError(`splunkd answered ${path} with a body that is not JSON`, status);
-    return body.entry?.[0];
+    const entries = (response.data as { entry?: Entry[] } | undefined)?.entry;
+    return entries?.[0];
   }
 }
 
-function describeFailure(path: string, status: number, messages: { text?: string }[] | undefined): string {
+function describeFailure(path: string, failure: SdkResponse): string {
+  const messages = (failure.data as { messages?: { text?: string }[] } | undefined)?.messages;
   const text = messages?.map((m) => m.text).filter(Boolean).join('; ');
+  const status = Number(failure.status);
   if (status === 401) return `splunkd refused the session key (401) reading ${path}${text ? `: ${text}` : ''}`;
+  if (status === 600 || !Number.isFinite(status)) return `Cannot reach splunkd for ${path}: ${String((failure.error as Error | undefined)?.message ?? failure.error ?? 'connection failed')}`;
   return `splunkd answered ${status} for ${path}${text ? `: ${text}` : ''}`;
 }
 

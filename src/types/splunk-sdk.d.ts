@@ -1,4 +1,4 @@
-// The few parts of splunk-sdk 2.x that the splunkd stand-in tests drive (the package ships no types; the add-on itself no longer uses it).
+// The few parts of splunk-sdk 2.x the add-on uses (the package ships no types).
 declare module 'splunk-sdk' {
   export interface SdkResponse {
     status: number | string;
