@@ -146,6 +146,25 @@ describe('defender_device_action: devices it cannot act on', () => {
     assert.equal(audit.filter((l) => l.includes('action_status="failure"')).length, 3);
   });
 
+  test('a short (NetBIOS) name finds the one machine whose DNS name starts with it; several are refused, a longer name is not a match', async () => {
+    const [a, b, c, d] = fleet(4);
+    const set = (m: Machine, name: string) => (s.graph.mde.devices.machines.get(m.id)!.computerDnsName = name);
+    set(a!, 'ws-0042.contoso.com');
+    set(b!, 'ws-00421.contoso.com'); // starts with ws-0042 too, but its first label is another name
+    set(c!, 'kiosk7.corp.contoso.com');
+    set(d!, 'kiosk7.branch.contoso.com');
+    const r = await run({ action: 'av_scan' }, [{ dest: 'WS-0042' }, { dest: 'kiosk7' }, { dest: 'ws-004' }]);
+    assert.equal(r.code, 1, r.stderr);
+    const scans = posts('runAntiVirusScan');
+    assert.deepEqual(scans.map((p) => p.path), [`/api/machines/${a!.id}/runAntiVirusScan`], 'WS-0042 is ws-0042.contoso.com, and nothing else was scanned');
+    const ambiguous = r.stderr.split('\n').find((l) => l.startsWith('WARN Device action ambiguous:'));
+    assert.ok(ambiguous?.startsWith('WARN Device action ambiguous: 2 Defender machines match name kiosk7: '), r.stderr);
+    assert.ok(ambiguous!.includes(`${c!.id} (kiosk7.corp.contoso.com`) && ambiguous!.includes(`${d!.id} (kiosk7.branch.contoso.com`));
+    assert.match(r.stderr, /WARN Device action not_found: no Defender machine with DNS name ws-004 or a DNS name starting with ws-004\./);
+    const lookups = s.graph.requests.filter((q) => q.method === 'GET' && q.path === '/api/machines').map((q) => q.query.get('$filter') ?? '');
+    assert.ok(lookups.includes("startswith(computerDnsName,'ws-0042.')"), lookups.join('\n'));
+  });
+
   test('without the action permission: named, the run stops after the first refusal', async () => {
     const machines = fleet(3);
     s.graph.revokeRole(s.clientId, 'Machine.Isolate');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { parseConf, type Conf } from '../../tools/conf.js';
 import { ROOT } from '../../tools/harness.js';
-import { logSampleFields } from './logSample.js';
+import { ACTION_LOG_SAMPLE_FILE, logSampleFields } from './logSample.js';
 import { evaluate, loadApp, type SearchTimeApp } from './searchtime/index.js';
 import { DEFAULT_FIELDS, expandMacros } from './spl.js';
 
@@ -70,7 +70,7 @@ export function effectiveQuery(definition: Definition, id: string, macros: Conf)
   return expandMacros(ds.options?.query ?? '', macros);
 }
 
-export const SOURCETYPES = ['ms:defender:alert', 'ms:defender:incident', 'ta:defender:xdr:log', 'ms:defender:endpoint:machine'] as const;
+export const SOURCETYPES = ['ms:defender:alert', 'ms:defender:incident', 'ta:defender:xdr:log', 'ms:defender:endpoint:machine', 'ms:defender:endpoint:vulnerability'] as const;
 
 /** Per sourcetype: every field search-time processing gives the golden fixtures (or the log sample). */
 export function fieldsBySourcetype(app: SearchTimeApp = loadApp(ROOT)): Map<string, Set<string>> {
@@ -85,7 +85,7 @@ export function fieldsBySourcetype(app: SearchTimeApp = loadApp(ROOT)): Map<stri
     }
     result.set(sourcetype, fields);
   }
-  result.set('ta:defender:xdr:log', new Set([...DEFAULT_FIELDS, ...logSampleFields(app)]));
+  result.set('ta:defender:xdr:log', new Set([...DEFAULT_FIELDS, ...logSampleFields(app), ...logSampleFields(app, ACTION_LOG_SAMPLE_FILE)]));
   return result;
 }
 

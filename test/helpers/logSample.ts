@@ -9,14 +9,20 @@ import { evaluate, type SearchTimeApp } from './searchtime/index.js';
  */
 export const LOG_SAMPLE_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboards', 'ta_defender_xdr.log.sample');
 
-export function logSampleLines(): string[] {
-  return readFileSync(LOG_SAMPLE_FILE, 'utf8').trimEnd().split('\n');
+/**
+ * Lines defender_device_action writes to the same log (captured from a run against the simulator in
+ * test/e2e/dashboard-preview.test.ts, which checks that real lines still carry every field it has).
+ */
+export const ACTION_LOG_SAMPLE_FILE = path.join(path.dirname(LOG_SAMPLE_FILE), 'defender_device_action.log.sample');
+
+export function logSampleLines(file = LOG_SAMPLE_FILE): string[] {
+  return readFileSync(file, 'utf8').trimEnd().split('\n');
 }
 
 /** Every field the shipped props/transforms extract from the sample lines. */
-export function logSampleFields(app: SearchTimeApp): Set<string> {
+export function logSampleFields(app: SearchTimeApp, file = LOG_SAMPLE_FILE): Set<string> {
   const fields = new Set<string>();
-  for (const raw of logSampleLines()) {
+  for (const raw of logSampleLines(file)) {
     for (const name of evaluate(app, { sourcetype: 'ta:defender:xdr:log', source: '/opt/splunk/var/log/splunk/ta_defender_xdr.log', raw }).fields.keys()) fields.add(name);
   }
   return fields;

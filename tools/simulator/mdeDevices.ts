@@ -174,10 +174,12 @@ const MACHINE_SCHEMA: FilterSchema = {
   typeName: 'microsoft.windowsDefenderATP.api.PublicMachine',
   fields: {
     ...Object.fromEntries(
-      ['computerDnsName', 'id', 'version', 'aadDeviceId', 'lastIpAddress', 'osPlatform', 'rbacGroupId', 'deviceValue', 'exposureLevel', 'onboardingStatus', 'healthStatus', 'riskScore'].map(
+      ['id', 'version', 'aadDeviceId', 'lastIpAddress', 'osPlatform', 'rbacGroupId', 'deviceValue', 'exposureLevel', 'onboardingStatus', 'healthStatus', 'riskScore'].map(
         (f): [string, FieldSpec] => [f, { type: 'string' }],
       ),
     ),
+    // Microsoft's OData examples for /api/machines: startswith(computerDnsName,'mymachine').
+    computerDnsName: { type: 'string', startsWith: true },
     lastSeen: { type: 'datetime' },
   },
 };

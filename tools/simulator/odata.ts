@@ -3,14 +3,17 @@
  * security lists accept: comparisons (eq ne gt ge lt le) of a property with a literal,
  * `and`, `or` and parentheses. Literals: unquoted DateTimeOffset values
  * (`2024-05-01T10:11:12.1234567Z`), single-quoted strings (`''` escapes a quote), `null`,
- * numbers and booleans. `not`, functions and lambda operators are deliberately rejected.
+ * numbers and booleans. `not`, lambda operators and functions are rejected, except
+ * `startswith(property,'prefix')` on a string property whose schema allows it (Defender for
+ * Endpoint's machines API documents it for computerDnsName).
  *
  * Errors are thrown as {@link ODataFilterError}; the server turns them into Graph's 400
  * "Invalid filter clause: …" response.
  */
 
 export type FieldSpec =
-  | { type: 'string' }
+  /** startsWith: the API accepts startswith(property,'…') on it. */
+  | { type: 'string'; startsWith?: boolean }
   | { type: 'datetime' }
   /** Enum members compare case-insensitively; a literal outside `members` is a 400, as in Graph. */
   | { type: 'enum'; members: readonly string[] };
@@ -33,7 +36,8 @@ export type Literal =
 
 export type FilterNode =
   | { kind: 'and' | 'or'; left: FilterNode; right: FilterNode }
-  | { kind: 'compare'; op: ComparisonOperator; property: string; field: FieldSpec; literal: Literal };
+  | { kind: 'compare'; op: ComparisonOperator; property: string; field: FieldSpec; literal: Literal }
+  | { kind: 'startswith'; property: string; prefix: string };
 
 export class ODataFilterError extends Error {
   override readonly name = 'ODataFilterError';
@@ -96,7 +100,7 @@ export function compareInstants(a: string, b: string): number {
 // Tokenizer
 
 type Token =
-  | { kind: 'lparen' | 'rparen' | 'end'; pos: number }
+  | { kind: 'lparen' | 'rparen' | 'comma' | 'end'; pos: number }
   | { kind: 'word'; text: string; pos: number }
   | { kind: 'literal'; literal: Literal; pos: number };
 
@@ -113,6 +117,9 @@ function tokenize(text: string): Token[] {
       pos++;
     } else if (ch === '(' || ch === ')') {
       tokens.push({ kind: ch === '(' ? 'lparen' : 'rparen', pos });
+      pos++;
+    } else if (ch === ',') {
+      tokens.push({ kind: 'comma', pos });
       pos++;
     } else if (ch === "'") {
       const { value, next } = readQuoted(text, pos);
@@ -245,10 +252,27 @@ class Parser {
     if (token.text.toLowerCase() === 'not') {
       throw new ODataFilterError("The operator 'not' is not supported for this resource.");
     }
+    if (this.peek().kind === 'lparen' && token.text.toLowerCase() === 'startswith') return this.parseStartsWith();
     if (this.peek().kind === 'lparen') {
       throw new ODataFilterError(`An unknown function with name '${token.text}' was found.`);
     }
     return this.parseComparison(token.text);
+  }
+
+  private parseStartsWith(): FilterNode {
+    this.next(); // (
+    const name = this.next();
+    if (name.kind !== 'word') throw syntaxError(this.text, name.pos, 'property name expected');
+    const property = this.resolveProperty(name.text);
+    const field = this.schema.fields[property]!;
+    if (field.type !== 'string' || !field.startsWith) throw new ODataFilterError(`The function 'startswith' is not supported for property '${property}'.`);
+    const comma = this.next();
+    if (comma.kind !== 'comma') throw syntaxError(this.text, comma.pos, "',' expected");
+    const lit = this.next();
+    if (lit.kind !== 'literal' || lit.literal.kind !== 'string') throw syntaxError(this.text, lit.pos, 'string literal expected');
+    const close = this.next();
+    if (close.kind !== 'rparen') throw syntaxError(this.text, close.pos, "')' expected");
+    return { kind: 'startswith', property, prefix: lit.literal.value };
   }
 
   private parseComparison(name: string): FilterNode {
@@ -341,6 +365,10 @@ export function evaluateFilter(node: FilterNode, item: object): boolean {
       return evaluateFilter(node.left, item) || evaluateFilter(node.right, item);
     case 'compare':
       return compareNode(node.op, node.field, (item as Record<string, unknown>)[node.property], node.literal);
+    case 'startswith': {
+      const value = (item as Record<string, unknown>)[node.property];
+      return typeof value === 'string' && value.startsWith(node.prefix);
+    }
   }
 }
 

@@ -22,11 +22,22 @@ export function identifierKind(value: string): 'id' | 'ip' | 'name' | 'invalid' 
 
 /**
  * Finds the one machine a result names: by id (GET /api/machines/{id}), by DNS name
- * (computerDnsName eq, case-insensitive) or by IP (lastIpAddress eq). Several machines for one
+ * (computerDnsName eq, case-insensitive; a short name not found so is looked up as the first
+ * label of an FQDN with startswith) or by IP (lastIpAddress eq). Several machines for one
  * name or IP (re-imaged devices, reused addresses) are never guessed between: the result is
  * refused with the candidates, so the analyst can pass the machine id. Records Defender merged
  * into another (mergedIntoMachineId) are not candidates.
  */
+/** Machines matching a filter, merged records left out; stops after 21 (enough to refuse). */
+async function candidates(reader: GraphClient, filter: string): Promise<Machine[]> {
+  const found: Machine[] = [];
+  for await (const page of machinePages(reader, filter, 100)) {
+    found.push(...page.filter((m) => !m.mergedIntoMachineId));
+    if (found.length > 20) break;
+  }
+  return found;
+}
+
 export async function resolveDevice(reader: GraphClient, value: string): Promise<DeviceResolution> {
   const kind = identifierKind(value);
   if (kind === 'id') {
@@ -38,16 +49,16 @@ export async function resolveDevice(reader: GraphClient, value: string): Promise
       throw error;
     }
   }
-  const filter = kind === 'ip' ? `lastIpAddress eq ${odataString(value)}` : `computerDnsName eq ${odataString(value.toLowerCase().replace(/\.$/, ''))}`;
-  const found: Machine[] = [];
-  for await (const page of machinePages(reader, filter, 100)) {
-    found.push(...page.filter((m) => !m.mergedIntoMachineId));
-    if (found.length > 20) break;
-  }
+  const name = value.toLowerCase().replace(/\.$/, '');
+  let found = await candidates(reader, kind === 'ip' ? `lastIpAddress eq ${odataString(value)}` : `computerDnsName eq ${odataString(name)}`);
+  // A short (NetBIOS) name: Defender names domain-joined devices by their FQDN, so look for
+  // <name>.<domain> (startswith, as Microsoft documents for computerDnsName); the first label must
+  // be the name itself, so ws-0042 does not match ws-00421.contoso.com.
+  const short = kind === 'name' && !name.includes('.');
+  if (found.length === 0 && short) found = (await candidates(reader, `startswith(computerDnsName,${odataString(`${name}.`)})`)).filter((m) => m.computerDnsName?.toLowerCase().split('.')[0] === name);
   if (found.length === 1) return { kind: 'machine', machine: found[0]!, by: kind === 'ip' ? 'ip' : 'name' };
   if (found.length === 0) {
-    const hint = kind === 'name' && !value.includes('.') ? ' (Defender names domain-joined devices by their FQDN: use the full DNS name or the machine id)' : '';
-    return { kind: 'not_found', message: `no Defender machine with ${kind === 'ip' ? 'last IP address' : 'DNS name'} ${value}${hint}` };
+    return { kind: 'not_found', message: `no Defender machine with ${kind === 'ip' ? 'last IP address' : 'DNS name'} ${value}${short ? ` or a DNS name starting with ${name}.` : ''}` };
   }
   const listed = found
     .slice(0, 10)
