@@ -6,13 +6,11 @@ import { AuthenticationError } from '../../microsoft/auth.js';
 import { PermissionError, type GraphClient } from '../../microsoft/graph.js';
 import { errorCode, errorMessage, FINAL_ACTION_STATUSES, machineAction, machineActions, MDE_PERMISSIONS, NO_5XX_RETRY, type MachineAction } from '../../microsoft/mdeDevices.js';
 import { exitWhenDone } from '../../splunk/exitCode.js';
-import { createLogger, redactSecret, type Logger, type LogFields } from '../../splunk/log.js';
-import { openAddonLog } from '../../splunk/logFile.js';
-import { readStdin } from '../../splunk/modinput.js';
-import { parsePayload, type ActionPayload } from '../payload.js';
+import type { Logger } from '../../splunk/log.js';
 import { RateLimiter } from '../rateLimiter.js';
 import { ModActionAudit, type ResultLink } from '../mde/modAction.js';
 import { fieldValues, readResultRows } from '../mde/resultRows.js';
+import { processIo, runModAction, type ModActionIo, type ModActionStart } from '../mde/entry.js';
 import { openMdeSession } from '../mde/session.js';
 import { parseDeviceRequest, type DeviceRequest } from './request.js';
 import { identifierKind, resolveDevice } from './resolve.js';
@@ -45,55 +43,14 @@ interface Target {
   action?: MachineAction;
 }
 
-export interface DeviceActionIo {
-  argv: string[];
-  stdin: NodeJS.ReadableStream;
-  stderrLine: (line: string) => void;
-  env: NodeJS.ProcessEnv;
-}
-
-const defaultIo = (): DeviceActionIo => ({ argv: process.argv.slice(2), stdin: process.stdin, stderrLine: (line) => process.stderr.write(line + '\n'), env: process.env });
-
 /** Runs defender_device_action as splunkd's sendmodalert starts it; returns the exit code. */
-export async function runDeviceAction(io: DeviceActionIo = defaultIo()): Promise<number> {
-  const started = Date.now();
-  const logFile = openAddonLog(io.env, io.stderrLine);
-  const write = (line: string) => {
-    io.stderrLine(line);
-    logFile?.write(`${line} pid=${process.pid}`);
-  };
-  try {
-    return await run(io, write, started);
-  } finally {
-    logFile?.close();
-  }
+export async function runDeviceAction(io: ModActionIo = processIo()): Promise<number> {
+  return runModAction(ACTION_NAME, io, run);
 }
 
-async function run(io: DeviceActionIo, write: (line: string) => void, started: number): Promise<number> {
-  let logger: Logger = createLogger({ write }, { action: ACTION_NAME });
-  if (io.argv[0] !== '--execute') {
-    logger.error(`Unknown mode ${io.argv[0] ?? '(none)'}: splunkd runs alert actions with --execute and the payload on stdin`);
-    return 2;
-  }
-  let payload: ActionPayload;
-  let raw: Record<string, unknown>;
-  try {
-    const text = await readStdin(io.stdin);
-    payload = parsePayload(text);
-    raw = JSON.parse(text) as Record<string, unknown>;
-  } catch (error) {
-    logger.error(`Cannot read the payload from splunkd: ${(error as Error).message}`);
-    return 1;
-  }
-  redactSecret(payload.sessionKey);
-  const base: LogFields = { action: ACTION_NAME, search_name: payload.searchName, sid: payload.sid };
-  logger = logger.child(base);
-  const str = (key: string) => (typeof raw[key] === 'string' ? (raw[key] as string) : '');
-  const audit = (request?: DeviceRequest) =>
-    new ModActionAudit({
-      actionName: ACTION_NAME, searchName: payload.searchName ?? '', sid: payload.sid ?? '', app: payload.app ?? '', user: str('owner'),
-      worker: str('server_host'), resultIndex: request?.resultIndex ?? 'cim_modactions', splunkHome: io.env.SPLUNK_HOME,
-    });
+async function run({ payload, logger: startLogger, write, base, started, env, audit: auditInto }: ModActionStart): Promise<number> {
+  let logger = startLogger;
+  const audit = (request?: DeviceRequest) => auditInto(request?.resultIndex ?? 'cim_modactions');
   let request: DeviceRequest;
   try {
     // Everything the user chose is checked before anything is read from splunkd or sent to Defender.
@@ -108,7 +65,7 @@ async function run(io: DeviceActionIo, write: (line: string) => void, started: n
   try {
     const { rows, total } = await readResultRows(payload, MAX_ROWS);
     const { targets, invalid } = targetsOf(rows, request);
-    const session = await openMdeSession(payload, request.account, write, { ...base, device_action: request.action }, io.env);
+    const session = await openMdeSession(payload, request.account, write, { ...base, device_action: request.action }, env);
     logger = session.logger;
     http = session.http;
     if (total > rows.length) logger.warn(`More than ${MAX_ROWS} results: only the first ${MAX_ROWS} are read`, { results: total });

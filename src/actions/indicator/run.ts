@@ -5,15 +5,11 @@ import { AuthenticationError } from '../../microsoft/auth.js';
 import { PermissionError } from '../../microsoft/graph.js';
 import { errorMessage, MDE_PERMISSIONS, NO_5XX_RETRY } from '../../microsoft/mdeDevices.js';
 import { exitWhenDone } from '../../splunk/exitCode.js';
-import { createLogger, redactSecret, type Logger, type LogFields } from '../../splunk/log.js';
-import { openAddonLog } from '../../splunk/logFile.js';
-import { readStdin } from '../../splunk/modinput.js';
-import { ModActionAudit, type ResultLink } from '../mde/modAction.js';
+import type { ResultLink } from '../mde/modAction.js';
 import { fieldValues, readResultRows } from '../mde/resultRows.js';
+import { processIo, runModAction, type ModActionIo, type ModActionStart } from '../mde/entry.js';
 import { openMdeSession } from '../mde/session.js';
-import { parsePayload, type ActionPayload } from '../payload.js';
 import { RateLimiter } from '../rateLimiter.js';
-import type { DeviceActionIo } from '../device/run.js';
 import { classify, parseIndicatorRequest, type IndicatorRequest, type IndicatorType } from './request.js';
 
 export const ACTION_NAME = 'defender_submit_indicator';
@@ -34,42 +30,13 @@ interface Item {
 }
 
 /** Runs defender_submit_indicator as sendmodalert starts it; returns the exit code. */
-export async function runSubmitIndicator(io: DeviceActionIo = { argv: process.argv.slice(2), stdin: process.stdin, stderrLine: (l) => process.stderr.write(l + '\n'), env: process.env }): Promise<number> {
-  const started = Date.now();
-  const logFile = openAddonLog(io.env, io.stderrLine);
-  const write = (line: string) => {
-    io.stderrLine(line);
-    logFile?.write(`${line} pid=${process.pid}`);
-  };
-  try {
-    return await run(io, write, started);
-  } finally {
-    logFile?.close();
-  }
+export async function runSubmitIndicator(io: ModActionIo = processIo()): Promise<number> {
+  return runModAction(ACTION_NAME, io, run);
 }
 
-async function run(io: DeviceActionIo, write: (line: string) => void, started: number): Promise<number> {
-  let logger: Logger = createLogger({ write }, { action: ACTION_NAME });
-  if (io.argv[0] !== '--execute') {
-    logger.error(`Unknown mode ${io.argv[0] ?? '(none)'}: splunkd runs alert actions with --execute and the payload on stdin`);
-    return 2;
-  }
-  let payload: ActionPayload;
-  let raw: Record<string, unknown>;
-  try {
-    const text = await readStdin(io.stdin);
-    payload = parsePayload(text);
-    raw = JSON.parse(text) as Record<string, unknown>;
-  } catch (error) {
-    logger.error(`Cannot read the payload from splunkd: ${(error as Error).message}`);
-    return 1;
-  }
-  redactSecret(payload.sessionKey);
-  const base: LogFields = { action: ACTION_NAME, search_name: payload.searchName, sid: payload.sid };
-  logger = logger.child(base);
-  const str = (key: string) => (typeof raw[key] === 'string' ? (raw[key] as string) : '');
-  const audit = (resultIndex = 'cim_modactions') =>
-    new ModActionAudit({ actionName: ACTION_NAME, searchName: payload.searchName ?? '', sid: payload.sid ?? '', app: payload.app ?? '', user: str('owner'), worker: str('server_host'), resultIndex, splunkHome: io.env.SPLUNK_HOME });
+async function run({ payload, logger: startLogger, write, base, started, env, audit: auditInto }: ModActionStart): Promise<number> {
+  let logger = startLogger;
+  const audit = (resultIndex = 'cim_modactions') => auditInto(resultIndex);
   let request: IndicatorRequest;
   try {
     request = parseIndicatorRequest(payload.configuration);
@@ -102,7 +69,7 @@ async function run(io: DeviceActionIo, write: (line: string) => void, started: n
       }
     }
     const items = [...byValue.values()];
-    const session = await openMdeSession(payload, request.account, write, base, io.env);
+    const session = await openMdeSession(payload, request.account, write, base, env);
     logger = session.logger;
     http = session.http;
     const client = session.client(`${MDE_PERMISSIONS.indicators} (or Ti.ReadWrite.All)`);
