@@ -8,7 +8,7 @@ import { reportMessage } from './report.js';
 /** `--validate-arguments` of the connection test: always refuses, with the report as the reason. */
 export async function checkConnection(config: InputConfig, logger: Logger): Promise<string> {
   const report = await testConnection(config, INPUTS, logger);
-  logger.info('Connection test', { account: report.account, ok: report.ok, failed: report.steps.filter((s) => !s.ok).length });
+  logger.info('Connection test', { account: report.account, ok: report.ok, failed: report.steps.filter((s) => !s.ok).length, permissions_missing: report.permissions?.lines.filter((l) => !l.granted).length });
   return reportMessage(report);
 }
 

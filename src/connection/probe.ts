@@ -10,7 +10,8 @@ import type { ApiProbe, InputDefinition } from '../splunk/args.js';
 import { redactSecret, type Logger } from '../splunk/log.js';
 import type { InputConfig } from '../splunk/modinput.js';
 import { SplunkRest } from '../splunk/rest.js';
-import type { ConnectionReport, StepResult } from './report.js';
+import { permissionReport } from './permissions.js';
+import type { ConnectionReport, PermissionReport, StepResult } from './report.js';
 
 /** An admin is waiting on the page: a short timeout and one retry, not a poll's patience. */
 const TEST_TIMEOUT_MS = 15_000;
@@ -35,6 +36,7 @@ export async function testConnection(config: InputConfig, inputs: readonly Input
     retry: { ...DEFAULT_RETRY, maxAttempts: 2, maxRetryAfterMs: 5_000 },
   });
   const steps: StepResult[] = [];
+  let permissions: PermissionReport | undefined;
   try {
     const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
     const tokenStep = `Token from Entra ID (${account.endpoints.loginUrl})`;
@@ -50,8 +52,7 @@ export async function testConnection(config: InputConfig, inputs: readonly Input
     for (const probe of probes.values()) {
       if (probe.api === 'mde') {
         // Accounts without a Defender for Endpoint host (China) cannot use these inputs; their
-        // validation says so. The write permissions of the response actions cannot be tested
-        // without acting on a device: the actions name them on first use.
+        // validation says so.
         if (account.endpoints.mdeUrl) steps.push(await mdeProbe(http, tokens, account, probe));
         continue;
       }
@@ -65,10 +66,22 @@ export async function testConnection(config: InputConfig, inputs: readonly Input
         steps.push({ title, ok: false, message: (error as Error).message });
       }
     }
+    // The response actions' write permissions cannot be tested without acting on a device: they
+    // are read from the token instead, and never make the account fail (the inputs work without).
+    if (account.endpoints.mdeUrl && account.endpoints.mdeResource) permissions = await writePermissions(tokens, account.endpoints.mdeResource);
   } finally {
     await http.close();
   }
-  return { account: account.name, ok: steps.every((s) => s.ok), steps };
+  return { account: account.name, ok: steps.every((s) => s.ok), steps, ...(permissions ? { permissions } : {}) };
+}
+
+/** The token for the Defender for Endpoint API (msal's cached one), read for its roles only. */
+async function writePermissions(tokens: TokenProvider, resource: string): Promise<PermissionReport> {
+  try {
+    return permissionReport(await tokens.token(resource));
+  } catch (error) {
+    return { readable: false, message: `The write permissions of the response actions could not be read: no token for the Defender for Endpoint API (${(error as Error).message}).`, lines: [] };
+  }
 }
 
 /** One `$top=1` call to the Defender for Endpoint API; its 404 "no recent devices" is a working answer. */

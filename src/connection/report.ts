@@ -11,10 +11,34 @@ export interface StepResult {
   message: string;
 }
 
+/** One response action and the application permission it needs, as read from the token's `roles` claim. */
+export interface PermissionLine {
+  /** What the permission allows, e.g. "defender_device_action action=isolate, release". */
+  feature: string;
+  /** The permission(s) that allow it; any one of them is enough. */
+  permission: string;
+  granted: boolean;
+  /** Plain words: granted, or what to add and what is blocked without it. */
+  message: string;
+}
+
+/**
+ * The write permissions of the response actions cannot be tested without acting on a device:
+ * they are read from the app-only token's `roles` claim instead. `readable` is false when the
+ * token is not a JWT (nothing is guessed then).
+ */
+export interface PermissionReport {
+  readable: boolean;
+  message: string;
+  lines: PermissionLine[];
+}
+
 export interface ConnectionReport {
   account: string;
   ok: boolean;
   steps: StepResult[];
+  /** Present for accounts with a Defender for Endpoint host; never changes `ok` (the inputs work without them). */
+  permissions?: PermissionReport;
 }
 
 export const REPORT_MARKER = 'TA-defender-xdr connection test: ';

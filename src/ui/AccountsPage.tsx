@@ -197,6 +197,19 @@ function ReportView({ name, report }: { name: string; report: ConnectionReport |
               </List.Item>
             ))}
           </List>
+          {report.permissions && (
+            <div data-permissions-readable={report.permissions.readable}>
+              <Heading level={4}>Response action permissions</Heading>
+              <Paragraph>{report.permissions.message}</Paragraph>
+              <List>
+                {report.permissions.lines.map((l) => (
+                  <List.Item key={l.feature} data-granted={l.granted}>
+                    <strong>{l.granted ? '✓ Granted' : '✗ Missing'}: {l.feature} ({l.permission}).</strong> {l.granted ? '' : l.message}
+                  </List.Item>
+                ))}
+              </List>
+            </div>
+          )}
         </>
       )}
     </div>

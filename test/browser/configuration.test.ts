@@ -247,6 +247,11 @@ test('test connection: success lists the token and every API probe', async () =>
   assert.equal(await report.locator('li[data-ok="true"]').count(), 1 + probes.size);
   for (const permission of probes) assert.match((await report.textContent()) ?? '', new RegExp(permission.replace(/\./g, '\\.')));
   assert.equal((await splunkd(`data/inputs/${connectionTestDefinition.scheme}`)).entries.length, 0, 'the test leaves no stanza');
+  // The response actions' write permissions, read from the token: the stand-in's app has none of them.
+  const permissions = report.locator('[data-permissions-readable="true"]');
+  assert.equal(await permissions.count(), 1);
+  assert.match((await permissions.locator('li[data-granted="false"]').allTextContents()).join('\n'), /Missing: defender_device_action action=isolate, release \(Machine\.Isolate\)/);
+  assert.equal(await permissions.locator('li[data-granted="true"]').count(), 1, 'Machine.Read.All is granted');
   await screenshot(page, '05-test-connection-ok');
 });
 

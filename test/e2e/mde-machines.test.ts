@@ -121,5 +121,31 @@ describe('Test connection', () => {
     const denied = await test();
     assert.equal(denied.ok, false);
     assert.match(step(denied, 'Machine.Read.All')!.message, /Grant the application permission Machine\.Read\.All of the WindowsDefenderATP API/);
+    s.graph.grantRole(s.clientId, 'Machine.Read.All');
+  });
+
+  test('names each response action permission from the token: all granted, then a missing Machine.Isolate', async () => {
+    const writes = ['Machine.Isolate', 'Machine.Scan', 'Machine.CollectForensics', 'Machine.RestrictExecution', 'Machine.StopAndQuarantine', 'Ti.ReadWrite'];
+    for (const role of writes) s.graph.grantRole(s.clientId, role);
+    const run = async () => {
+      const r = await runInputProcess('defender_xdr_connection_test', ['--validate-arguments'], validateConfigXml(s, 'prod', { account: 'prod' }));
+      assert.ok(!r.stderr.includes('eyJ'), 'no token in the log');
+      return parseReportMessage(new XMLParser().parse(r.stdout).error?.message as string)!;
+    };
+    try {
+      const all = await run();
+      assert.equal(all.permissions?.readable, true, JSON.stringify(all.permissions));
+      assert.ok(all.permissions!.lines.length >= 7);
+      assert.deepEqual(all.permissions!.lines.filter((l) => !l.granted), []);
+      s.graph.revokeRole(s.clientId, 'Machine.Isolate');
+      const some = await run();
+      assert.equal(some.ok, all.ok, 'a missing write permission does not fail the account');
+      const missing = some.permissions!.lines.filter((l) => !l.granted);
+      assert.deepEqual(missing.map((l) => l.permission), ['Machine.Isolate']);
+      assert.match(missing[0]!.message, /add the application permission Machine\.Isolate of the WindowsDefenderATP API.*action=isolate and action=release/);
+      assert.ok(!JSON.stringify(some).includes('eyJ'), 'the report holds no token');
+    } finally {
+      for (const role of writes) s.graph.revokeRole(s.clientId, role);
+    }
   });
 });

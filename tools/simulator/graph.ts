@@ -18,13 +18,14 @@
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { constants as cryptoConstants, createHash, randomBytes, randomUUID, timingSafeEqual, verify, X509Certificate } from 'node:crypto';
+import { constants as cryptoConstants, createHash, randomUUID, timingSafeEqual, verify, X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ALERT_STATUSES, CLASSIFICATIONS, DETERMINATIONS, DETECTION_SOURCES, INCIDENT_STATUSES, SERVICE_SOURCES, SEVERITIES,
   DocumentGenerator, TICKS_PER_MS, dateToTicks, evolvableMembers,
   type Alert, type Incident,
 } from './documents.js';
+import { accessTokenJwt, rolesFor } from './accessToken.js';
 import { HuntingApi } from './hunting.js';
 import { MdeAlertsApi, MDE_RESOURCES } from './mde.js';
 import { ODataFilterError, evaluateFilter, formatTicks, parseFilter, toTicks, type FilterNode, type FilterSchema } from './odata.js';
@@ -673,7 +674,13 @@ export class GraphSimulator {
   }
 
   private issueToken(ctx: RequestContext, app: SimulatorApp, resource: string): Reply {
-    const accessToken = randomBytes(48).toString('base64url');
+    const nowS = Math.floor(Date.now() / 1000);
+    const audience = resource === normalizeResource(this.baseUrl) ? 'both'
+      : MDE_RESOURCES.includes(resource) ? 'wdatp'
+      : GRAPH_RESOURCES.map(normalizeResource).includes(resource) ? 'graph' : 'other';
+    // The roles are those granted when the token is issued, as with Entra: a permission granted
+    // or removed later shows in the next token.
+    const accessToken = accessTokenJwt({ resource, tenantId: app.tenantId, clientId: app.clientId, roles: rolesFor(app.roles, audience), issuedAtS: nowS, expiresAtS: nowS + this.tokenLifetimeSeconds });
     this.tokens.set(accessToken, {
       clientId: app.clientId,
       tenantId: app.tenantId,
