@@ -1,4 +1,4 @@
-import { DEVICE_ACTIONS } from '../actions/device/request.js';
+import { CANCEL_PERMISSIONS, DEVICE_ACTIONS } from '../actions/device/request.js';
 import { MDE_PERMISSIONS } from '../microsoft/mdeDevices.js';
 import { tokenRoles } from '../microsoft/tokenClaims.js';
 import type { PermissionLine, PermissionReport } from './report.js';
@@ -21,6 +21,7 @@ export function responseActionNeeds(): Needed[] {
       anyOf: [permission],
       blocks: `action=${actions.join(' and action=')}`,
     })),
+    { feature: 'defender_device_action action=cancel', anyOf: CANCEL_PERMISSIONS, blocks: 'action=cancel (Microsoft accepts any one of these)' },
     { feature: 'defender_submit_indicator', anyOf: [MDE_PERMISSIONS.indicators, 'Ti.ReadWrite.All'], blocks: 'submitting indicators (file hash, IP, domain, URL)' },
   ];
 }

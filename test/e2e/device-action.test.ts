@@ -231,3 +231,80 @@ describe('defender_device_action: many results, ad hoc from Incident Review', ()
     assert.ok(calls.length <= 10 * 3, `at most three calls per device, got ${calls.length}`);
   });
 });
+
+describe('defender_device_action: cancel', () => {
+  const cancels = () => s.graph.requests.filter((r) => r.method === 'POST' && /^\/api\/machineactions\/[^/]+\/cancel$/.test(r.path));
+
+  test('a pending action named by an earlier result is Cancelled; a repeat sends nothing; a finished one is reported, not sent', async () => {
+    const [a, b] = fleet(2);
+    s.graph.mde.devices.offlineMachines.add(a!.id);
+    const isolate = await run({ action: 'isolate', wait_seconds: '1' }, [{ dest: a!.id }, { dest: b!.id }]);
+    assert.equal(isolate.code, 0, isolate.stderr);
+    // The action ids as ES shows them: the machine_action_id of the Common Action Model results.
+    const byMachine = new Map(camEvents().map((e) => [e.body.machine_id, e.body.machine_action_id!]));
+    const pendingId = byMachine.get(a!.id)!;
+    const doneId = byMachine.get(b!.id)!;
+    assert.equal(s.graph.mde.devices.actions.get(pendingId)?.status, 'Pending');
+
+    s.graph.requests.length = 0;
+    home = mkdtempSync(path.join(s.workDir, 'splunk-'));
+    mkdirSync(path.join(home, 'var', 'log', 'splunk'), { recursive: true });
+    const cancel = await run({ action: 'cancel', comment: 'Isolated by mistake, notable $name$' }, [{ machine_action_id: pendingId, rid: '0', orig_sid: 'notable_sid', orig_rid: '3' }, { machine_action_id: pendingId.toUpperCase(), rid: '1' }]);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.equal(cancels().length, 1, 'one cancel for two results naming the same action');
+    assert.equal(s.graph.mde.devices.actions.get(pendingId)!.cancellationComment, 'Isolated by mistake, notable $name$', 'the Comment sent');
+    assert.equal(s.graph.mde.devices.actions.get(pendingId)!.status, 'Cancelled');
+    assert.equal(outcomes(cancel.stderr, 'succeeded').length, 1, cancel.stderr);
+    assert.match(cancel.stderr, /Device action succeeded: Cancellation succeeded \(machine action [0-9a-f-]+, Isolate\)/);
+    const results = camEvents();
+    assert.equal(results.length, 2, 'one result per result');
+    assert.equal(results[0]!.body.device_action, 'cancel');
+    assert.equal(results[0]!.body.machine_action_status, 'Cancelled');
+    assert.equal(results[0]!.body.machine_id, a!.id);
+    assert.match(auditLines()[0]!, /signature="Cancellation succeeded .*orig_sid="notable_sid" rid="0" orig_rid="3" .*action_status="success"/);
+
+    s.graph.requests.length = 0;
+    const again = await run({ action: 'cancel' }, [{ machine_action_id: pendingId }]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(cancels().length, 0, 'already Cancelled: nothing sent');
+    assert.equal(outcomes(again.stderr, 'already_done').length, 1, again.stderr);
+
+    const finished = await run({ action: 'cancel' }, [{ machine_action_id: doneId }]);
+    assert.equal(finished.code, 1);
+    assert.equal(cancels().length, 0, 'a finished action: nothing sent');
+    assert.match(finished.stderr, /WARN Device action ended: machine action [0-9a-f-]+ \(Isolate\) already ended Succeeded; a finished action cannot be cancelled, nothing sent/);
+    assert.equal(s.graph.mde.devices.actions.get(doneId)!.status, 'Succeeded');
+
+    // The stand-in itself refuses to cancel a finished action and leaves it as it ended.
+    assert.throws(() => s.graph.mde.devices.route({
+      method: 'POST', segments: ['api', 'machineactions', doneId, 'cancel'], path: `/api/machineactions/${doneId}/cancel`, queryPairs: [], body: '{"Comment":"x"}',
+      caller: { tenantId: s.tenantId, clientId: s.clientId, roles: ['Machine.Isolate'] }, baseUrl: s.graph.baseUrl,
+    }), (e: Error & { status?: number }) => e.status === 400 && /final state \(Succeeded\)/.test(e.message));
+  });
+
+  test('an id that is not a GUID is refused before any call; an unknown id is not found; without any machine action permission: named', async () => {
+    fleet(1);
+    s.graph.requests.length = 0;
+    const bad = await run({ action: 'cancel' }, [{ machine_action_id: 'not-a-guid' }, { machine_action_id: "1' or '1'='1" }, { dest: 'x' }]);
+    assert.equal(bad.code, 1);
+    assert.equal(apiCalls().length, 0, 'nothing sent');
+    assert.equal(outcomes(bad.stderr, 'invalid').length, 3, bad.stderr);
+    assert.match(bad.stderr, /"not-a-guid" in machine_action_id is not a machine action id \(a GUID/);
+    assert.match(bad.stderr, /no machine action id in the field machine_action_id/);
+
+    const unknown = await run({ action: 'cancel', action_id_field: 'ma' }, [{ ma: '988cc94e-7a8f-4b28-ab65-54970c5d5018' }]);
+    assert.equal(unknown.code, 1);
+    assert.equal(outcomes(unknown.stderr, 'not_found').length, 1, unknown.stderr);
+    assert.equal(cancels().length, 0);
+
+    const [a] = fleet(1);
+    s.graph.mde.devices.offlineMachines.add(a!.id);
+    await run({ action: 'isolate', wait_seconds: '0' }, [{ dest: a!.id }]);
+    const id = [...s.graph.mde.devices.actions.keys()][0]!;
+    for (const role of ['Machine.Isolate', 'Machine.Scan', 'Machine.StopAndQuarantine']) s.graph.revokeRole(s.clientId, role);
+    const denied = await run({ action: 'cancel' }, [{ machine_action_id: id }]);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /ERROR Device action forbidden: cancel: .*Grant the application permission Machine\.Isolate, Machine\.Scan, Machine\.CollectForensics, Machine\.RestrictExecution, Machine\.StopAndQuarantine \(any one of them\)/);
+    assert.equal(s.graph.mde.devices.actions.get(id)!.status, 'Pending');
+  });
+});

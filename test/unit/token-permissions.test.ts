@@ -24,7 +24,8 @@ test('the full set reads as granted, one line per permission of the response act
   assert.equal(report.readable, true);
   assert.equal(report.lines.length, responseActionNeeds().length);
   assert.ok(report.lines.every((l) => l.granted), JSON.stringify(report.lines));
-  assert.deepEqual(report.lines.map((l) => l.permission).sort(), ['Machine.CollectForensics', 'Machine.Isolate', 'Machine.Read.All', 'Machine.RestrictExecution', 'Machine.Scan', 'Machine.StopAndQuarantine', 'Ti.ReadWrite'].sort());
+  assert.deepEqual(report.lines.map((l) => l.permission).sort(), ['Machine.CollectForensics', 'Machine.Isolate', 'Machine.Isolate', 'Machine.Read.All', 'Machine.RestrictExecution', 'Machine.Scan', 'Machine.StopAndQuarantine', 'Ti.ReadWrite'].sort());
+  assert.equal(report.lines.find((l) => l.feature.endsWith('action=cancel'))!.permission, 'Machine.Isolate', 'cancel: any one of the machine action permissions');
   assert.match(report.message, /Every response action permission is granted/);
 });
 
@@ -36,6 +37,10 @@ test('a missing Machine.Isolate is named with what it blocks; Ti.ReadWrite.All s
   assert.match(missing[0]!.feature, /action=isolate, release/);
   assert.match(missing[0]!.message, /add the application permission Machine\.Isolate of the WindowsDefenderATP API.*refuses action=isolate and action=release/);
   assert.equal(report.lines.find((l) => l.feature === 'defender_submit_indicator')!.permission, 'Ti.ReadWrite.All');
+  assert.equal(report.lines.find((l) => l.feature.endsWith('action=cancel'))!.permission, 'Machine.Scan', 'cancel is still allowed through another permission');
+  const none = permissionReport(jwt(['Machine.Read.All'])).lines.find((l) => l.feature.endsWith('action=cancel'))!;
+  assert.equal(none.granted, false);
+  assert.match(none.permission, /^Machine\.Isolate or Machine\.Scan or .*Machine\.LiveResponse$/);
   assert.match(report.message, /1 of \d+ response action permissions are missing/);
 });
 

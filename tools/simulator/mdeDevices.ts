@@ -10,7 +10,8 @@
  *    with case-sensitive bodies, 201 + machineAction, the status moving Pending → InProgress →
  *    Succeeded (or Failed) over time, 400 `ActiveRequestAlreadyExists` while one of the same kind is
  *    pending or running, 403 without the action's permission; `GET /api/machineactions/{id}`,
- *    `GET /api/machineactions?$filter=machineId eq '…' and type eq '…'`;
+ *    `GET /api/machineactions?$filter=machineId eq '…' and type eq '…'`,
+ *    `POST /api/machineactions/{id}/cancel` (a pending or running action becomes Cancelled);
  *  - `POST /api/indicators` (upsert on type + value, 15,000 per tenant), `GET /api/indicators`;
  *  - the vulnerability export `GET /api/machines/SoftwareVulnerabilitiesByMachine` (pageSize ≤
  *    200,000, `$skiptoken` nextLink) and its delta `SoftwareVulnerabilityChangesByMachine?sinceTime=`
@@ -167,6 +168,8 @@ export const VULNERABILITY_PAGE_LIMIT = 200_000;
 const MACHINE_PAGE_LIMIT = 10_000;
 const READ_MACHINES = ['Machine.Read.All', 'Machine.ReadWrite.All'];
 const TI_ROLES = ['Ti.ReadWrite', 'Ti.ReadWrite.All'];
+/** Microsoft's cancel page: any one of the machine action permissions. */
+const CANCEL_ROLES = ['Machine.CollectForensics', 'Machine.Isolate', 'Machine.RestrictExecution', 'Machine.Scan', 'Machine.Offboard', 'Machine.StopAndQuarantine', 'Machine.LiveResponse'];
 const VULN_ROLES = ['Vulnerability.Read.All'];
 const CONTENT_TYPE = 'application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8';
 
@@ -386,6 +389,12 @@ export class MdeDevicesApi {
       this.spend(key);
       return this.startAction(req, id, sub, spec);
     }
+    if (kind === 'machineactions' && id !== undefined && sub === 'cancel') {
+      this.requireMethod(req, 'POST');
+      this.requireRole(req, CANCEL_ROLES);
+      this.spend(key);
+      return this.cancelAction(req, id);
+    }
     if (kind === 'machineactions') {
       this.requireMethod(req, 'GET');
       this.requireRole(req, READ_MACHINES);
@@ -509,6 +518,32 @@ export class MdeDevicesApi {
     };
     this.actions.set(action.id, action);
     return json(201, { '@odata.context': `${req.baseUrl}/api/$metadata#MachineActions/$entity`, ...action });
+  }
+
+  /**
+   * `POST /api/machineactions/{id}/cancel` with `{"Comment"}`: 200 + the machine action, now
+   * Cancelled (Microsoft: "Cancel an already launched machine action that isn't yet in final
+   * state"; 404 when no action has the id). Microsoft documents no answer for an action that has
+   * already ended: the stand-in refuses it with a 400 in the API's error format (an assumption,
+   * said so in docs/devices.md), leaving the action as it ended.
+   */
+  private cancelAction(req: DeviceRequest, id: string): DeviceReply {
+    const body = jsonObject(req.body);
+    const stored = this.actions.get(id);
+    if (!stored) throw new MdeDeviceError(404, 'ResourceNotFound', `Machine action ${id} was not found`);
+    const action = this.current(stored);
+    if (action.status !== 'Pending' && action.status !== 'InProgress') {
+      throw new MdeDeviceError(400, 'InvalidRequest', `Machine action ${id} is in a final state (${action.status}) and cannot be cancelled.`);
+    }
+    const now = new Date(this.now()).toISOString();
+    Object.assign(action, {
+      status: 'Cancelled',
+      lastUpdateDateTimeUtc: now,
+      cancellationRequestor: req.caller.clientId,
+      cancellationComment: typeof body.Comment === 'string' ? body.Comment : null,
+      cancellationDateTimeUtc: now,
+    });
+    return json(200, { '@odata.context': `${req.baseUrl}/api/$metadata#MachineActions/$entity`, ...action });
   }
 
   private upsertIndicator(req: DeviceRequest): DeviceReply {

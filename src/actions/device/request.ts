@@ -23,6 +23,20 @@ export const DEVICE_ACTIONS: Record<string, DeviceActionSpec> = {
   stop_quarantine_file: { segment: 'StopAndQuarantineFile', type: 'StopAndQuarantineFile', permission: MDE_PERMISSIONS.quarantine, label: 'Stop and quarantine file' },
 };
 
+/**
+ * action=cancel: `POST /api/machineactions/{id}/cancel` on a machine action named by its id.
+ * Microsoft accepts any one of these permissions for it.
+ */
+export const CANCEL_PERMISSIONS = [MDE_PERMISSIONS.isolate, MDE_PERMISSIONS.scan, MDE_PERMISSIONS.collect, MDE_PERMISSIONS.restrict, MDE_PERMISSIONS.quarantine, 'Machine.Offboard', 'Machine.LiveResponse'];
+export const CANCEL_ACTION: DeviceActionSpec = {
+  segment: 'cancel',
+  type: 'Cancel',
+  permission: `${CANCEL_PERMISSIONS.slice(0, 5).join(', ')} (any one of them)`,
+  label: 'Cancellation',
+};
+/** Every value param.action takes. */
+export const ACTION_NAMES = [...Object.keys(DEVICE_ACTIONS), 'cancel'];
+
 export interface DeviceRequest {
   account: string;
   action: string;
@@ -34,6 +48,8 @@ export interface DeviceRequest {
   deviceField: string;
   /** stop_quarantine_file: result field with the SHA-1. */
   sha1Field: string;
+  /** cancel: result field with the machine action id (a GUID). */
+  actionIdField: string;
   maxDevices: number;
   requestsPerMinute: number;
   /** How long the run follows the actions it started before reporting their status. */
@@ -41,7 +57,7 @@ export interface DeviceRequest {
   resultIndex: string;
 }
 
-export const DEVICE_DEFAULTS = { deviceField: 'dest', sha1Field: 'file_hash', maxDevices: 20, requestsPerMinute: 50, waitSeconds: 60, resultIndex: 'cim_modactions' } as const;
+export const DEVICE_DEFAULTS = { deviceField: 'dest', sha1Field: 'file_hash', actionIdField: 'machine_action_id', maxDevices: 20, requestsPerMinute: 50, waitSeconds: 60, resultIndex: 'cim_modactions' } as const;
 /** Ceilings whatever the configuration says: Microsoft allows 100 calls a minute and 1,500 an hour. */
 export const DEVICE_LIMITS = { maxDevices: 200, requestsPerMinute: 100, waitSeconds: 180, commentLength: 1000 } as const;
 
@@ -74,9 +90,9 @@ export function parseDeviceRequest(configuration: Record<string, unknown>): Devi
   const account = text(configuration, 'account');
   if (!account) problems.push('account: required; the name of an account configured in the add-on.');
   const action = text(configuration, 'action');
-  const spec = action ? DEVICE_ACTIONS[action] : undefined;
-  if (!action) problems.push(`action: required; one of ${Object.keys(DEVICE_ACTIONS).join(', ')}.`);
-  else if (!spec) problems.push(`action: "${action}" is not one of ${Object.keys(DEVICE_ACTIONS).join(', ')}.`);
+  const spec = action === 'cancel' ? CANCEL_ACTION : action ? DEVICE_ACTIONS[action] : undefined;
+  if (!action) problems.push(`action: required; one of ${ACTION_NAMES.join(', ')}.`);
+  else if (!spec) problems.push(`action: "${action}" is not one of ${ACTION_NAMES.join(', ')}.`);
   const isolationType = text(configuration, 'isolation_type') ?? 'Full';
   if (isolationType !== 'Full' && isolationType !== 'Selective') problems.push(`isolation_type: "${isolationType}" is not Full or Selective.`);
   const scanType = text(configuration, 'scan_type') ?? 'Quick';
@@ -86,6 +102,7 @@ export function parseDeviceRequest(configuration: Record<string, unknown>): Devi
   else if (comment.length > DEVICE_LIMITS.commentLength) problems.push(`comment: longer than ${DEVICE_LIMITS.commentLength} characters.`);
   const deviceField = fieldName(configuration, 'device_field', DEVICE_DEFAULTS.deviceField, problems);
   const sha1Field = fieldName(configuration, 'sha1_field', DEVICE_DEFAULTS.sha1Field, problems);
+  const actionIdField = fieldName(configuration, 'action_id_field', DEVICE_DEFAULTS.actionIdField, problems);
   const maxDevices = count(configuration, 'max_devices', DEVICE_DEFAULTS.maxDevices, DEVICE_LIMITS.maxDevices, problems);
   const requestsPerMinute = count(configuration, 'requests_per_minute', DEVICE_DEFAULTS.requestsPerMinute, DEVICE_LIMITS.requestsPerMinute, problems);
   const waitSeconds = count(configuration, 'wait_seconds', DEVICE_DEFAULTS.waitSeconds, DEVICE_LIMITS.waitSeconds, problems, 0);
@@ -94,6 +111,6 @@ export function parseDeviceRequest(configuration: Record<string, unknown>): Devi
   if (problems.length) throw new ConfigError(`defender_device_action: invalid configuration, nothing was sent to Defender. ${problems.join(' ')}`);
   return {
     account: account!, action: action!, spec: spec!, isolationType: isolationType as 'Full' | 'Selective', scanType: scanType as 'Quick' | 'Full',
-    comment: comment!, deviceField, sha1Field, maxDevices, requestsPerMinute, waitSeconds, resultIndex,
+    comment: comment!, deviceField, sha1Field, actionIdField, maxDevices, requestsPerMinute, waitSeconds, resultIndex,
   };
 }

@@ -1,10 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HttpClient } from '../../http/client.js';
-import { HttpError } from '../../http/errors.js';
-import { serverRequestedWaitMs } from '../../http/retry.js';
 import { AuthenticationError } from '../../microsoft/auth.js';
-import { PermissionError, type GraphClient } from '../../microsoft/graph.js';
-import { errorCode, errorMessage, FINAL_ACTION_STATUSES, machineAction, machineActions, MDE_PERMISSIONS, NO_5XX_RETRY, type MachineAction } from '../../microsoft/mdeDevices.js';
+import { PermissionError } from '../../microsoft/graph.js';
+import { errorMessage, FINAL_ACTION_STATUSES, machineAction, machineActions, MDE_PERMISSIONS, NO_5XX_RETRY, type MachineAction } from '../../microsoft/mdeDevices.js';
 import { exitWhenDone } from '../../splunk/exitCode.js';
 import type { Logger } from '../../splunk/log.js';
 import { RateLimiter } from '../rateLimiter.js';
@@ -12,36 +10,17 @@ import { ModActionAudit, type ResultLink } from '../mde/modAction.js';
 import { fieldValues, readResultRows } from '../mde/resultRows.js';
 import { processIo, runModAction, type ModActionIo, type ModActionStart } from '../mde/entry.js';
 import { openMdeSession } from '../mde/session.js';
+import { cancelActions, cancelTargetsOf } from './cancel.js';
 import { parseDeviceRequest, type DeviceRequest } from './request.js';
 import { identifierKind, resolveDevice } from './resolve.js';
+import { abort, failed, LEVEL, OK_OUTCOMES, type DeviceOutcome, type RunContext, type Target } from './targets.js';
+
+export type { DeviceOutcome } from './targets.js';
 
 export const ACTION_NAME = 'defender_device_action';
 /** splunkd stops an action after maxtime (5 min): no new call after this, so the summary is still written. */
 export const TIME_BUDGET_MS = 270_000;
 const MAX_ROWS = 10_000;
-
-export type DeviceOutcome =
-  | 'succeeded' | 'pending' | 'already_pending' | 'already_done' | 'conflict'
-  | 'not_found' | 'ambiguous' | 'invalid' | 'forbidden' | 'throttled' | 'failed' | 'skipped' | 'skipped_cap';
-
-/** Outcomes in which the device ends (or will end) as asked, without a duplicate request. */
-const OK_OUTCOMES: readonly DeviceOutcome[] = ['succeeded', 'pending', 'already_pending', 'already_done', 'skipped_cap'];
-const LEVEL: Record<DeviceOutcome, 'info' | 'warn' | 'error'> = {
-  succeeded: 'info', pending: 'info', already_pending: 'info', already_done: 'info', conflict: 'warn', not_found: 'warn', ambiguous: 'warn',
-  invalid: 'error', forbidden: 'error', throttled: 'warn', failed: 'error', skipped: 'warn', skipped_cap: 'warn',
-};
-
-/** One device the results name (a value of the device field, with the SHA-1 for quarantine), and the results that named it. */
-interface Target {
-  value: string;
-  sha1?: string;
-  links: ResultLink[];
-  outcome?: DeviceOutcome;
-  message?: string;
-  machineId?: string;
-  machineName?: string;
-  action?: MachineAction;
-}
 
 /** Runs defender_device_action as splunkd's sendmodalert starts it; returns the exit code. */
 export async function runDeviceAction(io: ModActionIo = processIo()): Promise<number> {
@@ -64,7 +43,7 @@ async function run({ payload, logger: startLogger, write, base, started, env, au
   let http: HttpClient | undefined;
   try {
     const { rows, total } = await readResultRows(payload, MAX_ROWS);
-    const { targets, invalid } = targetsOf(rows, request);
+    const { targets, invalid } = request.action === 'cancel' ? cancelTargetsOf(rows, request) : targetsOf(rows, request);
     const session = await openMdeSession(payload, request.account, write, { ...base, device_action: request.action }, env);
     logger = session.logger;
     http = session.http;
@@ -87,7 +66,7 @@ async function run({ payload, logger: startLogger, write, base, started, env, au
       deadlineMs: started + TIME_BUDGET_MS,
       logger,
     };
-    await act(ctx, todo);
+    await (request.action === 'cancel' ? cancelActions(ctx, todo) : act(ctx, todo));
     await followUp(ctx, todo);
     for (const t of targets) report(logger, es, request, t);
     const all = [...targets, ...invalid];
@@ -109,15 +88,6 @@ async function run({ payload, logger: startLogger, write, base, started, env, au
   } finally {
     await http?.close();
   }
-}
-
-interface RunContext {
-  request: DeviceRequest;
-  reader: GraphClient;
-  writer: GraphClient;
-  pace: RateLimiter;
-  deadlineMs: number;
-  logger: Logger;
 }
 
 /** The devices of the results, each once (with its SHA-1 for quarantine), and the results that cannot name one. */
@@ -171,7 +141,7 @@ export function decide(request: DeviceRequest, earlier: MachineAction[], sha1?: 
     if (latest?.type === spec.type && isActive(latest)) return { send: false, outcome: 'already_pending', message: `${spec.label} is already ${latest.status} (machine action ${latest.id}); not sent again`, action: latest };
     if (latest?.type === spec.type && latest.status === 'Succeeded') return { send: false, outcome: 'already_done', message: `${spec.label} already succeeded (machine action ${latest.id}, ${latest.lastUpdateDateTimeUtc ?? latest.creationDateTimeUtc}); nothing to do`, action: latest };
     if (latest?.type === spec.opposite && isActive(latest)) {
-      return { send: false, outcome: 'conflict', message: `a ${latest.type} action is still ${latest.status} (machine action ${latest.id}); not sent, so the two cannot complete out of order. Run again once it has ended, or cancel it in the Defender portal`, action: latest };
+      return { send: false, outcome: 'conflict', message: `a ${latest.type} action is still ${latest.status} (machine action ${latest.id}); not sent, so the two cannot complete out of order. Run again once it has ended, or cancel it (action=cancel with machine action id ${latest.id})`, action: latest };
     }
     return { send: true };
   }
@@ -241,39 +211,6 @@ async function act(ctx: RunContext, targets: Target[]): Promise<void> {
   }
 }
 
-function abort(targets: Target[], index: number, t: Target, message: string, outcome: 'forbidden' | 'failed', step: string): void {
-  t.outcome = outcome;
-  t.message = `${step}: ${message}`;
-  for (const rest of targets.slice(index + 1)) {
-    rest.outcome = 'skipped';
-    rest.message = `not tried: the run stopped at ${t.value} (${outcome})`;
-  }
-}
-
-function failed(ctx: RunContext, t: Target, step: string, error: unknown): void {
-  const code = errorCode(error);
-  if (code === 'ActiveRequestAlreadyExists') {
-    t.outcome = 'already_pending';
-    t.message = `Defender answered that a ${ctx.request.spec.type} action is already in progress on this machine; not sent again`;
-    return;
-  }
-  if (error instanceof HttpError && error.status === 404) {
-    t.outcome = 'not_found';
-    t.message = `${step}: ${errorMessage(error)}`;
-  } else if (error instanceof HttpError && error.status === 400) {
-    t.outcome = 'invalid';
-    t.message = `Defender refused the ${step}: ${errorMessage(error)}`;
-  } else if (error instanceof HttpError && error.status === 429) {
-    const wait = serverRequestedWaitMs({ kind: 'response', status: 429, retryAfter: error.headers['retry-after'], bodyText: error.bodyText }, Date.now());
-    ctx.pace.pause(Math.min(wait ?? 10_000, 60_000));
-    t.outcome = 'throttled';
-    t.message = `still throttled after retries at the ${step} step; run the action again later`;
-  } else {
-    t.outcome = 'failed';
-    t.message = `${step} failed: ${errorMessage(error)}`;
-  }
-}
-
 /** Follows the actions this run started until each has ended or wait_seconds have passed (SOAR's _status_wait). */
 async function followUp(ctx: RunContext, targets: Target[]): Promise<void> {
   const open = () => targets.filter((t) => t.outcome === 'pending' && t.action && !FINAL_ACTION_STATUSES.includes(t.action.status));
@@ -290,14 +227,18 @@ async function followUp(ctx: RunContext, targets: Target[]): Promise<void> {
       }
     }
   }
+  // A cancellation succeeds when the action it cancels ends Cancelled.
+  const wanted = ctx.request.action === 'cancel' ? 'Cancelled' : 'Succeeded';
   for (const t of targets.filter((x) => x.outcome === 'pending' && x.action)) {
     const status = t.action!.status;
-    if (status === 'Succeeded') {
+    if (status === wanted) {
       t.outcome = 'succeeded';
       t.message = `${ctx.request.spec.label} succeeded (machine action ${t.action!.id})`;
     } else if (FINAL_ACTION_STATUSES.includes(status)) {
       t.outcome = 'failed';
-      t.message = `${ctx.request.spec.label} ended ${status} (machine action ${t.action!.id})`;
+      t.message = ctx.request.action === 'cancel'
+        ? `machine action ${t.action!.id} (${t.action!.type}) ended ${status} before the cancellation took effect`
+        : `${ctx.request.spec.label} ended ${status} (machine action ${t.action!.id})`;
     } else {
       t.message = `${ctx.request.spec.label} requested and still ${status} after ${ctx.request.waitSeconds} s (machine action ${t.action!.id}); follow it in the Defender portal`;
     }
