@@ -77,6 +77,7 @@ describe('defender_endpoint_machines', () => {
       assert.equal(asset.bunit, m.rbacGroupName);
       const expected = m.machineTags.includes('DomainController') ? 'critical' : m.deviceValue === 'High' || m.osPlatform.startsWith('WindowsServer') ? 'high' : m.deviceValue === 'Low' ? 'low' : 'medium';
       assert.equal(asset.priority, expected, m.id);
+      assert.ok(asset.country, `iplocation on ${m.lastExternalIpAddress} gives a country`);
     }
   });
 

@@ -206,6 +206,14 @@ export function analyse(pipeline: string, available: Iterable<string>): Analysis
         names.forEach((f) => fields?.add(f));
         break;
       }
+      // iplocation [prefix=<p>] <ip field>: reads the field, adds <p>City, Country, Region, lat, lon.
+      case 'iplocation': {
+        const prefix = /prefix=("[^"]*"|\S+)/.exec(body)?.[1]?.replace(/^"|"$/g, '') ?? '';
+        const ipField = body.replace(/(prefix|allfields|lang)=("[^"]*"|\S+)/g, '').trim();
+        read(stage, [ipField]);
+        for (const f of ['City', 'Country', 'Region', 'lat', 'lon']) fields?.add(`${prefix}${f}`);
+        break;
+      }
       default:
         problems.push(`command "${cmd}" is not known to this checker`);
     }

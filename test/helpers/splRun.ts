@@ -1,10 +1,11 @@
 /**
  * TEST TOOL — runs the small subset of SPL the add-on's dashboards use (search filters, eval,
- * where, stats, timechart, sort, dedup, head, table, rename, fillnull) over events whose fields
+ * where, stats, timechart, sort, dedup, head, table, rename, fillnull, iplocation, outputlookup) over events whose fields
  * come from the search-time model, to give the dashboard preview real results from fixture data.
  * It is not Splunk: it models what these searches need and throws on anything else. The field
  * checks of test/unit/dashboards.test.ts do not depend on it.
  */
+import { geoLookup } from './geoip.js';
 import { parseAggregations, splitPipeline, splitTopLevel } from './spl.js';
 
 export type Cell = string | number | null | string[];
@@ -416,6 +417,22 @@ export function runSpl(pipeline: string, input: Row[], options: RunOptions): Row
         const value = m ? m[1].replace(/^"|"$/g, '') : '0';
         const fields = (m ? m[2] : body).split(/[\s,]+/).filter(Boolean);
         rows = rows.map((r) => ({ ...r, ...Object.fromEntries(fields.map((f) => [f, r[f] ?? value])) }));
+        break;
+      }
+      case 'iplocation': {
+        // Splunk: adds City, Country, Region, lat, lon (with prefix=) from its GeoIP database (here
+        // the fixed test table of geoip.ts); an address without a location gets no fields.
+        const m = /^((?:\s*(?:prefix|allfields|lang)=\S+)*)\s*([A-Za-z_][\w.{}]*)\s*$/.exec(body);
+        if (!m) throw new Error(`iplocation ${body}`);
+        const opts = Object.fromEntries([...m[1].matchAll(/(prefix|allfields|lang)=(\S+)/g)].map((o) => [o[1], o[2].replace(/^"|"$/g, '')]));
+        if (opts.lang || (opts.allfields && !/^(false|f|0)$/i.test(opts.allfields))) throw new Error('iplocation: only prefix= is modelled');
+        const prefix = opts.prefix ?? '';
+        rows = rows.map((r) => {
+          const ip = single(r[m[2]] ?? null);
+          const where = ip === null ? undefined : geoLookup(String(ip));
+          if (!where) return r;
+          return { ...r, [`${prefix}City`]: where.City, [`${prefix}Country`]: where.Country, [`${prefix}Region`]: where.Region, [`${prefix}lat`]: String(where.lat), [`${prefix}lon`]: String(where.lon) };
+        });
         break;
       }
       case 'outputlookup': {

@@ -93,7 +93,23 @@ test('one asset row per device from its latest poll, with ES asset fields, prior
   assert.equal(byKey.get('lo')!.priority, 'low');
   assert.equal(byKey.get('lo')!.is_expected, 'false');
   // Exactly the columns ES's asset framework reads, plus the id and when Defender last saw it.
-  assert.deepEqual(Object.keys(ws), ['_key', 'dest_id', 'ip', 'mac', 'nt_host', 'dns', 'priority', 'bunit', 'category', 'is_expected', 'requires_av', 'should_update', 'os', 'last_seen']);
+  assert.deepEqual(Object.keys(ws), ['_key', 'dest_id', 'ip', 'mac', 'nt_host', 'dns', 'priority', 'bunit', 'category', 'is_expected', 'requires_av', 'should_update', 'os', 'last_seen', 'lat', 'long', 'city', 'country']);
+});
+
+test('geo fields from iplocation on the external address: located, country only, unknown and internal addresses left empty', () => {
+  const rows = [
+    row(machine('sea', 'sea.contoso.com', { lastExternalIpAddress: '203.0.113.7' }), NOW_S - 600),
+    row(machine('de', 'de.contoso.com', { lastExternalIpAddress: '203.0.113.200' }), NOW_S - 600),
+    row(machine('unk', 'unk.contoso.com', { lastExternalIpAddress: '198.51.100.9' }), NOW_S - 600),
+    row(machine('lan', 'lan.contoso.com', { lastExternalIpAddress: '10.1.2.3' }), NOW_S - 600),
+    row(machine('none', 'none.contoso.com', { lastExternalIpAddress: null }), NOW_S - 600),
+  ];
+  const byKey = new Map(runAssetSearch(rows).map((a) => [a._key, a]));
+  const geo = (key: string) => { const a = byKey.get(key)!; return [a.lat, a.long, a.city, a.country]; };
+  assert.deepEqual(geo('sea'), ['47.6062', '-122.3321', 'Seattle', 'United States']);
+  assert.deepEqual(geo('de'), ['51.2993', '9.491', null, 'Germany'], 'an empty City is no city');
+  for (const key of ['unk', 'lan', 'none']) assert.deepEqual(geo(key), [null, null, null, null], key);
+  assert.ok(!Object.keys(byKey.get('sea')!).some((k) => k.startsWith('geo_')), 'the working fields are not in the lookup');
 });
 
 test('stale devices age out: not listed in the retention window, or not seen by Defender for 30 days', () => {
