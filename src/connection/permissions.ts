@@ -10,7 +10,7 @@ interface Needed {
   blocks: string;
 }
 
-/** One line per permission the response actions need, from the actions' own definitions. */
+/** One line per permission the response actions need, from the actions' own definitions, and the owner lookup's. */
 export function responseActionNeeds(): Needed[] {
   const byPermission = new Map<string, string[]>();
   for (const [name, spec] of Object.entries(DEVICE_ACTIONS)) byPermission.set(spec.permission, [...(byPermission.get(spec.permission) ?? []), name]);
@@ -23,6 +23,8 @@ export function responseActionNeeds(): Needed[] {
     })),
     { feature: 'defender_device_action action=cancel', anyOf: CANCEL_PERMISSIONS, blocks: 'action=cancel (Microsoft accepts any one of these)' },
     { feature: 'defender_submit_indicator', anyOf: [MDE_PERMISSIONS.indicators, 'Ti.ReadWrite.All'], blocks: 'submitting indicators (file hash, IP, domain, URL)' },
+    // Not an action, but like them it cannot be probed without a device: the machines input's opt-in owner.
+    { feature: 'defender_endpoint_machines owner_lookups (optional)', anyOf: [MDE_PERMISSIONS.logonUsers], blocks: 'reading logon users, so devices get no owner' },
   ];
 }
 

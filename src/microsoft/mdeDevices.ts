@@ -15,6 +15,8 @@ export const MDE_PERMISSIONS = {
   quarantine: 'Machine.StopAndQuarantine',
   indicators: 'Ti.ReadWrite',
   vulnerabilities: 'Vulnerability.Read.All',
+  /** GET /api/machines/{id}/logonusers (the asset owner). */
+  logonUsers: 'User.Read.All',
 } as const;
 
 export const OF_WDATP = 'of the WindowsDefenderATP API (API permissions > Add a permission > APIs my organization uses > WindowsDefenderATP)';

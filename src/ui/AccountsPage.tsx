@@ -199,7 +199,7 @@ function ReportView({ name, report }: { name: string; report: ConnectionReport |
           </List>
           {report.permissions && (
             <div data-permissions-readable={report.permissions.readable}>
-              <Heading level={4}>Response action permissions</Heading>
+              <Heading level={4}>Permissions read from the token (response actions, device owner)</Heading>
               <Paragraph>{report.permissions.message}</Paragraph>
               <List>
                 {report.permissions.lines.map((l) => (

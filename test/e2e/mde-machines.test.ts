@@ -3,7 +3,7 @@
  * runs it, against the simulator's machines API (tools/simulator/mdeDevices.ts).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
@@ -104,6 +104,90 @@ describe('defender_endpoint_machines', () => {
   });
 });
 
+describe('defender_endpoint_machines: owner (opt-in)', () => {
+  const logonCalls = () => s.graph.requests.filter((r) => /^\/api\/machines\/[^/]+\/logonusers$/.test(r.path));
+  const ownerOf = (events: { data: string }[]) => new Map(events.map((e) => JSON.parse(e.data) as { id: string; owner?: string }).map((m) => [m.id, m.owner]));
+  const ledgerLines = (cp: string) => readdirSync(cp).filter((f) => f.startsWith('mde-calls-')).flatMap((f) => readFileSync(path.join(cp, f), 'utf8').trim().split('\n').filter(Boolean)).length;
+
+  test('only new or changed devices are read, capped per poll; owners carried by the checkpoint; every call on the MDE budget', async () => {
+    s.graph.mde.resetBudget();
+    const devices = s.graph.mde.devices;
+    devices.machines.clear();
+    devices.logonUsers.clear();
+    s.graph.grantRole(s.clientId, 'Machine.Read.All');
+    s.graph.grantRole(s.clientId, 'User.Read.All');
+    const machines = devices.addMachines(5);
+    const day = (n: number) => new Date(Date.now() - n * 86_400_000);
+    devices.addLogonUser(machines[0]!.id, 'alice', day(3));
+    devices.addLogonUser(machines[0]!.id, 'bob', day(1));
+    devices.addLogonUser(machines[0]!.id, 'backup-svc', day(0), { network: true });
+    devices.addLogonUser(machines[1]!.id, 'scanner', day(0), { network: true });
+    for (const m of machines.slice(3)) devices.addLogonUser(m.id, `user-${m.computerDnsName.split('.')[0]}`, day(2));
+    const cp = mkdtempSync(path.join(s.workDir, 'cp-'));
+    const poll = async (params: Record<string, string>) => {
+      s.graph.requests.length = 0;
+      const r = await runInputProcess(SCHEME, [], runConfigXml(s, SCHEME, 'inv', { account: 'prod', ...params }, cp));
+      assert.equal(r.code, 0, r.stderr);
+      return { ...r, events: parseStream(r.stdout) };
+    };
+    const expected = new Map([[machines[0]!.id, 'contoso\\bob'], [machines[1]!.id, 'contoso\\scanner'], [machines[2]!.id, undefined], [machines[3]!.id, `contoso\\user-${machines[3]!.computerDnsName.split('.')[0]}`], [machines[4]!.id, `contoso\\user-${machines[4]!.computerDnsName.split('.')[0]}`]]);
+
+    const off = await poll({});
+    assert.equal(logonCalls().length, 0, 'off by default');
+    assert.ok([...ownerOf(off.events).values()].every((o) => o === undefined));
+
+    const ledgerBefore = ledgerLines(cp);
+    const first = await poll({ owner_lookups: '3' });
+    assert.equal(logonCalls().length, 3, 'capped at 3');
+    assert.equal(ledgerLines(cp) - ledgerBefore, s.graph.requests.filter((r) => r.path.startsWith('/api/')).length, 'the machines and logon user calls are counted on one budget ledger');
+    const read = new Set(logonCalls().map((c) => c.path.split('/')[3]));
+    for (const [id, owner] of ownerOf(first.events)) assert.equal(owner, read.has(id) ? expected.get(id) : undefined, id);
+    assert.match(first.stderr, /Poll finished .*owner_lookups=3/);
+
+    const second = await poll({ owner_lookups: '3' });
+    assert.equal(logonCalls().length, 2, 'the two devices not read yet, the others carried');
+    assert.ok(logonCalls().every((c) => !read.has(c.path.split('/')[3]!)));
+    assert.deepEqual(ownerOf(second.events), expected);
+
+    const third = await poll({ owner_lookups: '3' });
+    assert.equal(logonCalls().length, 0, 'nothing changed');
+    assert.deepEqual(ownerOf(third.events), expected);
+
+    // A new full report of device 0 (a new lastSeen) after carol logged on: read again.
+    devices.addLogonUser(machines[0]!.id, 'carol', day(0));
+    machines[0]!.lastSeen = new Date().toISOString();
+    const fourth = await poll({ owner_lookups: '3' });
+    assert.deepEqual(logonCalls().map((c) => c.path), [`/api/machines/${machines[0]!.id}/logonusers`]);
+    assert.equal(ownerOf(fourth.events).get(machines[0]!.id), 'contoso\\carol');
+
+    // The asset lookup takes the owner from the event.
+    const app = loadApp(path.join(APP_DIR));
+    const conf = (file: string) => parseConf(readFileSync(path.join(APP_DIR, 'default', file), 'utf8'));
+    const spl = expandMacros(conf('savedsearches.conf').get('Defender XDR - Asset lookup from Defender for Endpoint devices')!.get('search')!, conf('macros.conf')).text;
+    const rows: Row[] = fourth.events.map((e) => {
+      const row: Row = { _time: e.time, sourcetype: e.sourcetype };
+      for (const [k, v] of evaluate(app, { sourcetype: e.sourcetype, raw: e.data }).fields) if (k !== '_raw') row[k] = v.length === 1 ? v[0]! : v;
+      return row;
+    });
+    const lookups: Record<string, Row[]> = {};
+    runSpl(spl, rows, { nowS: Date.now() / 1000, lookups });
+    assert.equal(lookups.defender_xdr_assets!.find((a) => a._key === machines[0]!.id)!.owner, 'contoso\\carol');
+  });
+
+  test('without User.Read.All the inventory is still ingested; the missing permission is named once', async () => {
+    s.graph.mde.resetBudget();
+    s.graph.mde.devices.machines.clear();
+    s.graph.mde.devices.addMachines(4);
+    s.graph.revokeRole(s.clientId, 'User.Read.All');
+    s.graph.requests.length = 0;
+    const r = await runOnce({ account: 'prod', owner_lookups: '10' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.events.length, 4);
+    assert.equal(logonCalls().length, 1, 'stops after the first refusal');
+    assert.equal(r.stderr.match(/WARN Device owners not read: .*Grant the application permission User\.Read\.All of the WindowsDefenderATP API/g)?.length, 1, r.stderr);
+  });
+});
+
 describe('Test connection', () => {
   test('probes the machines and vulnerability APIs, names a missing Machine.Read.All', async () => {
     s.graph.mde.resetBudget();
@@ -126,7 +210,7 @@ describe('Test connection', () => {
   });
 
   test('names each response action permission from the token: all granted, then a missing Machine.Isolate', async () => {
-    const writes = ['Machine.Isolate', 'Machine.Scan', 'Machine.CollectForensics', 'Machine.RestrictExecution', 'Machine.StopAndQuarantine', 'Ti.ReadWrite'];
+    const writes = ['Machine.Isolate', 'Machine.Scan', 'Machine.CollectForensics', 'Machine.RestrictExecution', 'Machine.StopAndQuarantine', 'Ti.ReadWrite', 'User.Read.All'];
     for (const role of writes) s.graph.grantRole(s.clientId, role);
     const run = async () => {
       const r = await runInputProcess('defender_xdr_connection_test', ['--validate-arguments'], validateConfigXml(s, 'prod', { account: 'prod' }));

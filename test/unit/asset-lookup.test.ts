@@ -93,7 +93,18 @@ test('one asset row per device from its latest poll, with ES asset fields, prior
   assert.equal(byKey.get('lo')!.priority, 'low');
   assert.equal(byKey.get('lo')!.is_expected, 'false');
   // Exactly the columns ES's asset framework reads, plus the id and when Defender last saw it.
-  assert.deepEqual(Object.keys(ws), ['_key', 'dest_id', 'ip', 'mac', 'nt_host', 'dns', 'priority', 'bunit', 'category', 'is_expected', 'requires_av', 'should_update', 'os', 'last_seen', 'lat', 'long', 'city', 'country']);
+  assert.deepEqual(Object.keys(ws), ['_key', 'dest_id', 'ip', 'mac', 'nt_host', 'dns', 'owner', 'priority', 'bunit', 'category', 'is_expected', 'requires_av', 'should_update', 'os', 'last_seen', 'lat', 'long', 'city', 'country']);
+});
+
+test('owner: the one the input found for the device (its latest poll), else empty', () => {
+  const rows = [
+    row(machine('o1', 'o1.contoso.com', { owner: 'contoso\\alice' }), NOW_S - 7200),
+    row(machine('o1', 'o1.contoso.com', { owner: 'contoso\\bob' }), NOW_S - 600),
+    row(machine('o2', 'o2.contoso.com'), NOW_S - 600),
+  ];
+  const byKey = new Map(runAssetSearch(rows).map((a) => [a._key, a]));
+  assert.equal(byKey.get('o1')!.owner, 'contoso\\bob');
+  assert.equal(byKey.get('o2')!.owner, null);
 });
 
 test('geo fields from iplocation on the external address: located, country only, unknown and internal addresses left empty', () => {

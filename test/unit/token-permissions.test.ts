@@ -8,7 +8,7 @@ import { permissionReport, responseActionNeeds } from '../../src/connection/perm
 import { tokenRoles } from '../../src/microsoft/tokenClaims.js';
 import { accessTokenJwt, rolesFor } from '../../tools/simulator/accessToken.js';
 
-const ALL = ['Machine.Read.All', 'Machine.Isolate', 'Machine.Scan', 'Machine.CollectForensics', 'Machine.RestrictExecution', 'Machine.StopAndQuarantine', 'Ti.ReadWrite', 'Vulnerability.Read.All', 'SecurityAlert.Read.All'];
+const ALL = ['User.Read.All', 'Machine.Read.All', 'Machine.Isolate', 'Machine.Scan', 'Machine.CollectForensics', 'Machine.RestrictExecution', 'Machine.StopAndQuarantine', 'Ti.ReadWrite', 'Vulnerability.Read.All', 'SecurityAlert.Read.All'];
 const jwt = (roles: string[]) => accessTokenJwt({ resource: 'https://api.securitycenter.microsoft.com', tenantId: 't', clientId: 'c', roles: rolesFor(roles, 'wdatp'), issuedAtS: 1, expiresAtS: 2 });
 
 test('roles are read from a JWT; a JWT without the claim holds none; opaque and encrypted tokens are unreadable', () => {
@@ -24,7 +24,7 @@ test('the full set reads as granted, one line per permission of the response act
   assert.equal(report.readable, true);
   assert.equal(report.lines.length, responseActionNeeds().length);
   assert.ok(report.lines.every((l) => l.granted), JSON.stringify(report.lines));
-  assert.deepEqual(report.lines.map((l) => l.permission).sort(), ['Machine.CollectForensics', 'Machine.Isolate', 'Machine.Isolate', 'Machine.Read.All', 'Machine.RestrictExecution', 'Machine.Scan', 'Machine.StopAndQuarantine', 'Ti.ReadWrite'].sort());
+  assert.deepEqual(report.lines.map((l) => l.permission).sort(), ['Machine.CollectForensics', 'Machine.Isolate', 'Machine.Isolate', 'Machine.Read.All', 'Machine.RestrictExecution', 'Machine.Scan', 'Machine.StopAndQuarantine', 'Ti.ReadWrite', 'User.Read.All'].sort());
   assert.equal(report.lines.find((l) => l.feature.endsWith('action=cancel'))!.permission, 'Machine.Isolate', 'cancel: any one of the machine action permissions');
   assert.match(report.message, /Every response action permission is granted/);
 });

@@ -12,6 +12,7 @@
  *    pending or running, 403 without the action's permission; `GET /api/machineactions/{id}`,
  *    `GET /api/machineactions?$filter=machineId eq '…' and type eq '…'`,
  *    `POST /api/machineactions/{id}/cancel` (a pending or running action becomes Cancelled);
+ *  - `GET /api/machines/{id}/logonusers` (User.Read.All; 404 for an unknown machine);
  *  - `POST /api/indicators` (upsert on type + value, 15,000 per tenant), `GET /api/indicators`;
  *  - the vulnerability export `GET /api/machines/SoftwareVulnerabilitiesByMachine` (pageSize ≤
  *    200,000, `$skiptoken` nextLink) and its delta `SoftwareVulnerabilityChangesByMachine?sinceTime=`
@@ -79,6 +80,18 @@ export interface MachineAction {
   relatedFileInfo: { fileIdentifier: string; fileIdentifierType: string } | null;
   commands: unknown[];
   troubleshootInfo: string | null;
+}
+
+/** A user of GET /api/machines/{id}/logonusers, as in Microsoft's example. */
+export interface LogonUser {
+  id: string;
+  accountName: string;
+  accountDomain: string;
+  firstSeen: string;
+  lastSeen: string;
+  logonTypes: string;
+  isDomainAdmin: boolean;
+  isOnlyNetworkUser: boolean;
 }
 
 export interface Indicator {
@@ -226,6 +239,8 @@ export class MdeDevicesApi {
   machines = new Map<string, Machine>();
   actions = new Map<string, MachineAction>();
   indicators = new Map<string, Indicator>();
+  /** Logged-on users by machine id; a machine without an entry has none. */
+  logonUsers = new Map<string, LogonUser[]>();
   vulnerabilities = new Map<string, Vulnerability>();
   vulnerabilityChanges: VulnerabilityChange[] = [];
   /** How long a new action stays Pending, then InProgress, before it ends (ms). */
@@ -297,6 +312,22 @@ export class MdeDevicesApi {
       added.push(machine);
     }
     return added;
+  }
+
+  /** Records `account` (of domain `contoso`) as logged on to a machine, last seen `lastSeen`. */
+  addLogonUser(machineId: string, account: string, lastSeen: Date, opts: { network?: boolean; logonTypes?: string } = {}): LogonUser {
+    const user: LogonUser = {
+      id: `contoso\\${account}`,
+      accountName: account,
+      accountDomain: 'contoso',
+      firstSeen: new Date(lastSeen.getTime() - 30 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      lastSeen: lastSeen.toISOString().replace(/\.\d+Z$/, 'Z'),
+      logonTypes: opts.logonTypes ?? (opts.network ? 'Network' : 'Interactive'),
+      isDomainAdmin: false,
+      isOnlyNetworkUser: opts.network ?? false,
+    };
+    this.logonUsers.set(machineId, [...(this.logonUsers.get(machineId) ?? []).filter((u) => u.id !== user.id), user]);
+    return user;
   }
 
   /** Gives each machine some of the catalogue's vulnerable software; returns the records. */
@@ -381,6 +412,14 @@ export class MdeDevicesApi {
         const machine = this.machines.get(id);
         if (!machine) throw new MdeDeviceError(404, 'ResourceNotFound', `Machine ${id} was not found`);
         return json(200, { '@odata.context': `${req.baseUrl}/api/$metadata#Machines/$entity`, ...machine });
+      }
+      if (sub === 'logonusers') {
+        this.requireMethod(req, 'GET');
+        this.requireRole(req, ['User.Read.All']);
+        this.spend(key);
+        // Microsoft: 200 with the list of users, 404 when the device is not found.
+        if (!this.machines.has(id)) throw new MdeDeviceError(404, 'ResourceNotFound', `Machine ${id} was not found`);
+        return json(200, { '@odata.context': `${req.baseUrl}/api/$metadata#Users`, value: this.logonUsers.get(id) ?? [] });
       }
       const spec = MACHINE_ACTIONS[sub];
       if (!spec) throw notFound(req.path);

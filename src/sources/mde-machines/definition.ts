@@ -18,5 +18,15 @@ export const mdeMachinesDefinition: InputDefinition = {
       specType: '<OData filter clause>',
       validate: rules.odataFilter,
     },
+    {
+      name: 'owner_lookups',
+      title: 'Owner lookups per poll',
+      description: 'Opt-in (0 = off): at most this many devices that are new or changed since the last poll get their logon users read (GET /api/machines/{id}/logonusers, permission User.Read.All of the WindowsDefenderATP API); the most recent one becomes the device\'s owner, kept for later polls. The calls share the app\'s 100/min and 1,500/h Defender for Endpoint budget.',
+      dataType: 'number',
+      required: false,
+      defaultText: '0',
+      specType: '<integer>',
+      validate: rules.integerBetween(0, 500),
+    },
   ],
 };

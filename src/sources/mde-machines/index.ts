@@ -1,8 +1,10 @@
 import { mdeClient } from '../../microsoft/mde.js';
 import { mdeLedgerDir } from '../../microsoft/mdeBudget.js';
 import { machinePages, MDE_PERMISSIONS, OF_WDATP } from '../../microsoft/mdeDevices.js';
+import { CheckpointStore } from '../../splunk/checkpoint.js';
 import type { PollContext, PollSummary } from '../pollContext.js';
 import { itemJson } from '../serialize.js';
+import { isOwnerCheckpoint, OwnerTracker, type OwnerCheckpoint } from './owners.js';
 
 export const MDE_MACHINE_SOURCETYPE = 'ms:defender:endpoint:machine';
 
@@ -21,6 +23,16 @@ export async function pollMdeMachines(ctx: PollContext): Promise<PollSummary> {
   });
   await client.warmUp();
   const filter = ctx.params.filter?.trim() || undefined;
+  // Opt-in: the owner costs one call per device read, so only new or changed devices are read.
+  const ownerCap = Number(ctx.params.owner_lookups?.trim() || 0);
+  const store = ownerCap > 0 ? new CheckpointStore<OwnerCheckpoint>(ctx.checkpointDir, ctx.stanza, ctx.logger) : undefined;
+  const owners = store
+    ? new OwnerTracker((await store.load(isOwnerCheckpoint)).state, ownerCap, mdeClient(ctx.http, ctx.tokens, ctx.account, {
+      ledgerDir: mdeLedgerDir(ctx.checkpointDir),
+      logger: ctx.logger,
+      permission: `${MDE_PERMISSIONS.logonUsers} ${OF_WDATP}`,
+    }), ctx.logger, new Date(ctx.nowMs).toISOString())
+    : undefined;
   let emitted = 0;
   let pages = 0;
   const seen = new Set<string>();
@@ -30,14 +42,18 @@ export async function pollMdeMachines(ctx: PollContext): Promise<PollSummary> {
     // A device moving between pages of a $skip read can appear twice: emitted once per poll.
     const fresh = page.filter((m) => typeof m.id === 'string' && !seen.has(m.id) && seen.add(m.id));
     duplicates += page.length - fresh.length;
+    const ownerById = owners ? await owners.ownersFor(fresh) : undefined;
     emitted += await ctx.writer.writeEvents(
       fresh.map((machine) => ({
         timeMs: ctx.nowMs,
-        data: itemJson(machine, ctx.logger, ['lastSeen', 'firstSeen']),
+        // `owner` is the add-on's (from the device's logon users), added to the API's JSON.
+        data: itemJson(ownerById?.has(machine.id) ? { ...machine, owner: ownerById.get(machine.id) } : machine, ctx.logger, ['lastSeen', 'firstSeen']),
         sourcetype: MDE_MACHINE_SOURCETYPE,
         index: ctx.params.index || undefined,
       })),
     );
   }
-  return { emitted, pages, skipped_duplicates: duplicates, repaged: 0, high_water_mark: new Date(ctx.nowMs).toISOString(), mode: 'snapshot' };
+  // Saved only once the whole snapshot was emitted: a failed poll reads the same devices again.
+  if (store && owners) await store.save(owners.state());
+  return { emitted, pages, skipped_duplicates: duplicates, repaged: 0, high_water_mark: new Date(ctx.nowMs).toISOString(), mode: 'snapshot', ...(owners?.stats ?? {}) };
 }
