@@ -13,6 +13,13 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
   /** Fewer attempts for some statuses, e.g. a 500 that a fallback handles better than waiting. */
   maxAttemptsByStatus?: Record<number, number>;
+  /**
+   * A server-requested wait longer than maxRetryAfterMs: give up at once (the caller reports it)
+   * instead of retrying before the server said to. For callers with a bounded run (alert actions).
+   */
+  giveUpBeyondMaxRetryAfter?: boolean;
+  /** Epoch ms: no wait that would end after it; give up instead (splunkd ends an alert action at its maxtime). */
+  deadlineMs?: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, maxRetryAfterMs: 300_000 };
@@ -58,9 +65,16 @@ export function retryDelayMs(
   if (!isRetryable(outcome) || attempt >= policy.maxAttempts) return undefined;
   if (outcome.kind === 'response' && attempt >= (policy.maxAttemptsByStatus?.[outcome.status] ?? Infinity)) return undefined;
   const requested = serverRequestedWaitMs(outcome, nowMs);
-  if (requested !== undefined) return Math.min(requested, policy.maxRetryAfterMs);
-  // Equal jitter: at least half the exponential step, so retries never collapse to zero,
-  // and spread over the other half so many inputs do not retry in lock-step.
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return Math.round(step / 2 + random() * (step / 2));
+  let wait: number;
+  if (requested !== undefined) {
+    if (requested > policy.maxRetryAfterMs && policy.giveUpBeyondMaxRetryAfter) return undefined;
+    wait = Math.min(requested, policy.maxRetryAfterMs);
+  } else {
+    // Equal jitter: at least half the exponential step, so retries never collapse to zero,
+    // and spread over the other half so many inputs do not retry in lock-step.
+    const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+    wait = Math.round(step / 2 + random() * (step / 2));
+  }
+  if (policy.deadlineMs !== undefined && nowMs + wait > policy.deadlineMs) return undefined;
+  return wait;
 }

@@ -187,6 +187,44 @@ describe('defender_device_action: devices it cannot act on', () => {
   });
 });
 
+describe('defender_device_action: a Retry-After longer than the run can wait', () => {
+  test('no wait, no early retry; what was not sent is reported throttled in the ES results and the log; a later run sends each once', async () => {
+    const [a, b, c, d] = fleet(4);
+    s.graph.faults.push({ match: new RegExp(`/api/machines/${b!.id}/isolate`), fault: { kind: 'status', status: 429, retryAfter: '600' }, times: 5 });
+    const rows = [a, b, c, d].map((m, i) => ({ dest: m!.id, rid: String(i), orig_sid: 'notable_sid', orig_rid: String(10 + i) }));
+    const r = await run({ action: 'isolate', wait_seconds: '30' }, rows);
+    assert.equal(r.code, 1);
+    const postsTo = (m: Machine) => posts('isolate').filter((x) => x.path.includes(m.id));
+    assert.equal(postsTo(a!).length, 1);
+    assert.equal(postsTo(b!).length, 1, 'the 429 is not retried before the 600 s Defender asked for');
+    assert.equal(s.graph.requests.filter((x) => x.path.includes(c!.id) || x.path.includes(d!.id) || x.query.toString().includes(c!.id) || x.query.toString().includes(d!.id)).length, 0, 'nothing sent for the devices after it');
+    assert.equal(s.graph.requests.filter((x) => x.path.startsWith('/api/machineactions/')).length, 0, 'the started isolation is not followed while throttled');
+    assert.ok(Number(summary(r.stderr).duration_ms) < 60_000, 'neither the Retry-After nor the retry cap was waited for');
+    assert.match(r.stderr, new RegExp(`WARN Device action throttled: not done: Defender throttled the app at the isolate step and asked to wait 600 s .*device=${b!.id}`));
+    assert.equal(r.stderr.match(/WARN Device action throttled: not sent: Defender throttled the app until \S+ \(Retry-After\), past this run's time budget/g)?.length, 2, r.stderr);
+    assert.match(r.stderr, /Device action pending: Isolation requested \(machine action \S+, Pending\); not followed: Defender throttled the app/);
+    const results = new Map(camEvents().map((e) => [e.body.machine_id ?? e.body.device, e.body]));
+    assert.equal(results.size, 4, 'one result per result');
+    for (const m of [b, c, d]) {
+      assert.equal(results.get(m!.id)?.outcome, 'throttled', m!.id);
+      assert.equal(results.get(m!.id)?.action_status, 'failure');
+    }
+    assert.equal(results.get(a!.id)?.outcome, 'pending');
+    const audit = auditLines();
+    assert.equal(audit.filter((l) => /action_status="failure"/.test(l) && /outcome="throttled"|signature="not (sent|done)/.test(l)).length, 3, audit.join('\n'));
+
+    // Later, once Defender takes calls again: each device gets its isolation once, none twice.
+    s.graph.faults = [];
+    const again = await run({ action: 'isolate', wait_seconds: '3' }, rows);
+    assert.equal(again.code, 0, again.stderr);
+    for (const m of [a, b, c, d]) {
+      assert.equal([...s.graph.mde.devices.actions.values()].filter((x) => x.machineId === m!.id && x.type === 'Isolate').length, 1, m!.id);
+    }
+    assert.equal(postsTo(a!).length, 1, 'the first run\'s isolation is not sent again');
+    assert.equal(postsTo(b!).length, 2, 'one refused (429: nothing created), one created');
+  });
+});
+
 describe('defender_device_action: refused before any call', () => {
   test('unknown action, missing comment, a value that is not a SHA-1', async () => {
     const [a] = fleet(1);

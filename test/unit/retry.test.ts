@@ -46,3 +46,14 @@ test('a status can have its own, smaller attempt budget', () => {
   assert.ok(retryDelayMs(3, { kind: 'response', status: 503 }, p, () => 0)! > 0);
   assert.equal(retryDelayMs(3, { kind: 'response', status: 429, retryAfter: '2' }, p), 2000);
 });
+
+test('a bounded caller gives up on a Retry-After beyond its cap, and on a wait that would end past its deadline', () => {
+  const now = Date.parse('2024-05-01T00:00:00Z');
+  const bounded = { ...policy, maxRetryAfterMs: 60_000, giveUpBeyondMaxRetryAfter: true };
+  assert.equal(retryDelayMs(1, { kind: 'response', status: 429, retryAfter: '600' }, bounded, Math.random, now), undefined, 'never retried before the server said');
+  assert.equal(retryDelayMs(1, { kind: 'response', status: 429, retryAfter: '60' }, bounded, Math.random, now), 60_000, 'at the cap: waited');
+  const deadline = { ...policy, deadlineMs: now + 5000 };
+  assert.equal(retryDelayMs(1, { kind: 'response', status: 429, retryAfter: '5' }, deadline, Math.random, now), 5000);
+  assert.equal(retryDelayMs(1, { kind: 'response', status: 429, retryAfter: '6' }, deadline, Math.random, now), undefined);
+  assert.equal(retryDelayMs(4, { kind: 'response', status: 500 }, deadline, () => 1, now), undefined, 'back-off past the deadline too');
+});

@@ -13,7 +13,7 @@ import { openMdeSession } from '../mde/session.js';
 import { cancelActions, cancelTargetsOf } from './cancel.js';
 import { parseDeviceRequest, type DeviceRequest } from './request.js';
 import { identifierKind, resolveDevice } from './resolve.js';
-import { abort, failed, LEVEL, OK_OUTCOMES, type DeviceOutcome, type RunContext, type Target } from './targets.js';
+import { abort, failed, LEVEL, OK_OUTCOMES, throttledOut, type DeviceOutcome, type RunContext, type Target } from './targets.js';
 
 export type { DeviceOutcome } from './targets.js';
 
@@ -44,7 +44,7 @@ async function run({ payload, logger: startLogger, write, base, started, env, au
   try {
     const { rows, total } = await readResultRows(payload, MAX_ROWS);
     const { targets, invalid } = request.action === 'cancel' ? cancelTargetsOf(rows, request) : targetsOf(rows, request);
-    const session = await openMdeSession(payload, request.account, write, { ...base, device_action: request.action }, env);
+    const session = await openMdeSession(payload, request.account, write, { ...base, device_action: request.action }, env, started + TIME_BUDGET_MS);
     logger = session.logger;
     http = session.http;
     if (total > rows.length) logger.warn(`More than ${MAX_ROWS} results: only the first ${MAX_ROWS} are read`, { results: total });
@@ -164,6 +164,7 @@ async function act(ctx: RunContext, targets: Target[]): Promise<void> {
   const { request, reader, writer, pace } = ctx;
   const doneByMachine = new Map<string, Target>();
   for (const [index, t] of targets.entries()) {
+    if (throttledOut(ctx, targets, index)) return;
     if (Date.now() > ctx.deadlineMs) {
       for (const rest of targets.slice(index)) {
         rest.outcome = 'skipped';
@@ -214,7 +215,8 @@ async function act(ctx: RunContext, targets: Target[]): Promise<void> {
 /** Follows the actions this run started until each has ended or wait_seconds have passed (SOAR's _status_wait). */
 async function followUp(ctx: RunContext, targets: Target[]): Promise<void> {
   const open = () => targets.filter((t) => t.outcome === 'pending' && t.action && !FINAL_ACTION_STATUSES.includes(t.action.status));
-  const deadline = Math.min(ctx.deadlineMs, Date.now() + ctx.request.waitSeconds * 1000);
+  // Not while Defender asked the app to wait longer than this run can: the actions stay reported as requested.
+  const deadline = (ctx.throttledUntilMs ?? 0) >= ctx.deadlineMs ? 0 : Math.min(ctx.deadlineMs, Date.now() + ctx.request.waitSeconds * 1000);
   const everyMs = Math.min(5000, Math.max(500, (ctx.request.waitSeconds * 1000) / 10));
   while (open().length && Date.now() + everyMs <= deadline) {
     await sleep(everyMs);
@@ -240,7 +242,9 @@ async function followUp(ctx: RunContext, targets: Target[]): Promise<void> {
         ? `machine action ${t.action!.id} (${t.action!.type}) ended ${status} before the cancellation took effect`
         : `${ctx.request.spec.label} ended ${status} (machine action ${t.action!.id})`;
     } else {
-      t.message = `${ctx.request.spec.label} requested and still ${status} after ${ctx.request.waitSeconds} s (machine action ${t.action!.id}); follow it in the Defender portal`;
+      t.message = deadline === 0
+        ? `${ctx.request.spec.label} requested (machine action ${t.action!.id}, ${status}); not followed: Defender throttled the app past this run's time budget; follow it in the Defender portal`
+        : `${ctx.request.spec.label} requested and still ${status} after ${ctx.request.waitSeconds} s (machine action ${t.action!.id}); follow it in the Defender portal`;
     }
   }
 }

@@ -41,6 +41,24 @@ export interface RunContext {
   pace: RateLimiter;
   deadlineMs: number;
   logger: Logger;
+  /** Epoch ms before which Defender asked the app not to call again (a 429's Retry-After). */
+  throttledUntilMs?: number;
+}
+
+/**
+ * When Defender asked the app to wait past this run's time budget, nothing more is sent: this
+ * target and the rest are reported `throttled`, not sent, with when to run the action again.
+ * Returns true when it did so.
+ */
+export function throttledOut(ctx: RunContext, targets: Target[], index: number): boolean {
+  const until = ctx.throttledUntilMs;
+  if (until === undefined || until <= ctx.deadlineMs) return false;
+  const after = new Date(until).toISOString();
+  for (const rest of targets.slice(index)) {
+    rest.outcome = 'throttled';
+    rest.message = `not sent: Defender throttled the app until ${after} (Retry-After), past this run's time budget; run the action again after that`;
+  }
+  return true;
 }
 
 /** Every further call would be refused the same way: this target gets the outcome, the rest are skipped. */
@@ -68,10 +86,15 @@ export function failed(ctx: RunContext, t: Target, step: string, error: unknown)
     t.outcome = 'invalid';
     t.message = `Defender refused the ${step}: ${errorMessage(error)}`;
   } else if (error instanceof HttpError && error.status === 429) {
-    const wait = serverRequestedWaitMs({ kind: 'response', status: 429, retryAfter: error.headers['retry-after'], bodyText: error.bodyText }, Date.now());
-    ctx.pace.pause(Math.min(wait ?? 10_000, 60_000));
+    const wait = serverRequestedWaitMs({ kind: 'response', status: 429, retryAfter: error.headers['retry-after'], bodyText: error.bodyText }, Date.now()) ?? 10_000;
+    const until = Date.now() + wait;
+    ctx.throttledUntilMs = Math.max(ctx.throttledUntilMs ?? 0, until);
+    ctx.pace.pause(Math.min(wait, 60_000));
     t.outcome = 'throttled';
-    t.message = `still throttled after retries at the ${step} step; run the action again later`;
+    // A 429 means Defender did not take the request: nothing was created, a later run sends it once.
+    t.message = until > ctx.deadlineMs
+      ? `not done: Defender throttled the app at the ${step} step and asked to wait ${Math.round(wait / 1000)} s (until ${new Date(until).toISOString()}), past this run's time budget; run the action again after that`
+      : `still throttled after retries at the ${step} step; run the action again later`;
   } else {
     t.outcome = 'failed';
     t.message = `${step} failed: ${errorMessage(error)}`;

@@ -69,7 +69,7 @@ async function run({ payload, logger: startLogger, write, base, started, env, au
       }
     }
     const items = [...byValue.values()];
-    const session = await openMdeSession(payload, request.account, write, base, env);
+    const session = await openMdeSession(payload, request.account, write, base, env, started + TIME_BUDGET_MS);
     logger = session.logger;
     http = session.http;
     const client = session.client(`${MDE_PERMISSIONS.indicators} (or Ti.ReadWrite.All)`);

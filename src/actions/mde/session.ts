@@ -11,8 +11,11 @@ import { createLogger, redactSecret, type Logger, type LogFields } from '../../s
 import { SplunkRest } from '../../splunk/rest.js';
 import type { ActionPayload } from '../payload.js';
 
-/** Fewer and shorter retries than the inputs: a throttled device is reported, the run goes on. */
-const ACTION_RETRY: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: 4, maxRetryAfterMs: 60_000 };
+/**
+ * Fewer and shorter retries than the inputs: a throttled device is reported, the run goes on. A
+ * Retry-After beyond 60 s is not waited for at all (nor retried early): the action reports it.
+ */
+const ACTION_RETRY: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: 4, maxRetryAfterMs: 60_000, giveUpBeyondMaxRetryAfter: true };
 
 export interface MdeSession {
   account: Account;
@@ -27,7 +30,8 @@ export interface MdeSession {
  * Endpoint API on the MDE call budget shared with the defender_endpoint_alerts input (its ledger
  * under $SPLUNK_HOME, when the input has run there).
  */
-export async function openMdeSession(payload: ActionPayload, accountName: string, write: (line: string) => void, base: LogFields, env: NodeJS.ProcessEnv): Promise<MdeSession> {
+/** @param deadlineMs no retry wait ends after it (epoch ms): the run must finish within splunkd's maxtime. */
+export async function openMdeSession(payload: ActionPayload, accountName: string, write: (line: string) => void, base: LogFields, env: NodeJS.ProcessEnv, deadlineMs?: number): Promise<MdeSession> {
   const rest = new SplunkRest(payload.serverUri, payload.sessionKey);
   const settings = await loadSettings(rest);
   const logger = createLogger({ write, level: settings.logLevel }, base);
@@ -42,7 +46,7 @@ export async function openMdeSession(payload: ActionPayload, accountName: string
     proxy: settings.proxy,
     caFile: account.caFile,
     timeoutMs: settings.requestTimeoutSeconds * 1000,
-    retry: { ...ACTION_RETRY, maxAttempts: Math.min(ACTION_RETRY.maxAttempts, settings.maxRetries + 1) },
+    retry: { ...ACTION_RETRY, maxAttempts: Math.min(ACTION_RETRY.maxAttempts, settings.maxRetries + 1), deadlineMs },
   });
   const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
   const ledgerDir = actionLedgerDir(env);
