@@ -101,7 +101,7 @@ export class HttpClient {
   async send(url: string, options: RequestOptions = {}): Promise<HttpResponse> {
     const policy = { ...this.policy, ...options.retry };
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.attempt(url, options);
+      const outcome = await this.attempt(url, options, policy.deadlineMs);
       // 3xx counts as a failure: redirects are never followed (see the class comment).
       if ('status' in outcome && outcome.status < 300) return outcome;
       const decision: AttemptOutcome =
@@ -147,8 +147,9 @@ export class HttpClient {
     await this.dispatcher.close();
   }
 
-  private async attempt(url: string, options: RequestOptions): Promise<HttpResponse | { code: string; message: string }> {
-    if (options.rateLimiter) this.stats.rate_limited_ms += await options.rateLimiter.acquire();
+  private async attempt(url: string, options: RequestOptions, deadlineMs?: number): Promise<HttpResponse | { code: string; message: string }> {
+    // A caller with a deadline (an alert action) is told the budget is used up rather than held past it.
+    if (options.rateLimiter) this.stats.rate_limited_ms += await options.rateLimiter.acquire(deadlineMs);
     this.stats.requests++;
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     try {

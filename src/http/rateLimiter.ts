@@ -36,6 +36,17 @@ export function rateLimitDelayMs(history: readonly number[], limits: readonly Ra
   return Math.max(0, wait);
 }
 
+/** The budget has no room before a caller's deadline: it reports this instead of waiting past it. */
+export class RateBudgetExhaustedError extends Error {
+  constructor(
+    /** Epoch ms when the next call would fit. */
+    readonly untilMs: number,
+  ) {
+    super(`The app's call budget has no room until ${new Date(untilMs).toISOString()}`);
+    this.name = 'RateBudgetExhaustedError';
+  }
+}
+
 export class RateLimiter {
   private readonly history: number[] = [];
   /** Callers are served in arrival order, so one input cannot starve another. */
@@ -50,14 +61,17 @@ export class RateLimiter {
     this.longestWindowMs = Math.max(...limits.map((l) => l.windowMs));
   }
 
-  /** Waits until one more call fits every limit, records it, and resolves with the ms waited. */
-  acquire(): Promise<number> {
-    const turn = this.tail.then(() => this.take());
+  /**
+   * Waits until one more call fits every limit, records it, and resolves with the ms waited.
+   * @param deadlineMs when given, a wait that would end after it rejects with RateBudgetExhaustedError at once.
+   */
+  acquire(deadlineMs?: number): Promise<number> {
+    const turn = this.tail.then(() => this.take(deadlineMs));
     this.tail = turn.catch(() => undefined);
     return turn;
   }
 
-  private async take(): Promise<number> {
+  private async take(deadlineMs?: number): Promise<number> {
     let waited = 0;
     for (;;) {
       const now = this.clock.now();
@@ -70,6 +84,7 @@ export class RateLimiter {
         this.ledger?.record(now);
         return waited;
       }
+      if (deadlineMs !== undefined && now + wait > deadlineMs) throw new RateBudgetExhaustedError(now + wait);
       await this.clock.sleep(wait);
       waited += wait;
     }

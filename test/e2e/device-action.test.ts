@@ -4,7 +4,8 @@
  * machine actions API and the splunkd stand-in, with ES's audit log and result spool under SPLUNK_HOME.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { APP_DIR, actionPayload, provisionAccount, runActionProcess, startStandIns, writeResultsFile, type StandIns } from '../../tools/harness.js';
@@ -222,6 +223,25 @@ describe('defender_device_action: a Retry-After longer than the run can wait', (
     }
     assert.equal(postsTo(a!).length, 1, 'the first run\'s isolation is not sent again');
     assert.equal(postsTo(b!).length, 2, 'one refused (429: nothing created), one created');
+  });
+});
+
+describe('defender_device_action: the app\'s call budget used up by the alerts input', () => {
+  test('nothing is sent and nothing waits: every device reported throttled, not sent, with when to run again', async () => {
+    const [a, b] = fleet(2);
+    // The defender_endpoint_alerts input's call ledger on this host: 1,500 calls in the last 10 minutes.
+    const dir = path.join(home, 'var', 'lib', 'splunk', 'modinputs', 'defender_endpoint_alerts');
+    mkdirSync(dir, { recursive: true });
+    const key = createHash('sha256').update(`${s.tenantId.toLowerCase()}|${s.clientId.toLowerCase()}|mde`).digest('hex').slice(0, 16);
+    const now = Date.now();
+    writeFileSync(path.join(dir, `mde-calls-${key}.log`), `${Array.from({ length: 1500 }, (_, i) => now - 600_000 + i * 400).join('\n')}\n`);
+    const r = await run({ action: 'isolate' }, [{ dest: a!.id, rid: '0' }, { dest: b!.computerDnsName, rid: '1' }]);
+    assert.equal(r.code, 1);
+    assert.equal(apiCalls().length, 0, 'no call to Defender');
+    assert.ok(Number(summary(r.stderr).duration_ms) < 60_000, 'the 50 minutes until the budget frees are not waited for');
+    assert.match(r.stderr, /WARN Device action throttled: not sent: the app's Defender for Endpoint call budget \(100 a minute, 1,500 an hour, shared with the defender_endpoint_alerts input\) has no room until \S+, past this run's time budget/);
+    assert.equal(r.stderr.match(/WARN Device action throttled: not sent/g)?.length, 2, r.stderr);
+    assert.deepEqual(camEvents().map((e) => [e.body.outcome, e.body.action_status]), [['throttled', 'failure'], ['throttled', 'failure']]);
   });
 });
 

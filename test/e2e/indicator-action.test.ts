@@ -95,4 +95,20 @@ describe('defender_submit_indicator', () => {
     assert.match(forbidden.stderr, /ERROR Indicator forbidden: .*Grant the application permission Ti\.ReadWrite \(or Ti\.ReadWrite\.All\)/);
     assert.equal(posts().length, 1, 'stops after the first refusal');
   });
+
+  test('a Retry-After longer than the run can wait: not waited for, the rest not sent, each reported throttled; a later run submits each once', async () => {
+    reset();
+    s.graph.faults.push({ match: /^\/api\/indicators/, fault: { kind: 'status', status: 429, retryAfter: '900' }, times: 1 });
+    const rows = [{ indicator: '203.0.113.1' }, { indicator: '203.0.113.2' }, { indicator: 'evil.example.com' }];
+    const r = await run({}, rows);
+    s.graph.faults = [];
+    assert.equal(r.code, 1);
+    assert.equal(posts().length, 1, 'one refused POST, no retry, nothing after it');
+    assert.match(r.stderr, /WARN Indicator throttled: still throttled after retries \(Defender asked to wait 900 s\)/);
+    assert.equal(r.stderr.match(/WARN Indicator throttled: not sent: Defender throttled the app until \S+, past this run's time budget/g)?.length, 2, r.stderr);
+    assert.ok(Number(/ finished: .*duration_ms=(\d+)/.exec(r.stderr)?.[1] ?? Infinity) < 60_000, 'the 900 s were not waited for, nor the 60 s retry cap');
+    const again = await run({}, rows);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(s.graph.mde.devices.indicators.size, 3, 'each indicator once');
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RateLimiter, rateLimitDelayMs, sharedRateLimiter, type Clock } from '../../src/http/rateLimiter.js';
+import { RateBudgetExhaustedError, RateLimiter, rateLimitDelayMs, sharedRateLimiter, type Clock } from '../../src/http/rateLimiter.js';
 
 /** A clock that only moves when someone sleeps on it; records every wait. */
 class FakeClock implements Clock {
@@ -109,4 +109,16 @@ test('the ledger file is compacted to the calls still inside the longest window'
   const ledger = new FileCallLedger(file, (e) => assert.fail(e.message));
   assert.deepEqual(ledger.recent(4095), [4096, 4097, 4098, 4099]);
   assert.equal(readFileSync(file, 'utf8'), '4096\n4097\n4098\n4099\n');
+});
+
+test('a caller with a deadline is told when the budget has no room before it, without waiting or taking a slot', async () => {
+  const clock = new FakeClock();
+  const limiter = new RateLimiter([{ limit: 2, windowMs: 60_000 }], clock);
+  await limiter.acquire(clock.t + 1000);
+  await limiter.acquire(clock.t + 1000);
+  const start = clock.t;
+  await assert.rejects(limiter.acquire(start + 59_000), (e: unknown) => e instanceof RateBudgetExhaustedError && e.untilMs === start + 60_000);
+  assert.deepEqual(clock.sleeps, [], 'no wait');
+  // A later deadline waits as usual, and the refused caller took no slot.
+  assert.equal(await limiter.acquire(start + 60_000), 60_000);
 });

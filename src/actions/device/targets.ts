@@ -1,4 +1,5 @@
 import { HttpError } from '../../http/errors.js';
+import { RateBudgetExhaustedError } from '../../http/rateLimiter.js';
 import { serverRequestedWaitMs } from '../../http/retry.js';
 import type { GraphClient } from '../../microsoft/graph.js';
 import { errorCode, errorMessage, type MachineAction } from '../../microsoft/mdeDevices.js';
@@ -85,6 +86,11 @@ export function failed(ctx: RunContext, t: Target, step: string, error: unknown)
   } else if (error instanceof HttpError && error.status === 400) {
     t.outcome = 'invalid';
     t.message = `Defender refused the ${step}: ${errorMessage(error)}`;
+  } else if (error instanceof RateBudgetExhaustedError) {
+    // Nothing was sent: the app's own count of its calls says Defender would refuse it.
+    ctx.throttledUntilMs = Math.max(ctx.throttledUntilMs ?? 0, error.untilMs);
+    t.outcome = 'throttled';
+    t.message = `not sent: the app's Defender for Endpoint call budget (100 a minute, 1,500 an hour, shared with the defender_endpoint_alerts input) has no room until ${new Date(error.untilMs).toISOString()}, past this run's time budget; run the action again after that`;
   } else if (error instanceof HttpError && error.status === 429) {
     const wait = serverRequestedWaitMs({ kind: 'response', status: 429, retryAfter: error.headers['retry-after'], bodyText: error.bodyText }, Date.now()) ?? 10_000;
     const until = Date.now() + wait;

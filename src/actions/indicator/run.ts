@@ -1,5 +1,6 @@
 import type { HttpClient } from '../../http/client.js';
 import { HttpError } from '../../http/errors.js';
+import { RateBudgetExhaustedError } from '../../http/rateLimiter.js';
 import { serverRequestedWaitMs } from '../../http/retry.js';
 import { AuthenticationError } from '../../microsoft/auth.js';
 import { PermissionError } from '../../microsoft/graph.js';
@@ -75,10 +76,18 @@ async function run({ payload, logger: startLogger, write, base, started, env, au
     const client = session.client(`${MDE_PERMISSIONS.indicators} (or Ti.ReadWrite.All)`);
     const pace = new RateLimiter(request.requestsPerMinute);
     const expirationTime = request.expirationDays ? new Date(Date.now() + request.expirationDays * 86_400_000).toISOString() : undefined;
+    /** Epoch ms before which Defender asked the app not to call (a 429's Retry-After, or the app's own budget). */
+    let throttledUntil = 0;
     for (const [index, item] of items.entries()) {
       if (index >= request.maxIndicators) {
         item.outcome = 'skipped_cap';
         item.message = `more indicators than max_indicators (${request.maxIndicators}); not submitted`;
+        continue;
+      }
+      if (throttledUntil > started + TIME_BUDGET_MS) {
+        // Defender (or the app's own call budget) asked to wait past this run: nothing more is sent.
+        item.outcome = 'throttled';
+        item.message = `not sent: Defender throttled the app until ${new Date(throttledUntil).toISOString()}, past this run's time budget; run the action again after that`;
         continue;
       }
       if (Date.now() > started + TIME_BUDGET_MS) {
@@ -106,10 +115,16 @@ async function run({ payload, logger: startLogger, write, base, started, env, au
           }
           break;
         }
-        if (error instanceof HttpError && error.status === 429) {
-          pace.pause(Math.min(serverRequestedWaitMs({ kind: 'response', status: 429, retryAfter: error.headers['retry-after'], bodyText: error.bodyText }, Date.now()) ?? 10_000, 60_000));
+        if (error instanceof RateBudgetExhaustedError) {
+          throttledUntil = Math.max(throttledUntil, error.untilMs);
           item.outcome = 'throttled';
-          item.message = 'still throttled after retries; run the action again later';
+          item.message = `not sent: the app's Defender for Endpoint call budget (100 a minute, 1,500 an hour, shared with the defender_endpoint_alerts input) has no room until ${new Date(error.untilMs).toISOString()}, past this run's time budget; run the action again after that`;
+        } else if (error instanceof HttpError && error.status === 429) {
+          const wait = serverRequestedWaitMs({ kind: 'response', status: 429, retryAfter: error.headers['retry-after'], bodyText: error.bodyText }, Date.now()) ?? 10_000;
+          throttledUntil = Math.max(throttledUntil, Date.now() + wait);
+          pace.pause(Math.min(wait, 60_000));
+          item.outcome = 'throttled';
+          item.message = `still throttled after retries (Defender asked to wait ${Math.round(wait / 1000)} s); run the action again later`;
         } else if (error instanceof HttpError && error.status === 400) {
           item.outcome = 'invalid';
           item.message = `Defender refused the indicator: ${errorMessage(error)}`;
