@@ -80,7 +80,9 @@ export async function runAction(target: Target, io: ActionIo = defaultIo()): Pro
       proxy: settings.proxy,
       caFile: account.caFile,
       timeoutMs: settings.requestTimeoutSeconds * 1000,
-      retry: { ...ACTION_RETRY, maxAttempts: Math.min(ACTION_RETRY.maxAttempts, settings.maxRetries + 1) },
+      // A wait Graph asks for beyond the cap, or past the run's budget, ends the id as throttled
+      // rather than holding the run until splunkd kills it with nothing reported.
+      retry: { ...ACTION_RETRY, maxAttempts: Math.min(ACTION_RETRY.maxAttempts, settings.maxRetries + 1), giveUpBeyondMaxRetryAfter: true, deadlineMs: started + TIME_BUDGET_MS },
     });
     const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
     const graph = new GraphClient(http, tokens, account.endpoints.graphUrl, target.permission);

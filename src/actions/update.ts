@@ -17,7 +17,12 @@ export interface ItemResult {
   /** What was changed (or already as asked, for unchanged): status, classification, …, comment, customTags. */
   changed: string[];
   message?: string;
+  /** For a throttled id: the wait Graph asked for, when it said. */
+  retryAfterMs?: number;
 }
+
+/** Graph asking for a longer wait than this stops the run's further calls (they would be throttled too). */
+const MAX_RUN_WAIT_MS = 60_000;
 
 /** The parts of an alert or incident the actions read back. */
 interface GraphItem {
@@ -121,8 +126,8 @@ function failure(ctx: UpdateContext, id: string, step: string, changed: string[]
     if (error.status === 429) {
       // The retries already waited; this keeps the next id from running straight into the limit.
       const wait = serverRequestedWaitMs({ kind: 'response', status: 429, retryAfter: error.headers['retry-after'], bodyText: error.bodyText }, Date.now());
-      ctx.limiter.pause(Math.min(wait ?? 10_000, 60_000));
-      return { id, outcome: 'throttled', changed, message: `still throttled after retries at the ${step} step${done}; run the alert again later` };
+      ctx.limiter.pause(Math.min(wait ?? 10_000, MAX_RUN_WAIT_MS));
+      return { id, outcome: 'throttled', changed, message: `still throttled after retries at the ${step} step${done}; run the alert again later`, retryAfterMs: wait };
     }
   }
   return { id, outcome: 'failed', changed, message: `${step} failed: ${(error as Error).message}${done}` };
@@ -187,6 +192,15 @@ export async function runUpdates(
       break;
     }
     summary[result.outcome]++;
+    const left = todo.length - index - 1;
+    if (left > 0 && result.retryAfterMs !== undefined && (result.retryAfterMs > MAX_RUN_WAIT_MS || now() + result.retryAfterMs > ctx.deadlineMs)) {
+      // Waiting that long would hold the run until splunkd kills it, with nothing reported.
+      ctx.logger[LEVEL[result.outcome]](`${noun} not updated: ${result.message}`, { id, outcome: result.outcome, changed: result.changed.join(',') || undefined });
+      summary.throttled += left;
+      const after = new Date(now() + result.retryAfterMs).toISOString();
+      ctx.logger.error(`Graph asked to wait ${Math.ceil(result.retryAfterMs / 1000)} s: ${left} ${ctx.target.kind}s not sent; run the alert again after ${after}`, { outcome: 'throttled', not_sent: left, first_not_sent: todo[index + 1], retry_after_s: Math.ceil(result.retryAfterMs / 1000) });
+      break;
+    }
     const message = result.outcome === 'updated' ? `${noun} updated` : result.outcome === 'unchanged' ? `${noun} already as requested` : `${noun} not updated: ${result.message}`;
     ctx.logger[LEVEL[result.outcome]](message, { id, outcome: result.outcome, changed: result.changed.join(',') || undefined });
   }

@@ -159,6 +159,20 @@ describe('defender_update_alert', () => {
     assert.equal(sum.throttled, '1');
   });
 
+  test('a Retry-After beyond the cap: the id is not retried before Graph said, and the ids after it are reported throttled, not sent', async () => {
+    const alerts = freshAlerts(3);
+    s.graph.grantRole(s.clientId, ALERT_WRITE);
+    const escaped = (id: string) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    s.graph.faults.push({ match: new RegExp(`alerts_v2/${escaped(alerts[0]!.id)}$`), fault: { kind: 'status', status: 429, retryAfter: '600' }, times: 100 });
+    const r = await run('defender_update_alert', { status: 'resolved' }, alerts.map((a) => ({ id: a.id })));
+    assert.equal(r.code, 1);
+    assert.equal(s.graph.requests.filter((q) => q.path.includes(alerts[0]!.id)).length, 1, 'no retry before the 600 s Graph asked for');
+    assert.equal(s.graph.requests.filter((q) => q.path.includes(alerts[1]!.id) || q.path.includes(alerts[2]!.id)).length, 0, 'nothing sent after it');
+    assert.ok(alerts.every((a) => s.graph.alerts.get(a.id)!.status === 'new'));
+    assert.match(r.stderr, /^ERROR Graph asked to wait 600 s: 2 alerts not sent; run the alert again after \S+ .*not_sent=2/m);
+    assert.equal(summary(r.stderr).throttled, '3');
+  });
+
   test('a 5xx on the comment POST is not retried (it may have been stored); the next run adds what is missing', async () => {
     const [alert] = freshAlerts(1);
     s.graph.grantRole(s.clientId, ALERT_WRITE);
