@@ -103,6 +103,13 @@ describe('records and tables', () => {
     assert.deepEqual(record, JSON.parse(records[0]), 'the record is left as it was');
   });
 
+  test('_time is what eventTimeMs makes of Timestamp, for every form', async () => {
+    const { eventTimeMs } = await import('../../src/sources/windowedPoll.js');
+    const times = ['2024-05-01T10:00:00.1234567Z', '2024-05-01T10:00:00.1234567Z', '2024-05-01T10:00:00.9Z', '2024-05-01T10:00:00.05Z', '2024-05-01T10:00:01Z', '2024-05-01T10:00:01.123456789Z',
+      '2024-02-30T10:00:00.5Z', '2024-13-01T10:00:00Z', '2024-05-01T24:00:00.5Z', '2024-05-01T23:59:60.5Z', ' 2024-05-01T10:00:00.5Z', '2024-05-01T12:00:00.5+02:00', '2024-05-01', 'garbage', '1969-12-31T23:59:59.999Z'];
+    for (const Timestamp of times) assert.equal(recordEvent({ properties: { Timestamp } }, 'T', 42).timeMs, eventTimeMs(Timestamp, 42), Timestamp);
+  });
+
   test('table names, containers and the tables parameter', () => {
     assert.equal(tableOfContainer('insights-logs-advancedhunting-deviceprocessevents'), 'DeviceProcessEvents');
     assert.equal(tableOfContainer('insights-logs-advancedhunting-newtable'), 'newtable');

@@ -34,12 +34,35 @@ export function recordEvent(record: unknown, fallbackTable: string, nowMs: numbe
   const properties = isObject(record.properties) ? record.properties : undefined;
   const when = typeof properties?.Timestamp === 'string' ? properties.Timestamp : typeof record.time === 'string' ? record.time : undefined;
   return {
-    timeMs: when ? eventTimeMs(when, nowMs) : nowMs,
+    timeMs: when ? recordTimeMs(when, nowMs) : nowMs,
     data: properties ? flatJson(record, properties) : JSON.stringify(record),
     sourcetype: STREAMING_SOURCETYPE,
     source: table,
     index,
   };
+}
+
+/** The common form of Timestamp and time: UTC, 0 to 9 fraction digits, an hour Date.parse takes with any fraction. */
+const UTC_TIME = /^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+let cachedSecond = '';
+let cachedSecondMs = NaN;
+
+/**
+ * eventTimeMs for a record's time, faster: records of a batch mostly share their second, so that
+ * is parsed once and the milliseconds added (eventTimeMs cost 0.18 s per 100k records).
+ */
+function recordTimeMs(value: string, nowMs: number): number {
+  if (!UTC_TIME.test(value)) return eventTimeMs(value, nowMs);
+  const second = value.slice(0, 19);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedSecondMs = Date.parse(`${second}Z`);
+  }
+  if (!Number.isFinite(cachedSecondMs)) return nowMs;
+  // The first three fraction digits (after the '.' at 19), as eventTimeMs truncates them.
+  let ms = 0;
+  for (let i = 20, scale = 100; i < 23 && i < value.length - 1; i++, scale /= 10) ms += (value.charCodeAt(i) - 48) * scale;
+  return cachedSecondMs + ms;
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
