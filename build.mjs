@@ -50,7 +50,13 @@ function launcher(file, scheme, { entry = `${scheme}.js`, kind = 'modular input'
     .replaceAll('@SCHEME@', scheme)
     .replaceAll('@KIND@', kind)
     .replaceAll('@ENTRY@', windows ? entry.replaceAll('/', '\\') : entry)
-    .replaceAll('@MIN_NODE@', String(MIN_NODE));
+    .replaceAll('@MIN_NODE@', String(MIN_NODE))
+    .replaceAll('@SEMI_SPACE_MB@', String(semiSpaceMb(scheme)));
+}
+
+/** V8's young generation per kind (why: src/build/launcher.sh): the streaming inputs', larger. */
+function semiSpaceMb(scheme) {
+  return scheme.startsWith('defender_xdr_streaming_') ? 8 : 4;
 }
 
 async function bundle() {

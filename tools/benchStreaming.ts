@@ -12,7 +12,8 @@
  * The largest size is also run under plain `node` (no launcher flags, no malloc setting), to show
  * what the launcher's settings cost these inputs (BENCH_STREAMING_NODE_FLAGS="…": with these flags).
  * Sizes: BENCH_STREAMING_SIZES=30000,150000; BENCH_STREAMING_INPUTS=blob or eventhub for one;
- * BENCH_STREAMING_STDERR=1 shows the input's log as it runs.
+ * BENCH_STREAMING_STDERR=1 shows the input's log as it runs; BENCH_STREAMING_PLAIN_NODE=0 skips the
+ * plain-node run.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -255,7 +256,7 @@ export async function streamingBench(): Promise<[string, boolean][]> {
       if (INPUTS && !INPUTS.includes(input)) continue;
       const launched: Row[] = [];
       for (const size of SIZES) {
-        const made = await bench(s, size, size === SIZES.at(-1));
+        const made = await bench(s, size, size === SIZES.at(-1) && process.env.BENCH_STREAMING_PLAIN_NODE !== '0');
         rows.push(...made);
         const row = made[0];
         launched.push(row);

@@ -7,7 +7,7 @@ rem If none fits, one ERROR line goes to splunkd.log (index=_internal) and @SCHE
 rem Run under Wine by test/e2e/windows-launchers.test.ts, which shows why each construct is as it is.
 setlocal
 rem V8 flags, each explained in launcher.sh; a node whose V8 refuses one runs without them.
-set "V8_FLAGS=--max-semi-space-size=4 --heap-growing-percent=100 --liftoff-only"
+set "V8_FLAGS=--max-semi-space-size=@SEMI_SPACE_MB@ --heap-growing-percent=100 --liftoff-only"
 set "NODE_EXE="
 set "NODE_FLAGS="
 set "APP_DIR=%~dp0.."

@@ -40,8 +40,8 @@ function appCopy(): string {
   return path.join(dir, 'TA-defender-xdr');
 }
 
-function launch(app: string, env: Record<string, string>) {
-  return spawnSync('/bin/sh', [path.join(app, 'bin', 'defender_xdr_alerts.sh'), '--scheme'], { env, encoding: 'utf8' });
+function launch(app: string, env: Record<string, string>, scheme = 'defender_xdr_alerts') {
+  return spawnSync('/bin/sh', [path.join(app, 'bin', `${scheme}.sh`), '--scheme'], { env, encoding: 'utf8' });
 }
 
 test('a Node.js older than 20 is skipped; with nothing else the launcher says what to install', () => {
@@ -82,6 +82,11 @@ test("the launcher's V8 flags reach node; a node whose V8 refuses one still runs
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /<scheme>/);
   assert.equal(readFileSync(log, 'utf8').trim(), `${entry} --scheme`);
+  // The streaming inputs' young generation is larger (src/build/launcher.sh says why).
+  writeFileSync(log, '');
+  r = launch(APP_DIR, { PATH: bin }, 'defender_xdr_streaming_blob');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(log, 'utf8').trim(), ['--max-semi-space-size=8', ...flags.slice(1), path.join(APP_DIR, 'bin', 'defender_xdr_streaming_blob.js'), '--scheme'].join(' '));
 });
 
 test('[runtime] node_path in local/defender_xdr_settings.conf wins over Splunk and PATH', () => {

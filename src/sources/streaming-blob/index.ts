@@ -1,4 +1,3 @@
-import { buffer } from 'node:stream/consumers';
 import type { BlobClient, BlobItem, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { ConfigError } from '../../config/account.js';
 import { HttpClient } from '../../http/client.js';
@@ -204,7 +203,10 @@ async function download(blob: BlobClient, offset: number, count: number): Promis
   try {
     const response = await blob.download(offset, count);
     if (!response.readableStreamBody) throw new Error('the download has no body');
-    return await buffer(response.readableStreamBody);
+    // Not stream/consumers' buffer(), which copies the body twice through a Blob.
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.readableStreamBody) chunks.push(chunk as Buffer);
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
   } catch (error) {
     throw storageError(error, `read ${blob.containerName}/${blob.name} at byte ${offset}`);
   }

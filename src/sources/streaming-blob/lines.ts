@@ -8,12 +8,12 @@ const LF = 0x0a;
 export function completeLines(buffer: Buffer): { lines: string[]; consumed: number } {
   const last = buffer.lastIndexOf(LF);
   if (last < 0) return { lines: [], consumed: 0 };
-  const lines = buffer
-    .subarray(0, last)
-    .toString('utf8')
-    .split('\n')
-    .map((line) => line.replace(/\r$/, ''))
-    .filter((line) => line.trim() !== '');
+  const lines: string[] = [];
+  for (const text of buffer.toString('utf8', 0, last).split('\n')) {
+    // A slice shares the text's characters; a regex replace copied every line.
+    const line = text.endsWith('\r') ? text.slice(0, -1) : text;
+    if (line.trim() !== '') lines.push(line);
+  }
   return { lines, consumed: last + 1 };
 }
 
