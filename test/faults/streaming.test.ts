@@ -1,0 +1,345 @@
+/**
+ * The fault campaign over the two Streaming API inputs (npm run test:faults): the built bundles,
+ * started through their launchers as splunkd starts them, under a seeded random schedule of kill -9
+ * (after a random amount of output, i.e. mid-batch; on a random write of the checkpoint's temp file,
+ * i.e. mid-checkpoint; after a random time) and injected faults, while records keep arriving; then
+ * clean runs until caught up. Asserted per round: every record arrived at least once, duplicates
+ * stay within the batches in flight at each kill, every run that was not killed exited by itself
+ * (within run_seconds plus a small bound for Event Hubs), and a last run finds nothing new.
+ *
+ * - Storage Account input against Azurite, through an https fault proxy (test/helpers/httpsFaultProxy.ts):
+ *   503 ServerBusy, connections reset, bodies cut short, answers slower than request_timeout; blobs grow
+ *   between runs, sometimes ending in half a record.
+ * - Event Hubs input against the Event Hubs stand-in (AMQP over WebSockets, real SDK in the bundle):
+ *   server busy (at attach and on an open link), forced detach, dropped connection, slow deliveries;
+ *   local checkpoint store.
+ *
+ * The seed is printed with each round; FAULT_SEED=<seed> replays it. FAULT_RUNS (default 4) sizes it:
+ * that many Storage Account rounds and half as many Event Hubs rounds.
+ */
+import assert from 'node:assert/strict';
+import { watch, mkdtempSync, readFileSync, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { CHUNK_BYTES } from '../../src/sources/streaming-blob/index.js';
+import { APP, parseStream, runConfigXml, runInputProcess, startStandIns, type RunResult, type StandIns } from '../../tools/harness.js';
+import { EventHubsStandIn, type Fault as HubFault, type SasPolicy } from '../../tools/simulator/eventHubs.js';
+import { appendRaw, appendRecords, blobPath, newTenant, startAzurite, streamingRecord, type Azurite } from '../helpers/azurite.js';
+import { campaignSeed, picker, rng } from '../helpers/faultSchedule.js';
+import { HttpsFaultProxy, type StorageFault } from '../helpers/httpsFaultProxy.js';
+
+const RUNS = Number(process.env.FAULT_RUNS ?? 4);
+const SEED = campaignSeed(1 + Math.floor(Math.random() * 1_000_000));
+const BLOB = 'defender_xdr_streaming_blob';
+const HUB_SCHEME = 'defender_xdr_streaming_eventhub';
+/** Messages per batch in the Event Hubs input (MAX_BATCH in src/sources/streaming-eventhub/index.ts). */
+const HUB_BATCH = 50;
+const HUB_PARTITIONS = 4;
+const RECORDS_PER_MESSAGE = 2;
+const RUN_SECONDS = 15;
+/** A run of the Event Hubs input must end within run_seconds and this. */
+const EXIT_BOUND_MS = 10_000;
+
+const policy: SasPolicy = { name: 'splunk-listen', key: 'ZmF1bHQtY2FtcGFpZ24ta2V5' };
+let s: StandIns;
+let az: Azurite;
+let proxy: HttpsFaultProxy;
+let eh: EventHubsStandIn;
+
+before(async () => {
+  [s, az] = await Promise.all([startStandIns(), startAzurite()]);
+  const tls = { key: readFileSync(path.join(az.dir, 'key.pem'), 'utf8'), cert: readFileSync(az.caFile, 'utf8') };
+  proxy = new HttpsFaultProxy(az.endpoint, tls);
+  await proxy.start();
+  eh = new EventHubsStandIn({ tls, hubs: [], policies: [policy] });
+  await eh.start();
+  // Short request timeout, so that "slower than the timeout" is cheap to provoke.
+  s.splunkd.setConfStanza(APP, 'defender_xdr_settings', 'collection', { request_timeout: '4' });
+});
+after(async () => {
+  await eh?.stop();
+  await proxy?.stop();
+  await Promise.all([az?.stop(), s?.stop()]);
+});
+
+type Kill = { kind: 'output'; bytes: number } | { kind: 'checkpoint'; nth: number } | { kind: 'time'; ms: number };
+
+interface Outcome extends RunResult {
+  /** Why the campaign killed it: the planned kill, or `watchdog` when it did not exit by itself. */
+  killedFor?: Kill['kind'] | 'watchdog';
+  ms: number;
+}
+
+/** One run of the launcher with an optional planned kill -9, and a watchdog that proves it exits by itself. */
+async function runPlanned(scheme: string, xml: string, checkpointDir: string, kill: Kill | undefined, watchdogMs: number): Promise<Outcome> {
+  let killedFor: Outcome['killedFor'];
+  let watcher: FSWatcher | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const started = Date.now();
+  const result = await runInputProcess(scheme, [], xml, {
+    killAfterStdoutBytes: kill?.kind === 'output' ? kill.bytes : undefined,
+    onSpawn: (child) => {
+      const killNow = (why: NonNullable<Outcome['killedFor']>) => {
+        if (killedFor || child.exitCode !== null) return;
+        killedFor = why;
+        child.kill('SIGKILL');
+      };
+      if (kill?.kind === 'checkpoint') {
+        // inotify events of the checkpoint's temp file (created, written, renamed): the kill lands while it is saved.
+        let seen = 0;
+        watcher = watch(checkpointDir, (_event, file) => {
+          if (String(file).includes('.tmp-') && ++seen >= kill.nth) killNow('checkpoint');
+        });
+      }
+      if (kill?.kind === 'time') timers.push(setTimeout(() => killNow('time'), kill.ms));
+      timers.push(setTimeout(() => killNow('watchdog'), watchdogMs));
+    },
+  });
+  watcher?.close();
+  for (const t of timers) clearTimeout(t);
+  if (!killedFor && kill?.kind === 'output' && result.signal === 'SIGKILL') killedFor = 'output';
+  return { ...result, killedFor, ms: Date.now() - started };
+}
+
+const totals = {
+  blob: { rounds: 0, processes: 0, kills: 0, killsOutput: 0, killsCheckpoint: 0, killsTime: 0, faults: 0, failedRuns: 0, records: 0, missing: 0, duplicates: 0, ms: 0 },
+  eventhub: { rounds: 0, processes: 0, kills: 0, killsOutput: 0, killsCheckpoint: 0, killsTime: 0, faults: 0, failedRuns: 0, records: 0, missing: 0, duplicates: 0, ms: 0, longestRunMs: 0 },
+};
+
+function countKill(t: { killsOutput: number; killsCheckpoint: number; killsTime: number }, kind: NonNullable<Outcome['killedFor']>): void {
+  if (kind === 'output') t.killsOutput++;
+  else if (kind === 'checkpoint') t.killsCheckpoint++;
+  else t.killsTime++;
+}
+
+/** What one round checks at its end, for either input. */
+function settle(kind: 'blob' | 'eventhub', sent: Set<string>, emitted: string[], kills: number, perKill: number): void {
+  const seen = new Set(emitted);
+  const missing = [...sent].filter((id) => !seen.has(id));
+  const unknown = [...seen].filter((id) => !sent.has(id));
+  const duplicates = emitted.length - seen.size;
+  const t = totals[kind];
+  t.rounds++;
+  t.records += sent.size;
+  t.missing += missing.length;
+  t.duplicates += duplicates;
+  assert.deepEqual(missing.slice(0, 20), [], `${missing.length} of ${sent.size} records never emitted`);
+  assert.deepEqual(unknown.slice(0, 20), [], 'events that were never sent');
+  assert.ok(duplicates <= kills * perKill, `${duplicates} duplicates from ${kills} kills (at most ${perKill} each)`);
+}
+
+// ---- Storage Account input, Azurite behind the fault proxy ------------------------------------
+
+let seq = 0;
+for (let round = 0; round < RUNS; round++) {
+  const seed = SEED + round;
+  test(`streaming blob round ${round + 1} (FAULT_SEED=${SEED}, round seed ${seed})`, async () => {
+    const started = Date.now();
+    const random = rng(seed);
+    const pick = picker(random);
+    const t = totals.blob;
+    const tenant = newTenant();
+    const tables = ['DeviceProcessEvents', 'DeviceNetworkEvents'];
+    const blobs = tables.flatMap((table) => [0, 1].map((hoursAgo) => ({ table, name: blobPath(tenant, new Date(Date.now() - hoursAgo * 3600_000)) })));
+    const sent = new Set<string>();
+    const pending = new Map<string, string>(); // blob -> the rest of a half-written record
+    const emitted: string[] = [];
+    let lineBytes = Infinity;
+
+    /** Appends records to a random blob, sometimes ending in half a record (the rest comes with the next append). */
+    const grow = async (records: number) => {
+      const target = pick(blobs);
+      const key = `${target.table}/${target.name}`;
+      const lines = Array.from({ length: records }, () => streamingRecord(target.table, ++seq, tenant));
+      const blob = await appendRecords(az.service, target.table, target.name, []);
+      if (pending.has(key)) await appendRaw(blob, pending.get(key)!);
+      pending.delete(key);
+      await appendRecords(az.service, target.table, target.name, lines);
+      for (const r of lines) {
+        sent.add(`${target.table}:${(r.properties as { Seq: number }).Seq}`);
+        lineBytes = Math.min(lineBytes, JSON.stringify(r).length + 2);
+      }
+      if (random() < 0.3) {
+        const half = streamingRecord(target.table, ++seq, tenant);
+        const text = `${JSON.stringify(half)}\r\n`;
+        const cut = 1 + Math.floor(random() * (text.length - 3));
+        await appendRaw(blob, text.slice(0, cut));
+        pending.set(key, text.slice(cut));
+        sent.add(`${target.table}:${(half.properties as { Seq: number }).Seq}`);
+      }
+    };
+    const download = /^GET .*PT1H\.json/;
+    const faultKinds: (() => StorageFault)[] = [
+      () => ({ kind: 'busy', match: pick([download, /comp=list/, undefined]) }),
+      () => ({ kind: 'reset', match: pick([download, /comp=list/]) }),
+      () => ({ kind: 'truncate', match: download }),
+      () => ({ kind: 'delay', match: pick([download, /comp=list/]), ms: 5_000 }), // beyond request_timeout = 4 s
+    ];
+    const addFaults = (n: number) => {
+      for (let i = 0; i < n; i++) proxy.faults.push(pick(faultKinds)());
+    };
+    const firedBefore = Object.values(proxy.fired).reduce((a, b) => a + b, 0);
+
+    // Each round starts from empty containers, so that it sees only its own records.
+    for (const table of tables) await az.service.getContainerClient(`insights-logs-advancedhunting-${table.toLowerCase()}`).deleteIfExists();
+    for (const b of blobs) await appendRecords(az.service, b.table, b.name, []);
+    for (let i = 0; i < 4; i++) await grow(1000 + Math.floor(random() * 4000));
+    const name = `blobfaults${round}`;
+    s.splunkd.setPassword(APP, APP, `${BLOB}://${name}`, az.key);
+    const cp = mkdtempSync(path.join(s.workDir, 'cp-blob-'));
+    const xml = runConfigXml(s, BLOB, name, { storage_account: az.account, blob_endpoint: proxy.rewrite(az.endpoint), ca_file: az.caFile, tables: tables.join(','), start_date: new Date(Date.now() - 3 * 3600_000).toISOString() }, cp);
+    const ids = (r: RunResult, complete: boolean) => parseStream(r.stdout, { complete }).map((e) => `${e.source}:${(JSON.parse(e.data) as { Seq: number }).Seq}`);
+    proxy.faults.length = 0;
+    addFaults(2 + Math.floor(random() * 3));
+
+    let kills = 0;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      if (attempt > 0 && random() < 0.6) await grow(200 + Math.floor(random() * 2000));
+      if (attempt > 0 && random() < 0.4) addFaults(1 + Math.floor(random() * 2));
+      const kill: Kill | undefined = attempt < 5 && random() < 0.6
+        ? pick<Kill>([{ kind: 'output', bytes: Math.floor(random() * 6_000_000) }, { kind: 'checkpoint', nth: 1 + Math.floor(random() * 12) }, { kind: 'time', ms: 300 + Math.floor(random() * 4000) }])
+        : undefined;
+      const r = await runPlanned(BLOB, xml, cp, kill, 90_000);
+      t.processes++;
+      assert.notEqual(r.killedFor, 'watchdog', `a run did not exit by itself within 90 s\n${r.stderr.slice(-2000)}`);
+      emitted.push(...ids(r, !r.killedFor));
+      if (r.killedFor) {
+        kills++;
+        countKill(t, r.killedFor);
+        continue;
+      }
+      // A fault that outlasts the storage client's retries fails the run; nothing past it was checkpointed.
+      if (r.code !== 0) {
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /ERROR Poll failed: /);
+        t.failedRuns++;
+      }
+      if (attempt >= 2 && !proxy.faults.length) break;
+    }
+    // Then: faults gone, the last half record completed, runs until caught up; a last run finds nothing new.
+    proxy.faults.length = 0;
+    const fired = Object.values(proxy.fired).reduce((a, b) => a + b, 0) - firedBefore;
+    t.faults += fired;
+    for (const [key, rest] of pending) {
+      const [table, ...blobName] = key.split('/');
+      await appendRaw(await appendRecords(az.service, table!, blobName.join('/'), []), rest);
+    }
+    const clean = await runPlanned(BLOB, xml, cp, undefined, 90_000);
+    const quiet = await runPlanned(BLOB, xml, cp, undefined, 90_000);
+    t.processes += 2;
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    emitted.push(...ids(clean, true));
+    assert.deepEqual(ids(quiet, true), [], 'a run after catching up emits nothing');
+    t.kills += kills;
+    t.ms += Date.now() - started;
+    console.log(`blob round ${round + 1}: ${sent.size} records, ${kills} kills, ${fired} faults fired (${JSON.stringify(proxy.fired)} so far), ${emitted.length - new Set(emitted).size} duplicates, ${Date.now() - started} ms`);
+    // A kill repeats at most the lines of one ranged read (blobs are read one range at a time).
+    settle('blob', sent, emitted, kills, Math.ceil(CHUNK_BYTES / lineBytes));
+  });
+}
+
+// ---- Event Hubs input, the stand-in over AMQP over WebSockets ---------------------------------
+
+for (let round = 0; round < Math.ceil(RUNS / 2); round++) {
+  const seed = SEED + 1000 + round;
+  test(`streaming eventhub round ${round + 1} (FAULT_SEED=${SEED}, round seed ${seed})`, async () => {
+    const started = Date.now();
+    const random = rng(seed);
+    const pick = picker(random);
+    const t = totals.eventhub;
+    const hub = `insights-logs-advancedhunting-faults${round}-${seed}`;
+    eh.addHub({ name: hub, partitions: HUB_PARTITIONS, consumerGroups: ['splunk'] });
+    const sent = new Set<string>();
+    const emitted: string[] = [];
+    let n = 0;
+    const send = (messagesPerPartition: number) => {
+      for (let p = 0; p < HUB_PARTITIONS; p++) {
+        const bodies = Array.from({ length: messagesPerPartition }, () => ({
+          records: Array.from({ length: RECORDS_PER_MESSAGE }, () => {
+            const id = `${hub}:${++n}`;
+            sent.add(id);
+            return { time: new Date().toISOString(), tenantId: s.tenantId, operationName: 'Publish', category: 'AdvancedHunting-DeviceProcessEvents', properties: { Timestamp: new Date().toISOString(), DeviceName: 'host1', ReportId: id } };
+          }),
+        }));
+        eh.send(hub, String(p), bodies);
+      }
+    };
+    const partition = () => String(Math.floor(random() * HUB_PARTITIONS));
+    const faultKinds: (() => HubFault)[] = [
+      () => ({ kind: 'server-busy', partition: partition() }), // the attach refused
+      () => ({ kind: 'server-busy', partition: partition(), afterDeliveries: 1 + Math.floor(random() * 150) }),
+      () => ({ kind: 'detach', partition: partition(), afterDeliveries: 1 + Math.floor(random() * 150) }),
+      () => ({ kind: 'drop', partition: partition(), afterDeliveries: 1 + Math.floor(random() * 150) }),
+    ];
+    let added = 0;
+    const addFaults = (count: number) => {
+      for (let i = 0; i < count; i++) eh.faults.push(pick(faultKinds)());
+      added += count;
+    };
+
+    const name = `ehfaults${round}`;
+    s.splunkd.setPassword(APP, APP, `${HUB_SCHEME}://${name}`, eh.connectionString(policy, hub));
+    const cp = mkdtempSync(path.join(s.workDir, 'cp-eh-'));
+    const xml = runConfigXml(s, HUB_SCHEME, name, { ca_file: az.caFile, consumer_group: 'splunk', run_seconds: String(RUN_SECONDS) }, cp);
+    const ids = (r: RunResult, complete: boolean) => parseStream(r.stdout, { complete }).map((e) => (JSON.parse(e.data) as { ReportId: string }).ReportId);
+    const watchdogMs = RUN_SECONDS * 1000 + 30_000;
+    /** A run that was not killed: exit 0, within run_seconds and the bound. */
+    const exitedByItself = (r: Outcome) => {
+      assert.notEqual(r.killedFor, 'watchdog', `a run did not exit by itself within ${watchdogMs} ms\n${r.stderr.slice(-2000)}`);
+      assert.equal(r.code, 0, r.stderr.split('\n').filter((l) => /ERROR|WARN/.test(l)).join('\n'));
+      assert.ok(r.ms < RUN_SECONDS * 1000 + EXIT_BOUND_MS, `exited after ${r.ms} ms (run_seconds ${RUN_SECONDS})`);
+      t.longestRunMs = Math.max(t.longestRunMs, r.ms);
+    };
+
+    send(100 + Math.floor(random() * 200));
+    eh.faults.length = 0;
+    addFaults(2 + Math.floor(random() * 2));
+    let kills = 0;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (attempt > 0 && random() < 0.6) send(20 + Math.floor(random() * 150));
+      if (attempt > 0 && random() < 0.4) addFaults(1);
+      const slow = random() < 0.2;
+      if (slow) {
+        eh.faults.push({ kind: 'slow', partition: partition(), delayMs: 20 + Math.floor(random() * 60) });
+        added++;
+      }
+      const kill: Kill | undefined = attempt < 4 && random() < 0.6
+        ? pick<Kill>([{ kind: 'output', bytes: Math.floor(random() * 1_500_000) }, { kind: 'checkpoint', nth: 1 + Math.floor(random() * 30) }, { kind: 'time', ms: 500 + Math.floor(random() * 6000) }])
+        : undefined;
+      const r = await runPlanned(HUB_SCHEME, xml, cp, kill, watchdogMs);
+      if (slow) eh.faults.splice(0, eh.faults.length, ...eh.faults.filter((f) => f.kind !== 'slow'));
+      t.processes++;
+      emitted.push(...ids(r, !r.killedFor || r.killedFor === 'watchdog'));
+      if (r.killedFor && r.killedFor !== 'watchdog') {
+        kills++;
+        countKill(t, r.killedFor);
+        continue;
+      }
+      exitedByItself(r);
+      if (attempt >= 2 && !eh.faults.length) break;
+    }
+    const fired = added - eh.faults.length;
+    t.faults += fired;
+    eh.faults.length = 0;
+    const clean = await runPlanned(HUB_SCHEME, xml, cp, undefined, watchdogMs);
+    const quiet = await runPlanned(HUB_SCHEME, xml, cp, undefined, watchdogMs);
+    t.processes += 2;
+    exitedByItself(clean);
+    exitedByItself(quiet);
+    emitted.push(...ids(clean, true));
+    assert.deepEqual(ids(quiet, true), [], 'a run after catching up emits nothing');
+    t.kills += kills;
+    t.ms += Date.now() - started;
+    console.log(`eventhub round ${round + 1}: ${sent.size} records, ${kills} kills, ${fired} faults fired, ${emitted.length - new Set(emitted).size} duplicates, ${Date.now() - started} ms`);
+    // A kill repeats at most the batch in flight on each partition (emitted, not yet checkpointed).
+    settle('eventhub', sent, emitted, kills, HUB_PARTITIONS * HUB_BATCH * RECORDS_PER_MESSAGE);
+  });
+}
+
+test('streaming campaign figures', () => {
+  const line = (kind: keyof typeof totals) => Object.entries(totals[kind]).map(([k, v]) => `${k}=${v}`).join(' ');
+  console.log(`streaming fault campaign (FAULT_SEED=${SEED}): blob ${line('blob')}`);
+  console.log(`streaming fault campaign (FAULT_SEED=${SEED}): eventhub ${line('eventhub')}`);
+  assert.equal(totals.blob.missing + totals.eventhub.missing, 0);
+});
