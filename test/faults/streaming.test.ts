@@ -62,7 +62,12 @@ after(async () => {
   await Promise.all([az?.stop(), s?.stop()]);
 });
 
-type Kill = { kind: 'output'; bytes: number } | { kind: 'checkpoint'; nth: number } | { kind: 'time'; ms: number };
+/**
+ * `output`: after that much output, while it is read; `stalled`: after that much output, splunkd stops
+ * reading for `ms` (the input blocks mid-write on a full pipe) and the kill lands then; `checkpoint`:
+ * on the nth inotify event of the checkpoint's temp file; `time`: after `ms`.
+ */
+type Kill = { kind: 'output'; bytes: number } | { kind: 'stalled'; bytes: number; ms: number } | { kind: 'checkpoint'; nth: number } | { kind: 'time'; ms: number };
 
 interface Outcome extends RunResult {
   /** Why the campaign killed it: the planned kill, or `watchdog` when it did not exit by itself. */
@@ -92,6 +97,21 @@ async function runPlanned(scheme: string, xml: string, checkpointDir: string, ki
         });
       }
       if (kill?.kind === 'time') timers.push(setTimeout(() => killNow('time'), kill.ms));
+      if (kill?.kind === 'stalled') {
+        let bytes = 0;
+        const onData = (chunk: string) => {
+          bytes += chunk.length;
+          if (bytes < kill.bytes) return;
+          child.stdout?.off('data', onData);
+          child.stdout?.pause();
+          timers.push(setTimeout(() => {
+            killNow('stalled');
+            // What was written before the kill is still in the pipe: read it.
+            child.stdout?.resume();
+          }, kill.ms));
+        };
+        child.stdout?.on('data', onData);
+      }
       timers.push(setTimeout(() => killNow('watchdog'), watchdogMs));
     },
   });
@@ -102,12 +122,13 @@ async function runPlanned(scheme: string, xml: string, checkpointDir: string, ki
 }
 
 const totals = {
-  blob: { rounds: 0, processes: 0, kills: 0, killsOutput: 0, killsCheckpoint: 0, killsTime: 0, faults: 0, failedRuns: 0, records: 0, missing: 0, duplicates: 0, ms: 0 },
-  eventhub: { rounds: 0, processes: 0, kills: 0, killsOutput: 0, killsCheckpoint: 0, killsTime: 0, faults: 0, failedRuns: 0, records: 0, missing: 0, duplicates: 0, ms: 0, longestRunMs: 0 },
+  blob: { rounds: 0, processes: 0, kills: 0, killsOutput: 0, killsStalled: 0, killsCheckpoint: 0, killsTime: 0, faults: 0, failedRuns: 0, records: 0, missing: 0, duplicates: 0, ms: 0 },
+  eventhub: { rounds: 0, processes: 0, kills: 0, killsOutput: 0, killsStalled: 0, killsCheckpoint: 0, killsTime: 0, faults: 0, failedRuns: 0, records: 0, missing: 0, duplicates: 0, ms: 0, longestRunMs: 0 },
 };
 
-function countKill(t: { killsOutput: number; killsCheckpoint: number; killsTime: number }, kind: NonNullable<Outcome['killedFor']>): void {
+function countKill(t: { killsOutput: number; killsStalled: number; killsCheckpoint: number; killsTime: number }, kind: NonNullable<Outcome['killedFor']>): void {
   if (kind === 'output') t.killsOutput++;
+  else if (kind === 'stalled') t.killsStalled++;
   else if (kind === 'checkpoint') t.killsCheckpoint++;
   else t.killsTime++;
 }
@@ -193,16 +214,18 @@ for (let round = 0; round < RUNS; round++) {
     addFaults(2 + Math.floor(random() * 3));
 
     let kills = 0;
+    const runs: string[] = [];
     for (let attempt = 0; attempt < 8; attempt++) {
       if (attempt > 0 && random() < 0.6) await grow(200 + Math.floor(random() * 2000));
       if (attempt > 0 && random() < 0.4) addFaults(1 + Math.floor(random() * 2));
       const kill: Kill | undefined = attempt < 5 && random() < 0.6
-        ? pick<Kill>([{ kind: 'output', bytes: Math.floor(random() * 6_000_000) }, { kind: 'checkpoint', nth: 1 + Math.floor(random() * 12) }, { kind: 'time', ms: 300 + Math.floor(random() * 4000) }])
+        ? pick<Kill>([{ kind: 'output', bytes: Math.floor(random() * 6_000_000) }, { kind: 'stalled', bytes: Math.floor(random() * 3_000_000), ms: 300 + Math.floor(random() * 700) }, { kind: 'checkpoint', nth: 1 + Math.floor(random() * 12) }, { kind: 'time', ms: 300 + Math.floor(random() * 4000) }])
         : undefined;
       const r = await runPlanned(BLOB, xml, cp, kill, 90_000);
       t.processes++;
       assert.notEqual(r.killedFor, 'watchdog', `a run did not exit by itself within 90 s\n${r.stderr.slice(-2000)}`);
       emitted.push(...ids(r, !r.killedFor));
+      runs.push(`${kill?.kind ?? 'no kill'}: ${r.killedFor ? `killed (${r.killedFor})` : `exit ${r.code}`}, ${ids(r, !r.killedFor).length} events, ${r.ms} ms`);
       if (r.killedFor) {
         kills++;
         countKill(t, r.killedFor);
@@ -233,7 +256,7 @@ for (let round = 0; round < RUNS; round++) {
     assert.deepEqual(ids(quiet, true), [], 'a run after catching up emits nothing');
     t.kills += kills;
     t.ms += Date.now() - started;
-    console.log(`blob round ${round + 1}: ${sent.size} records, ${kills} kills, ${fired} faults fired (${JSON.stringify(proxy.fired)} so far), ${emitted.length - new Set(emitted).size} duplicates, ${Date.now() - started} ms`);
+    console.log(`blob round ${round + 1}: ${sent.size} records, ${kills} kills, ${fired} faults fired (${JSON.stringify(proxy.fired)} so far), ${emitted.length - new Set(emitted).size} duplicates, ${Date.now() - started} ms; runs: ${runs.join('; ')}`);
     // A kill repeats at most the lines of one ranged read (blobs are read one range at a time).
     settle('blob', sent, emitted, kills, Math.ceil(CHUNK_BYTES / lineBytes));
   });
@@ -296,6 +319,7 @@ for (let round = 0; round < Math.ceil(RUNS / 2); round++) {
     eh.faults.length = 0;
     addFaults(2 + Math.floor(random() * 2));
     let kills = 0;
+    const runs: string[] = [];
     for (let attempt = 0; attempt < 5; attempt++) {
       if (attempt > 0 && random() < 0.6) send(20 + Math.floor(random() * 150));
       if (attempt > 0 && random() < 0.4) addFaults(1);
@@ -305,12 +329,13 @@ for (let round = 0; round < Math.ceil(RUNS / 2); round++) {
         added++;
       }
       const kill: Kill | undefined = attempt < 4 && random() < 0.6
-        ? pick<Kill>([{ kind: 'output', bytes: Math.floor(random() * 1_500_000) }, { kind: 'checkpoint', nth: 1 + Math.floor(random() * 30) }, { kind: 'time', ms: 500 + Math.floor(random() * 6000) }])
+        ? pick<Kill>([{ kind: 'output', bytes: Math.floor(random() * 1_000_000) }, { kind: 'stalled', bytes: Math.floor(random() * 300_000), ms: 300 + Math.floor(random() * 700) }, { kind: 'checkpoint', nth: 1 + Math.floor(random() * 30) }, { kind: 'time', ms: 500 + Math.floor(random() * 6000) }])
         : undefined;
       const r = await runPlanned(HUB_SCHEME, xml, cp, kill, watchdogMs);
       if (slow) eh.faults.splice(0, eh.faults.length, ...eh.faults.filter((f) => f.kind !== 'slow'));
       t.processes++;
       emitted.push(...ids(r, !r.killedFor || r.killedFor === 'watchdog'));
+      runs.push(`${kill?.kind ?? 'no kill'}: ${r.killedFor ? `killed (${r.killedFor})` : `exit ${r.code}`}, ${ids(r, !r.killedFor).length} events, ${r.ms} ms`);
       if (r.killedFor && r.killedFor !== 'watchdog') {
         kills++;
         countKill(t, r.killedFor);
@@ -331,7 +356,7 @@ for (let round = 0; round < Math.ceil(RUNS / 2); round++) {
     assert.deepEqual(ids(quiet, true), [], 'a run after catching up emits nothing');
     t.kills += kills;
     t.ms += Date.now() - started;
-    console.log(`eventhub round ${round + 1}: ${sent.size} records, ${kills} kills, ${fired} faults fired, ${emitted.length - new Set(emitted).size} duplicates, ${Date.now() - started} ms`);
+    console.log(`eventhub round ${round + 1}: ${sent.size} records, ${kills} kills, ${fired} faults fired, ${emitted.length - new Set(emitted).size} duplicates, ${Date.now() - started} ms; runs: ${runs.join('; ')}`);
     // A kill repeats at most the batch in flight on each partition (emitted, not yet checkpointed).
     settle('eventhub', sent, emitted, kills, HUB_PARTITIONS * HUB_BATCH * RECORDS_PER_MESSAGE);
   });
