@@ -21,6 +21,7 @@ import assert from 'node:assert/strict';
 import { watch, mkdtempSync, readFileSync, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { ContainerSASPermissions } from '@azure/storage-blob';
 import { CHUNK_BYTES } from '../../src/sources/streaming-blob/index.js';
 import { APP, parseStream, runConfigXml, runInputProcess, startStandIns, type RunResult, type StandIns } from '../../tools/harness.js';
 import { EventHubsStandIn, type Fault as HubFault, type SasPolicy } from '../../tools/simulator/eventHubs.js';
@@ -266,100 +267,128 @@ for (let round = 0; round < RUNS; round++) {
 
 for (let round = 0; round < Math.ceil(RUNS / 2); round++) {
   const seed = SEED + 1000 + round;
-  test(`streaming eventhub round ${round + 1} (FAULT_SEED=${SEED}, round seed ${seed})`, async () => {
-    const started = Date.now();
-    const random = rng(seed);
-    const pick = picker(random);
-    const t = totals.eventhub;
-    const hub = `insights-logs-advancedhunting-faults${round}-${seed}`;
-    eh.addHub({ name: hub, partitions: HUB_PARTITIONS, consumerGroups: ['splunk'] });
-    const sent = new Set<string>();
-    const emitted: string[] = [];
-    let n = 0;
-    const send = (messagesPerPartition: number) => {
-      for (let p = 0; p < HUB_PARTITIONS; p++) {
-        const bodies = Array.from({ length: messagesPerPartition }, () => ({
-          records: Array.from({ length: RECORDS_PER_MESSAGE }, () => {
-            const id = `${hub}:${++n}`;
-            sent.add(id);
-            return { time: new Date().toISOString(), tenantId: s.tenantId, operationName: 'Publish', category: 'AdvancedHunting-DeviceProcessEvents', properties: { Timestamp: new Date().toISOString(), DeviceName: 'host1', ReportId: id } };
-          }),
-        }));
-        eh.send(hub, String(p), bodies);
-      }
-    };
-    const partition = () => String(Math.floor(random() * HUB_PARTITIONS));
-    const faultKinds: (() => HubFault)[] = [
-      () => ({ kind: 'server-busy', partition: partition() }), // the attach refused
-      () => ({ kind: 'server-busy', partition: partition(), afterDeliveries: 1 + Math.floor(random() * 150) }),
-      () => ({ kind: 'detach', partition: partition(), afterDeliveries: 1 + Math.floor(random() * 150) }),
-      () => ({ kind: 'drop', partition: partition(), afterDeliveries: 1 + Math.floor(random() * 150) }),
-    ];
-    let added = 0;
-    const addFaults = (count: number) => {
-      for (let i = 0; i < count; i++) eh.faults.push(pick(faultKinds)());
-      added += count;
-    };
+  test(`streaming eventhub round ${round + 1} (FAULT_SEED=${SEED}, round seed ${seed})`, () => eventHubRound(`${round + 1}`, seed, 'local'));
+}
+// Once per campaign: the blob checkpoint store on Azurite behind the fault proxy, its checkpoint and
+// ownership writes and listings failing at random (3 faults a run, 2 runs, then the clean runs).
+// No kill: a killed run's claims would hold its partitions for 60 s (the two-forwarders e2e covers
+// kill -9 with this store); with a shared store a run lasts run_seconds (10 s here).
+test(`streaming eventhub round with the blob checkpoint store (FAULT_SEED=${SEED}, round seed ${SEED + 2000})`, () => eventHubRound('blob-store', SEED + 2000, 'blob'));
 
-    const name = `ehfaults${round}`;
-    s.splunkd.setPassword(APP, APP, `${HUB_SCHEME}://${name}`, eh.connectionString(policy, hub));
-    const cp = mkdtempSync(path.join(s.workDir, 'cp-eh-'));
-    const xml = runConfigXml(s, HUB_SCHEME, name, { ca_file: az.caFile, consumer_group: 'splunk', run_seconds: String(RUN_SECONDS) }, cp);
-    const ids = (r: RunResult, complete: boolean) => parseStream(r.stdout, { complete }).map((e) => (JSON.parse(e.data) as { ReportId: string }).ReportId);
-    const watchdogMs = RUN_SECONDS * 1000 + 30_000;
-    /** A run that was not killed: exit 0, within run_seconds and the bound. */
-    const exitedByItself = (r: Outcome) => {
-      assert.notEqual(r.killedFor, 'watchdog', `a run did not exit by itself within ${watchdogMs} ms\n${r.stderr.slice(-2000)}`);
-      assert.equal(r.code, 0, r.stderr.split('\n').filter((l) => /ERROR|WARN/.test(l)).join('\n'));
-      assert.ok(r.ms < RUN_SECONDS * 1000 + EXIT_BOUND_MS, `exited after ${r.ms} ms (run_seconds ${RUN_SECONDS})`);
-      t.longestRunMs = Math.max(t.longestRunMs, r.ms);
-    };
-
-    send(100 + Math.floor(random() * 200));
-    eh.faults.length = 0;
-    addFaults(2 + Math.floor(random() * 2));
-    let kills = 0;
-    const runs: string[] = [];
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (attempt > 0 && random() < 0.6) send(20 + Math.floor(random() * 150));
-      if (attempt > 0 && random() < 0.4) addFaults(1);
-      const slow = random() < 0.2;
-      if (slow) {
-        eh.faults.push({ kind: 'slow', partition: partition(), delayMs: 20 + Math.floor(random() * 60) });
-        added++;
-      }
-      const kill: Kill | undefined = attempt < 4 && random() < 0.6
-        ? pick<Kill>([{ kind: 'output', bytes: Math.floor(random() * 1_000_000) }, { kind: 'stalled', bytes: Math.floor(random() * 300_000), ms: 300 + Math.floor(random() * 700) }, { kind: 'checkpoint', nth: 1 + Math.floor(random() * 30) }, { kind: 'time', ms: 500 + Math.floor(random() * 6000) }])
-        : undefined;
-      const r = await runPlanned(HUB_SCHEME, xml, cp, kill, watchdogMs);
-      if (slow) eh.faults.splice(0, eh.faults.length, ...eh.faults.filter((f) => f.kind !== 'slow'));
-      t.processes++;
-      emitted.push(...ids(r, !r.killedFor || r.killedFor === 'watchdog'));
-      runs.push(`${kill?.kind ?? 'no kill'}: ${r.killedFor ? `killed (${r.killedFor})` : `exit ${r.code}`}, ${ids(r, !r.killedFor).length} events, ${r.ms} ms`);
-      if (r.killedFor && r.killedFor !== 'watchdog') {
-        kills++;
-        countKill(t, r.killedFor);
-        continue;
-      }
-      exitedByItself(r);
-      if (attempt >= 2 && !eh.faults.length) break;
+/** One Event Hubs round: faults and kills while messages arrive, then clean runs; `blob`: storage faults instead of kills. */
+async function eventHubRound(label: string, seed: number, store: 'local' | 'blob'): Promise<void> {
+  const started = Date.now();
+  const runSeconds = store === 'blob' ? 10 : RUN_SECONDS;
+  const random = rng(seed);
+  const pick = picker(random);
+  const t = totals.eventhub;
+  const hub = `insights-logs-advancedhunting-faults-${store}-${seed}`;
+  eh.addHub({ name: hub, partitions: HUB_PARTITIONS, consumerGroups: ['splunk'] });
+  const sent = new Set<string>();
+  const emitted: string[] = [];
+  let n = 0;
+  const send = (messagesPerPartition: number) => {
+    for (let p = 0; p < HUB_PARTITIONS; p++) {
+      const bodies = Array.from({ length: messagesPerPartition }, () => ({
+        records: Array.from({ length: RECORDS_PER_MESSAGE }, () => {
+          const id = `${hub}:${++n}`;
+          sent.add(id);
+          return { time: new Date().toISOString(), tenantId: s.tenantId, operationName: 'Publish', category: 'AdvancedHunting-DeviceProcessEvents', properties: { Timestamp: new Date().toISOString(), DeviceName: 'host1', ReportId: id } };
+        }),
+      }));
+      eh.send(hub, String(p), bodies);
     }
-    const fired = added - eh.faults.length;
-    t.faults += fired;
-    eh.faults.length = 0;
-    const clean = await runPlanned(HUB_SCHEME, xml, cp, undefined, watchdogMs);
-    const quiet = await runPlanned(HUB_SCHEME, xml, cp, undefined, watchdogMs);
-    t.processes += 2;
-    exitedByItself(clean);
-    exitedByItself(quiet);
-    emitted.push(...ids(clean, true));
-    assert.deepEqual(ids(quiet, true), [], 'a run after catching up emits nothing');
-    t.kills += kills;
-    t.ms += Date.now() - started;
-    console.log(`eventhub round ${round + 1}: ${sent.size} records, ${kills} kills, ${fired} faults fired, ${emitted.length - new Set(emitted).size} duplicates, ${Date.now() - started} ms; runs: ${runs.join('; ')}`);
-    // A kill repeats at most the batch in flight on each partition (emitted, not yet checkpointed).
-    settle('eventhub', sent, emitted, kills, HUB_PARTITIONS * HUB_BATCH * RECORDS_PER_MESSAGE);
-  });
+  };
+  const partition = () => String(Math.floor(random() * HUB_PARTITIONS));
+  const faultKinds: (() => HubFault)[] = [
+    () => ({ kind: 'server-busy', partition: partition() }), // the attach refused
+    () => ({ kind: 'server-busy', partition: partition(), afterDeliveries: 1 + Math.floor(random() * 150) }),
+    () => ({ kind: 'detach', partition: partition(), afterDeliveries: 1 + Math.floor(random() * 150) }),
+    () => ({ kind: 'drop', partition: partition(), afterDeliveries: 1 + Math.floor(random() * 150) }),
+  ];
+  let added = 0;
+  const addFaults = (count: number) => {
+    for (let i = 0; i < count; i++) eh.faults.push(pick(faultKinds)());
+    added += count;
+  };
+
+  const name = `ehfaults${store}${seed}`;
+  s.splunkd.setPassword(APP, APP, `${HUB_SCHEME}://${name}`, eh.connectionString(policy, hub));
+  const cp = mkdtempSync(path.join(s.workDir, 'cp-eh-'));
+  const params: Record<string, string> = { ca_file: az.caFile, consumer_group: 'splunk', run_seconds: String(runSeconds) };
+  const storageFaults: (() => StorageFault)[] = [
+    () => ({ kind: 'busy', match: pick([/^PUT .*\/(checkpoint|ownership)\//, /comp=list/]) }),
+    () => ({ kind: 'reset', match: pick([/^PUT .*\/(checkpoint|ownership)\//, /comp=list/]) }),
+    () => ({ kind: 'delay', match: /^PUT .*\/checkpoint\//, ms: 5_000 }), // beyond request_timeout = 4 s
+  ];
+  const firedBefore = Object.values(proxy.fired).reduce((a, b) => a + b, 0);
+  if (store === 'blob') {
+    const container = az.service.getContainerClient(`eh-checkpoints-${seed}`);
+    await container.createIfNotExists();
+    const sas = new URL(await container.generateSasUrl({ permissions: ContainerSASPermissions.parse('racwdl'), expiresOn: new Date(Date.now() + 3600_000) })).search.slice(1);
+    s.splunkd.setPassword(APP, APP, `${HUB_SCHEME}://${name}#checkpoint`, sas);
+    Object.assign(params, { checkpoint_store: 'blob', checkpoint_container_url: proxy.rewrite(container.url) });
+    proxy.faults.length = 0;
+  }
+  const xml = runConfigXml(s, HUB_SCHEME, name, params, cp);
+  const ids = (r: RunResult, complete: boolean) => parseStream(r.stdout, { complete }).map((e) => (JSON.parse(e.data) as { ReportId: string }).ReportId);
+  const watchdogMs = runSeconds * 1000 + 30_000;
+  /** A run that was not killed: exit 0, within run_seconds and the bound. */
+  const exitedByItself = (r: Outcome) => {
+    assert.notEqual(r.killedFor, 'watchdog', `a run did not exit by itself within ${watchdogMs} ms\n${r.stderr.slice(-2000)}`);
+    assert.equal(r.code, 0, r.stderr.split('\n').filter((l) => /ERROR|WARN/.test(l)).join('\n'));
+    assert.ok(r.ms < runSeconds * 1000 + EXIT_BOUND_MS, `exited after ${r.ms} ms (run_seconds ${runSeconds})`);
+    t.longestRunMs = Math.max(t.longestRunMs, r.ms);
+  };
+
+  send(100 + Math.floor(random() * 200));
+  eh.faults.length = 0;
+  // With the blob store the faults are the storage's (the other rounds cover the stand-in's).
+  if (store === 'local') addFaults(2 + Math.floor(random() * 2));
+  let kills = 0;
+  const runs: string[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (attempt > 0 && random() < 0.6) send(20 + Math.floor(random() * 150));
+    if (store === 'local' && attempt > 0 && random() < 0.4) addFaults(1);
+    if (store === 'blob') for (let i = 0; i < 3; i++) proxy.faults.push(pick(storageFaults)());
+    const slow = store === 'local' && random() < 0.2;
+    if (slow) {
+      eh.faults.push({ kind: 'slow', partition: partition(), delayMs: 20 + Math.floor(random() * 60) });
+      added++;
+    }
+    const kill: Kill | undefined = store === 'local' && attempt < 4 && random() < 0.6
+      ? pick<Kill>([{ kind: 'output', bytes: Math.floor(random() * 1_000_000) }, { kind: 'stalled', bytes: Math.floor(random() * 300_000), ms: 300 + Math.floor(random() * 700) }, { kind: 'checkpoint', nth: 1 + Math.floor(random() * 30) }, { kind: 'time', ms: 500 + Math.floor(random() * 6000) }])
+      : undefined;
+    const r = await runPlanned(HUB_SCHEME, xml, cp, kill, watchdogMs);
+    if (slow) eh.faults.splice(0, eh.faults.length, ...eh.faults.filter((f) => f.kind !== 'slow'));
+    t.processes++;
+    emitted.push(...ids(r, !r.killedFor || r.killedFor === 'watchdog'));
+    runs.push(`${kill?.kind ?? 'no kill'}: ${r.killedFor ? `killed (${r.killedFor})` : `exit ${r.code}`}, ${ids(r, !r.killedFor).length} events, ${r.ms} ms`);
+    if (r.killedFor && r.killedFor !== 'watchdog') {
+      kills++;
+      countKill(t, r.killedFor);
+      continue;
+    }
+    exitedByItself(r);
+    if (attempt >= (store === 'blob' ? 1 : 2) && !eh.faults.length) break;
+  }
+  const storageFired = Object.values(proxy.fired).reduce((a, b) => a + b, 0) - firedBefore;
+  const fired = added - eh.faults.length + storageFired;
+  t.faults += fired;
+  eh.faults.length = 0;
+  proxy.faults.length = 0;
+  const clean = await runPlanned(HUB_SCHEME, xml, cp, undefined, watchdogMs);
+  const quiet = await runPlanned(HUB_SCHEME, xml, cp, undefined, watchdogMs);
+  t.processes += 2;
+  exitedByItself(clean);
+  exitedByItself(quiet);
+  emitted.push(...ids(clean, true));
+  assert.deepEqual(ids(quiet, true), [], 'a run after catching up emits nothing');
+  t.kills += kills;
+  t.ms += Date.now() - started;
+  console.log(`eventhub round ${label} (${store} checkpoint store): ${sent.size} records, ${kills} kills, ${fired} faults fired (${storageFired} on the checkpoint store), ${emitted.length - new Set(emitted).size} duplicates, ${Date.now() - started} ms; runs: ${runs.join('; ')}`);
+  // A kill repeats at most the batch in flight on each partition (emitted, not yet checkpointed).
+  settle('eventhub', sent, emitted, kills, HUB_PARTITIONS * HUB_BATCH * RECORDS_PER_MESSAGE);
 }
 
 test('streaming campaign figures', () => {
