@@ -12,10 +12,12 @@
  *   between runs, sometimes ending in half a record.
  * - Event Hubs input against the Event Hubs stand-in (AMQP over WebSockets, real SDK in the bundle):
  *   server busy (at attach and on an open link), forced detach, dropped connection, slow deliveries;
- *   local checkpoint store.
+ *   local checkpoint store. Plus one round with the blob checkpoint store on Azurite behind the
+ *   fault proxy, its checkpoint and ownership writes failing at random (no kill there).
  *
- * The seed is printed with each round; FAULT_SEED=<seed> replays it. FAULT_RUNS (default 4) sizes it:
- * that many Storage Account rounds and half as many Event Hubs rounds.
+ * The seed is printed with each round; FAULT_SEED=<seed> replays the schedule (where a kill lands
+ * still depends on timing). FAULT_RUNS (default 4) sizes it: that many Storage Account rounds and
+ * half as many Event Hubs rounds, plus the blob-store round. Results: docs/reliability.md.
  */
 import assert from 'node:assert/strict';
 import { watch, mkdtempSync, readFileSync, type FSWatcher } from 'node:fs';
