@@ -221,7 +221,7 @@ for (let round = 0; round < RUNS; round++) {
     for (let attempt = 0; attempt < 8; attempt++) {
       if (attempt > 0 && random() < 0.6) await grow(200 + Math.floor(random() * 2000));
       if (attempt > 0 && random() < 0.4) addFaults(1 + Math.floor(random() * 2));
-      const kill: Kill | undefined = attempt < 5 && random() < 0.6
+      const kill: Kill | undefined = (attempt === 0 || (attempt < 5 && random() < 0.6))
         ? pick<Kill>([{ kind: 'output', bytes: Math.floor(random() * 6_000_000) }, { kind: 'stalled', bytes: Math.floor(random() * 3_000_000), ms: 300 + Math.floor(random() * 700) }, { kind: 'checkpoint', nth: 1 + Math.floor(random() * 12) }, { kind: 'time', ms: 300 + Math.floor(random() * 4000) }])
         : undefined;
       const r = await runPlanned(BLOB, xml, cp, kill, 90_000);
@@ -349,6 +349,7 @@ async function eventHubRound(label: string, seed: number, store: 'local' | 'blob
   if (store === 'local') addFaults(2 + Math.floor(random() * 2));
   let kills = 0;
   const runs: string[] = [];
+  // The first run always has a kill planned (it lands if the run gets that far); later ones at random.
   for (let attempt = 0; attempt < 5; attempt++) {
     if (attempt > 0 && random() < 0.6) send(20 + Math.floor(random() * 150));
     if (store === 'local' && attempt > 0 && random() < 0.4) addFaults(1);
@@ -358,7 +359,7 @@ async function eventHubRound(label: string, seed: number, store: 'local' | 'blob
       eh.faults.push({ kind: 'slow', partition: partition(), delayMs: 20 + Math.floor(random() * 60) });
       added++;
     }
-    const kill: Kill | undefined = store === 'local' && attempt < 4 && random() < 0.6
+    const kill: Kill | undefined = store === 'local' && (attempt === 0 || (attempt < 4 && random() < 0.6))
       ? pick<Kill>([{ kind: 'output', bytes: Math.floor(random() * 1_000_000) }, { kind: 'stalled', bytes: Math.floor(random() * 300_000), ms: 300 + Math.floor(random() * 700) }, { kind: 'checkpoint', nth: 1 + Math.floor(random() * 30) }, { kind: 'time', ms: 500 + Math.floor(random() * 6000) }])
       : undefined;
     const r = await runPlanned(HUB_SCHEME, xml, cp, kill, watchdogMs);
