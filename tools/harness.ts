@@ -4,7 +4,7 @@
  * inputs exactly as splunkd does: the launcher, configuration XML on stdin, stdout read as a stream.
  * Used by `npm start` and the end-to-end tests.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -105,12 +105,13 @@ export interface RunResult {
 }
 
 /** Runs bin/<scheme>.sh (what splunkd starts on Linux) with stdin, like ExecProcessor (or sendmodalert for an action). */
-export function runInputProcess(scheme: string, args: string[], stdin: string, opts: { killAfterStdoutBytes?: number; env?: Record<string, string> } = {}): Promise<RunResult> {
+export function runInputProcess(scheme: string, args: string[], stdin: string, opts: { killAfterStdoutBytes?: number; env?: Record<string, string>; onSpawn?: (child: ChildProcess) => void } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(APP_DIR, 'bin', `${scheme}.sh`), args, {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    opts.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -8,7 +8,8 @@ export class ConnectProxy {
   private readonly tunnels = new Set<Socket>();
   url = '';
 
-  constructor(private readonly username: string, private readonly password: string) {
+  /** `routes` maps a CONNECT target (`host:443`) to where it really is (`127.0.0.1:<port>`), as a proxy's own DNS would. */
+  constructor(private readonly username: string, private readonly password: string, private readonly routes: Record<string, string> = {}) {
     this.server = createServer((_req, res) => res.writeHead(405).end());
     this.server.on('connect', (req, client: Socket, head) => this.tunnel(req.url ?? '', req.headers['proxy-authorization'], client, head));
   }
@@ -34,7 +35,7 @@ export class ConnectProxy {
     }
     this.tunnels.add(client);
     client.on('close', () => this.tunnels.delete(client));
-    const [host, port] = target.split(':');
+    const [host, port] = (this.routes[target.toLowerCase()] ?? target).split(':');
     const upstream = connect(Number(port), host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);

@@ -6,7 +6,12 @@
  * faults the SDK retries by itself.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { EventHubConsumerClient, earliestEventPosition, latestEventPosition, type EventHubConsumerClientOptions, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
 import { Agent } from 'undici';
 import { dispatcherWebSocket } from '../../src/azure/webSocket.js';
@@ -18,11 +23,14 @@ const policy: SasPolicy = { name: 'splunk-listen', key: 'c2VjcmV0LWtleS1mb3ItdGV
 const JWT = 'eyJhbGciOiJub25lIn0.eyJhdWQiOiJodHRwczovL2V2ZW50aHVicy5henVyZS5uZXQifQ.sig';
 let hub: EventHubsStandIn;
 let agent: Agent;
+let caFile: string;
 const clients: EventHubConsumerClient[] = [];
 
 before(async () => {
   const tls = await makeLocalCertificate();
-  hub = new EventHubsStandIn({ tls, hubs: [{ name: HUB, partitions: 2, consumerGroups: ['splunk'] }], policies: [policy], jwtProblem: (t) => (t === JWT ? undefined : 'unknown token') });
+  hub = new EventHubsStandIn({ tls, hubs: [{ name: HUB, partitions: 2, consumerGroups: ['splunk'] }], policies: [policy], jwtProblem: (t) => (t === JWT ? undefined : 'unknown token'), amqps: true });
+  caFile = path.join(mkdtempSync(path.join(tmpdir(), 'eh-ca-')), 'ca.pem');
+  writeFileSync(caFile, tls.cert);
   await hub.start();
   agent = new Agent({ connect: { ca: tls.cert } });
 });
@@ -175,6 +183,26 @@ describe('Event Hubs stand-in with the real SDK over AMQP over WebSockets', () =
       assert.match(attaches[attaches.length - 1]!.filter, /x-opt-sequence-number > '\d+'/);
     });
   }
+
+  // The input itself always uses AMQP over WebSockets (port 443, through [proxy]); the SDK's
+  // default transport, amqps, is checked here so the stand-in's TLS listener is known to work too.
+  test('amqps (AMQP over TLS on TCP, the SDK default): management READ, put-token and earliest, in a child process trusting the CA', async () => {
+    hub.addHub({ name: 'amqps', partitions: 2 });
+    hub.send('amqps', '1', [records('1', 0), records('1', 1), records('1', 2)]);
+    const cbsBefore = hub.cbs.length;
+    const probe = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'amqpsProbe.ts');
+    const args = { connectionString: hub.connectionString(policy, 'amqps'), endpoint: `amqps://127.0.0.1:${hub.amqpsPort}`, hub: 'amqps', partition: '1', count: 3 };
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', probe, JSON.stringify(args)], { env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile }, timeout: 60_000 }, (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out))),
+    );
+    const result = JSON.parse(stdout) as { partitionIds: string[]; bodies: { records: { properties: { n: number } }[] }[]; errors: string[] };
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(result.partitionIds, ['0', '1']);
+    assert.deepEqual(result.bodies.map((b) => b.records[0]!.properties.n), [0, 1, 2]);
+    assert.ok(hub.cbs.slice(cbsBefore).some((r) => r.type === 'servicebus.windows.net:sastoken' && r.status === 202), 'a SAS token put on $cbs over amqps');
+    const attach = hub.attaches.find((a) => a.hub === 'amqps')!;
+    assert.doesNotMatch(attach.connectionId, /^ws-/, 'the partition was read over the TLS listener, not WebSockets');
+  });
 
   test('slow deliveries: events arrive spaced out, in order', async () => {
     hub.addHub({ name: 'slow', partitions: 1 });

@@ -51,6 +51,11 @@ export interface EventHubsStandInOptions {
   offsetStyle?: OffsetStyle;
   /** Also listen for amqps (TLS, AMQP's port 5671 on the service). */
   amqps?: boolean;
+  /**
+   * The namespace's host name as clients name it (e.g. contoso.servicebus.windows.net, reached on
+   * port 443 through a proxy that maps it here), for audiences; default `127.0.0.1:<port>`.
+   */
+  namespaceName?: string;
 }
 
 export type FaultKind = 'server-busy' | 'detach' | 'drop' | 'unauthorized' | 'not-found' | 'slow';
@@ -187,7 +192,7 @@ export class EventHubsStandIn {
 
   /** The namespace part of audiences (host:port, as the SDK builds them from the endpoint). */
   get namespace(): string {
-    return `${this.host}:${this.port}`;
+    return this.options.namespaceName ?? `${this.host}:${this.port}`;
   }
 
   connectionString(policy: SasPolicy, hub?: string, key = policy.key): string {
