@@ -60,7 +60,8 @@ async function bundle() {
     target: `node${MIN_NODE}`,
     format: 'cjs',
     // splunk-sdk's index loads dotenv, which would read a .env from splunkd's working directory.
-    alias: { dotenv: path.join(root, 'src/build/empty-dotenv.cjs') },
+    // jsonwebtoken: msal-node's import of it, loaded on first use (src/build/lazy-jsonwebtoken.cjs).
+    alias: { dotenv: path.join(root, 'src/build/empty-dotenv.cjs'), jsonwebtoken: path.join(root, 'src/build/lazy-jsonwebtoken.cjs') },
     // tsconfig's strict implies "use strict" at the top of the bundle, which would also apply to
     // splunk-sdk's pre-ES5 class helper (it reads arguments.callee). Types stay strict in tsc.
     tsconfigRaw: { compilerOptions: { alwaysStrict: false } },
