@@ -273,4 +273,6 @@ async function main(): Promise<void> {
 // `--only streaming`: that section alone (tools/benchStreaming.ts).
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 if (only !== 'streaming') await main();
-if (!only || only === 'streaming') for (const [label, ok] of await streamingBench()) console.log(`${ok ? 'PASS' : 'FAIL'} ${label}`);
+// BENCH_QUIET_ONLY / BENCH_SCALE_ONLY: that section alone, without the streaming one.
+const sectionOnly = process.env.BENCH_QUIET_ONLY === '1' || process.env.BENCH_SCALE_ONLY === '1';
+if ((!only && !sectionOnly) || only === 'streaming') for (const [label, ok] of await streamingBench()) console.log(`${ok ? 'PASS' : 'FAIL'} ${label}`);

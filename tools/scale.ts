@@ -95,6 +95,8 @@ export interface ScaleFigures {
   overlapped: number;
   /** Stanzas that missed a document or emitted one twice. */
   notExactlyOnce: number;
+  /** Per stanza that was not exactly once: documents missing, emitted twice, and unknown. */
+  notExactlyOnceDetail: string[];
   documents: number;
   medianPollMs: number;
   maxPollMs: number;
@@ -114,6 +116,7 @@ export async function scaleRun(): Promise<[string, boolean][]> {
   console.log(`  polls ${f.polls} (${f.failedPolls} failed), CPU ${f.cpuSecondsPerMinute.toFixed(1)} CPU-s per minute (${cores.toFixed(2)} core on average), ` +
     `peak summed RSS ${f.peakRssMb.toFixed(0)} MB (private ${f.peakPrivateMb.toFixed(0)} MB), polls still running at their next start ${f.overlapped}, ` +
     `stanzas not exactly once ${f.notExactlyOnce}; poll wall time median ${f.medianPollMs} ms, max ${f.maxPollMs} ms`);
+  for (const line of f.notExactlyOnceDetail) console.log(`  not exactly once: ${line}`);
   return [
     [`scale run: every stanza emitted every document exactly once (${options.stanzas - f.notExactlyOnce}/${options.stanzas})`, f.notExactlyOnce === 0 && f.failedPolls === 0],
     [`scale run: no poll still running at its next start (${f.overlapped})`, f.overlapped === 0],
@@ -142,6 +145,8 @@ export async function runAtScale({ tenants, stanzas: stanzaCount, intervalMs, mi
         config: runConfigXml(s, scheme, `scale${i}`, { account: `tenant${i % tenants}`, start_date: startDate, interval: String(intervalMs / 1000) }, checkpointDir),
         ids: [] as string[],
         running: undefined as Running | undefined,
+        /** A start is waiting for the running poll to end (splunkd never runs a stanza twice at once, nor queues two starts). */
+        deferred: false,
         nextStart: 0,
       };
     });
@@ -152,9 +157,16 @@ export async function runAtScale({ tenants, stanzas: stanzaCount, intervalMs, mi
     let peak = { rss: 0, anon: 0 };
     const started = Date.now();
     const endAt = started + minutes * 60_000;
+    // Every poll in flight, so that the final round and the check wait for all of them.
+    const inFlight = new Set<Promise<unknown>>();
+    const settled = async () => {
+      while (inFlight.size > 0 || stanzas.some((st) => st.deferred)) await Promise.all([...inFlight]);
+    };
     const launch = (stanza: (typeof stanzas)[number]) => {
       const run = startPoll(path.join(APP_DIR, 'bin', `${stanza.scheme}.sh`), stanza.config, env);
       stanza.running = run;
+      const tracked: Promise<unknown> = run.done.then((): void => void inFlight.delete(tracked));
+      inFlight.add(tracked);
       void run.done.then((poll) => {
         polls.push(poll);
         if (poll.code !== 0) failed++;
@@ -187,7 +199,13 @@ export async function runAtScale({ tenants, stanzas: stanzaCount, intervalMs, mi
           if (stanza.running) {
             overlapped++;
             stanza.nextStart = now + intervalMs;
-            void stanza.running.done.then(() => launch(stanza));
+            if (!stanza.deferred) {
+              stanza.deferred = true;
+              void stanza.running.done.then(() => {
+                stanza.deferred = false;
+                launch(stanza);
+              });
+            }
             continue;
           }
           stanza.nextStart = now + intervalMs;
@@ -196,22 +214,29 @@ export async function runAtScale({ tenants, stanzas: stanzaCount, intervalMs, mi
         await sleep(200);
       }
       clearInterval(trickle);
-      await Promise.all(stanzas.map((st) => st.running?.done));
+      await settled();
       await sleep(1000);
       // One more round after the trickle stopped, so that every document had its chance.
       const cpuBeforeDrain = polls.reduce((sum, p) => sum + p.cpuMs, 0);
       const elapsedMin = (Date.now() - started) / 60_000;
       for (const stanza of stanzas) launch(stanza);
-      await Promise.all(stanzas.map((st) => st.running?.done));
+      await settled();
       await sleep(100);
 
       const alertIds = new Set([...s.graph.alerts.keys()]);
       const incidentIds = new Set([...s.graph.incidents.keys()]);
       let wrong = 0;
-      for (const stanza of stanzas) {
+      const wrongDetail: string[] = [];
+      for (const [i, stanza] of stanzas.entries()) {
         const expected = stanza.scheme === 'defender_xdr_alerts' ? alertIds : incidentIds;
         const seen = new Set(stanza.ids);
-        if (seen.size !== stanza.ids.length || seen.size !== expected.size || [...expected].some((id) => !seen.has(id))) wrong++;
+        const missing = [...expected].filter((id) => !seen.has(id)).length;
+        const twice = stanza.ids.length - seen.size;
+        const unknown = [...seen].filter((id) => !expected.has(id)).length;
+        if (missing || twice || unknown) {
+          wrong++;
+          wrongDetail.push(`scale${i} (${stanza.scheme}): ${missing} missing, ${twice} twice, ${unknown} unknown`);
+        }
       }
       const durations = polls.map((p) => Number(/duration_ms=(\d+)/.exec(p.stderr)?.[1] ?? NaN)).filter(Number.isFinite).sort((a, b) => a - b);
       return {
@@ -222,6 +247,7 @@ export async function runAtScale({ tenants, stanzas: stanzaCount, intervalMs, mi
         peakPrivateMb: peak.anon / 1024,
         overlapped,
         notExactlyOnce: wrong,
+        notExactlyOnceDetail: wrongDetail,
         documents: alertIds.size + incidentIds.size,
         medianPollMs: durations[Math.floor(durations.length / 2)] ?? 0,
         maxPollMs: durations.at(-1) ?? 0,

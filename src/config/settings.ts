@@ -20,13 +20,13 @@ function positive(value: string | undefined, fallback: number): number {
   return value && Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
-/** Reads defender_xdr_settings.conf ([logging], [proxy], [collection]) and the proxy password. */
+/**
+ * Reads defender_xdr_settings.conf ([logging], [proxy], [collection]) in one request, and the
+ * proxy password (its own request, as storage/passwords needs its own capability).
+ */
 export async function loadSettings(rest: SplunkRest): Promise<Settings> {
-  const [logging, proxy, collection] = await Promise.all([
-    rest.confStanza(SETTINGS_CONF, 'logging'),
-    rest.confStanza(SETTINGS_CONF, 'proxy'),
-    rest.confStanza(SETTINGS_CONF, 'collection'),
-  ]);
+  const stanzas = await rest.confStanzas(SETTINGS_CONF);
+  const [logging, proxy, collection] = [stanzas.get('logging'), stanzas.get('proxy'), stanzas.get('collection')];
   const settings: Settings = {
     logLevel: parseLogLevel(logging?.loglevel),
     reReadWindowSeconds: positive(collection?.reread_window, 300),

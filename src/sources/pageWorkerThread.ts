@@ -1,5 +1,10 @@
 import { existsSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
+
+// node:worker_threads is loaded when a worker is started, not with this module: the entry and the
+// collector import it, and a quiet poll, which starts none, paid ~7 ms of CPU to load it.
+const load = createRequire(import.meta.url);
 
 /**
  * Starts the page worker (bin/lib/pageWorker.js, see pageParser.ts), or undefined when it cannot
@@ -12,7 +17,8 @@ export function spawnPageWorker(file: string): Worker | undefined {
   try {
     // Its garbage (a page's parse, ~30 MB) dies young: a capped young generation holds RSS
     // (measured at 100k alerts: peak 205 MB uncapped, 170-183 MB at 12 MB, same throughput).
-    return new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 12 } });
+    const { Worker: WorkerThread } = load('node:worker_threads') as typeof import('node:worker_threads');
+    return new WorkerThread(file, { resourceLimits: { maxYoungGenerationSizeMb: 12 } });
   } catch {
     return undefined;
   }

@@ -18,5 +18,5 @@ test('6 stanzas over 3 tenants, polled every 4 s for 20 s with documents trickli
   assert.ok(figures.documents >= 10, `${figures.documents} documents trickled in`);
   // Each stanza ran at least its scheduled rounds plus the final one.
   assert.ok(figures.polls >= 6 * 3, `${figures.polls} polls`);
-  assert.equal(figures.notExactlyOnce, 0, 'a stanza missed a document or emitted one twice');
+  assert.equal(figures.notExactlyOnce, 0, `a stanza missed a document or emitted one twice: ${figures.notExactlyOnceDetail.join('; ')}`);
 });

@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { HttpClient } from '../../src/http/client.js';
+import { rootCertificates } from 'node:tls';
+import { HttpClient, notPublic } from '../../src/http/client.js';
 import { HttpError, NetworkError } from '../../src/http/errors.js';
 import { createLogger } from '../../src/splunk/log.js';
 import { generate } from 'selfsigned';
@@ -81,7 +82,9 @@ test('with a ca_file, the NODE_EXTRA_CA_CERTS bundle is still trusted', async ()
   const server = createHttpsServer({ key: other.private, cert: other.cert }, (_req, res) => res.end('{}'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const extra = path.join(mkdtempSync(path.join(tmpdir(), 'extra-ca-')), 'extra.pem');
-  writeFileSync(extra, other.cert);
+  // As on most hosts, the bundle also holds public CAs Node has already (which are not added again).
+  writeFileSync(extra, [...rootCertificates.slice(0, 3), other.cert].join('\n'));
+  assert.equal(notPublic(readFileSync(extra, 'utf8')).replace(/\s+/g, ''), other.cert.replace(/\s+/g, ''));
   const saved = process.env.NODE_EXTRA_CA_CERTS;
   process.env.NODE_EXTRA_CA_CERTS = extra;
   try {
@@ -95,6 +98,13 @@ test('with a ca_file, the NODE_EXTRA_CA_CERTS bundle is still trusted', async ()
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   }
+});
+
+test('a NODE_EXTRA_CA_CERTS bundle with another kind of block than CERTIFICATE is added whole', () => {
+  const trusted = rootCertificates[0].replace(/CERTIFICATE-----/g, 'TRUSTED CERTIFICATE-----');
+  const bundle = [rootCertificates[1], trusted].join('\n');
+  assert.equal(notPublic(bundle), bundle);
+  assert.equal(notPublic(rootCertificates.slice(0, 5).join('\n')), '');
 });
 
 test('an unreadable ca_file is a clear error', () => {
