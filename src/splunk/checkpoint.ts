@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from './log.js';
 
@@ -9,6 +9,7 @@ import type { Logger } from './log.js';
  */
 export class CheckpointStore<T> {
   readonly file: string;
+  private swept = false;
 
   constructor(dir: string, stanza: string, private readonly logger: Logger) {
     this.file = path.join(dir, checkpointFileName(stanza));
@@ -55,6 +56,37 @@ export class CheckpointStore<T> {
     await handle.close();
     await rename(temp, this.file);
     await syncDirectory(dir);
+    if (!this.swept) {
+      this.swept = true;
+      await removeOrphanTemps(this.file);
+    }
+  }
+}
+
+/**
+ * A run killed while writing leaves its `<file>.tmp-<pid>`; nothing else would remove it, and over
+ * months they pile up in checkpoint_dir. Only files of processes that no longer exist are removed
+ * (a recycled pid keeps its file: harmless). Best effort: a failure here never fails the save.
+ */
+async function removeOrphanTemps(file: string): Promise<void> {
+  const prefix = `${path.basename(file)}.tmp-`;
+  try {
+    for (const name of await readdir(path.dirname(file))) {
+      if (!name.startsWith(prefix)) continue;
+      const pid = Number(name.slice(prefix.length));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await rm(path.join(path.dirname(file), name), { force: true });
+    }
+  } catch {
+    // the folder cannot be listed: leave the orphans
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -41,3 +41,15 @@ test('checkpoint file names are safe and distinct for similar stanzas', () => {
   assert.notEqual(a, b);
   assert.match(a, /^[A-Za-z0-9_.-]+$/);
 });
+
+test("a killed run's temp file is removed at the next save; a living process's and another stanza's are kept", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cp-'));
+  const store = new CheckpointStore<WindowCheckpoint>(dir, 'defender_xdr_alerts://prod', createLogger({ write: () => {} }));
+  const { spawnSync } = await import('node:child_process');
+  const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const base = path.basename(store.file);
+  const other = checkpointFileName('defender_xdr_alerts://other');
+  for (const name of [`${base}.tmp-${deadPid}`, `${base}.tmp-${process.ppid}`, `${other}.tmp-${deadPid}`]) writeFileSync(path.join(dir, name), '{"half');
+  await store.save(sample);
+  assert.deepEqual(readdirSync(dir).sort(), [base, `${base}.tmp-${process.ppid}`, `${other}.tmp-${deadPid}`].sort());
+});
