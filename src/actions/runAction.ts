@@ -1,8 +1,7 @@
-import { ConfigError, loadAccount, loadSecret } from '../config/account.js';
 import { loadSettings } from '../config/settings.js';
-import { HttpClient } from '../http/client.js';
+import type { HttpClient } from '../http/client.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../http/retry.js';
-import { TokenProvider } from '../microsoft/auth.js';
+import { openAccountSession } from '../microsoft/accountSession.js';
 import { GraphClient } from '../microsoft/graph.js';
 import { exitWhenDone } from '../splunk/exitCode.js';
 import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
@@ -61,12 +60,15 @@ export async function runAction(target: Target, io: ActionIo = defaultIo()): Pro
     const settings = await loadSettings(rest);
     logger = createLogger({ write: io.stderrLine, level: settings.logLevel }, { action: target.action, search_name: payload.searchName, sid: payload.sid });
     redactSecret(settings.proxy?.password);
-    const account = await loadAccount(rest, request.account);
-    if (account.cloud === 'china') {
-      throw new ConfigError(`Account "${account.name}" is in the China cloud (21Vianet), where Microsoft Graph does not offer updating security ${target.kind}s.`);
-    }
-    const secret = await loadSecret(rest, account);
-    redactSecret(secret);
+    const session = await openAccountSession(rest, request.account, settings, logger, {
+      unsupported: (account) =>
+        account.cloud === 'china' ? `Account "${account.name}" is in the China cloud (21Vianet), where Microsoft Graph does not offer updating security ${target.kind}s.` : undefined,
+      // A wait Graph asks for beyond the cap, or past the run's budget, ends the id as throttled
+      // rather than holding the run until splunkd kills it with nothing reported.
+      retry: { ...ACTION_RETRY, maxAttempts: Math.min(ACTION_RETRY.maxAttempts, settings.maxRetries + 1), giveUpBeyondMaxRetryAfter: true, deadlineMs: started + TIME_BUDGET_MS },
+    });
+    const { account, tokens } = session;
+    http = session.http;
     const list = await idList(payload, request.idField);
     if (list.rowsWithoutId) {
       logger.warn(`${list.rowsWithoutId} of ${list.rows} results have no ${request.idField} field value; they are skipped`, { id_field: request.idField });
@@ -75,16 +77,6 @@ export async function runAction(target: Target, io: ActionIo = defaultIo()): Pro
       logger.warn(`No ${target.kind} ids in the results (field ${request.idField}); nothing to update`, { results: list.rows });
       return 0;
     }
-    http = new HttpClient({
-      logger,
-      proxy: settings.proxy,
-      caFile: account.caFile,
-      timeoutMs: settings.requestTimeoutSeconds * 1000,
-      // A wait Graph asks for beyond the cap, or past the run's budget, ends the id as throttled
-      // rather than holding the run until splunkd kills it with nothing reported.
-      retry: { ...ACTION_RETRY, maxAttempts: Math.min(ACTION_RETRY.maxAttempts, settings.maxRetries + 1), giveUpBeyondMaxRetryAfter: true, deadlineMs: started + TIME_BUDGET_MS },
-    });
-    const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
     const graph = new GraphClient(http, tokens, account.endpoints.graphUrl, target.permission);
     const summary = await runUpdates(
       { graph, target, request, limiter: new RateLimiter(request.requestsPerMinute), logger, results: list.rows, deadlineMs: started + TIME_BUDGET_MS },

@@ -1,7 +1,8 @@
-import { loadAccount, loadSecret, type Account } from '../config/account.js';
+import type { Account } from '../config/account.js';
 import { loadSettings } from '../config/settings.js';
 import { HttpClient } from '../http/client.js';
 import { DEFAULT_RETRY } from '../http/retry.js';
+import { openAccountSession } from '../microsoft/accountSession.js';
 import { TokenProvider } from '../microsoft/auth.js';
 import { GraphClient } from '../microsoft/graph.js';
 import { HttpError } from '../http/errors.js';
@@ -25,20 +26,13 @@ export async function testConnection(config: InputConfig, inputs: readonly Input
   const rest = new SplunkRest(config.serverUri, config.sessionKey);
   const settings = await loadSettings(rest);
   redactSecret(settings.proxy?.password);
-  const account = await loadAccount(rest, config.params.account.trim());
-  const secret = await loadSecret(rest, account);
-  redactSecret(secret);
-  const http = new HttpClient({
-    logger,
-    proxy: settings.proxy,
-    caFile: account.caFile,
+  const { account, http, tokens } = await openAccountSession(rest, config.params.account.trim(), settings, logger, {
     timeoutMs: TEST_TIMEOUT_MS,
     retry: { ...DEFAULT_RETRY, maxAttempts: 2, maxRetryAfterMs: 5_000 },
   });
   const steps: StepResult[] = [];
   let permissions: PermissionReport | undefined;
   try {
-    const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
     const tokenStep = `Token from Entra ID (${account.endpoints.loginUrl})`;
     try {
       await tokens.token(account.endpoints.graphUrl);

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { accountFromStanza, ACCOUNT_CONF, ConfigError, loadAccount, loadSecret, validateAccountStanza, type Account } from '../config/account.js';
+import { accountFromStanza, ACCOUNT_CONF, ConfigError, loadSecret, validateAccountStanza, type Account } from '../config/account.js';
 import { interval } from '../config/rules.js';
-import { loadSettings, type Settings } from '../config/settings.js';
-import { HttpClient } from '../http/client.js';
-import { DEFAULT_RETRY } from '../http/retry.js';
-import { TokenProvider } from '../microsoft/auth.js';
-import type { AccountSession, PollContext, PollSummary, StreamingContext } from '../sources/pollContext.js';
+import { loadSettings } from '../config/settings.js';
+import type { HttpClient } from '../http/client.js';
+import type { TokenProvider } from '../microsoft/auth.js';
+import { openAccountSession } from '../microsoft/accountSession.js';
+import type { PollContext, PollSummary, StreamingContext } from '../sources/pollContext.js';
 import { EventWriter } from '../splunk/eventWriter.js';
 import { exitWhenDone } from '../splunk/exitCode.js';
 import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
@@ -159,13 +159,13 @@ async function runWithLog(program: Program, io: Io, writeLine: (line: string) =>
     let summary: PollSummary;
     if (isStreaming(program)) {
       const name = config.params.account?.trim();
-      const session = name ? await openAccount(rest, name, settings, logger) : undefined;
+      const session = name ? await openAccountSession(rest, name, settings, logger, { tagLogger: true }) : undefined;
       if (session) logger = logger.child({ account: session.account.name, tenant: session.account.tenantId });
       http = session?.http;
       tokens = session?.tokens;
       summary = await program.collect({ ...context, logger, rest, session });
     } else {
-      const session = await openAccount(rest, config.params.account.trim(), settings, logger, program.unsupported);
+      const session = await openAccountSession(rest, config.params.account.trim(), settings, logger, { unsupported: program.unsupported, tagLogger: true });
       logger = logger.child({ account: session.account.name, tenant: session.account.tenantId });
       http = session.http;
       tokens = session.tokens;
@@ -222,31 +222,6 @@ function peakRssKb(maxRss: number): number {
     // not Linux
   }
   return maxRss;
-}
-
-/** Loads an Entra account and its secret, and builds the HTTP client and token provider over them. */
-async function openAccount(
-  rest: SplunkRest,
-  name: string,
-  settings: Settings,
-  logger: Logger,
-  unsupportedFor?: (account: Account) => string | undefined,
-): Promise<AccountSession> {
-  const account = await loadAccount(rest, name);
-  const unsupported = unsupportedFor?.(account);
-  if (unsupported) throw new ConfigError(unsupported);
-  const secret = await loadSecret(rest, account);
-  redactSecret(secret);
-  const accountLogger = logger.child({ account: account.name, tenant: account.tenantId });
-  const http = new HttpClient({
-    logger: accountLogger,
-    proxy: settings.proxy,
-    caFile: account.caFile,
-    timeoutMs: settings.requestTimeoutSeconds * 1000,
-    retry: { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
-  });
-  const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, accountLogger);
-  return { account, http, tokens };
 }
 
 function write(out: NodeJS.WritableStream, text: string): Promise<void> {

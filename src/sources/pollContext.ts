@@ -1,7 +1,4 @@
-import type { Account } from '../config/account.js';
 import type { Settings } from '../config/settings.js';
-import type { HttpClient } from '../http/client.js';
-import type { TokenProvider } from '../microsoft/auth.js';
 import type { EventWriter } from '../splunk/eventWriter.js';
 import type { Logger } from '../splunk/log.js';
 import type { SplunkRest } from '../splunk/rest.js';
@@ -20,11 +17,8 @@ export interface RunContext {
 }
 
 /** An Entra account with its HTTP client and token provider. */
-export interface AccountSession {
-  account: Account;
-  http: HttpClient;
-  tokens: TokenProvider;
-}
+export type { AccountSession } from '../microsoft/accountSession.js';
+import type { AccountSession } from '../microsoft/accountSession.js';
 
 /** Everything a Graph/Defender API source needs for one poll. */
 export interface PollContext extends RunContext, AccountSession {}

@@ -4,7 +4,7 @@ import { FINAL_ACTION_STATUSES, machineAction, NO_5XX_RETRY, type MachineAction 
 import type { ResultLink } from '../mde/modAction.js';
 import { fieldValues, type ResultRow } from '../mde/resultRows.js';
 import type { DeviceRequest } from './request.js';
-import { abort, failed, throttledOut, type RunContext, type Target } from './targets.js';
+import { abort, failed, outOfTime, throttledOut, type RunContext, type Target } from './targets.js';
 
 /** Machine action ids are GUIDs (Microsoft's machineAction resource: `ID | Guid`). */
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -38,14 +38,7 @@ export function cancelTargetsOf(rows: ResultRow[], request: DeviceRequest): { ta
 export async function cancelActions(ctx: RunContext, targets: Target[]): Promise<void> {
   const { request, reader, writer, pace } = ctx;
   for (const [index, t] of targets.entries()) {
-    if (throttledOut(ctx, targets, index)) return;
-    if (Date.now() > ctx.deadlineMs) {
-      for (const rest of targets.slice(index)) {
-        rest.outcome = 'skipped';
-        rest.message = 'time budget used up before this machine action; lower max_devices or raise requests_per_minute';
-      }
-      return;
-    }
+    if (throttledOut(ctx, targets, index) || outOfTime(ctx, targets, index, 'machine action')) return;
     let step = 'read the machine action';
     try {
       await pace.take();

@@ -13,7 +13,7 @@ import { openMdeSession } from '../mde/session.js';
 import { cancelActions, cancelTargetsOf } from './cancel.js';
 import { parseDeviceRequest, type DeviceRequest } from './request.js';
 import { identifierKind, resolveDevice } from './resolve.js';
-import { abort, failed, LEVEL, OK_OUTCOMES, throttledOut, type DeviceOutcome, type RunContext, type Target } from './targets.js';
+import { abort, failed, LEVEL, OK_OUTCOMES, outOfTime, throttledOut, type DeviceOutcome, type RunContext, type Target } from './targets.js';
 
 export type { DeviceOutcome } from './targets.js';
 
@@ -164,14 +164,7 @@ async function act(ctx: RunContext, targets: Target[]): Promise<void> {
   const { request, reader, writer, pace } = ctx;
   const doneByMachine = new Map<string, Target>();
   for (const [index, t] of targets.entries()) {
-    if (throttledOut(ctx, targets, index)) return;
-    if (Date.now() > ctx.deadlineMs) {
-      for (const rest of targets.slice(index)) {
-        rest.outcome = 'skipped';
-        rest.message = 'time budget used up before this device; lower max_devices or raise requests_per_minute';
-      }
-      return;
-    }
+    if (throttledOut(ctx, targets, index) || outOfTime(ctx, targets, index, 'device')) return;
     let step = 'resolve';
     try {
       await pace.take();

@@ -62,6 +62,19 @@ export function throttledOut(ctx: RunContext, targets: Target[], index: number):
   return true;
 }
 
+/**
+ * Past the run's time budget (splunkd's maxtime is near): the rest are reported `skipped`, naming
+ * `what` each one was. Returns true when it did so.
+ */
+export function outOfTime(ctx: RunContext, targets: Target[], index: number, what: string): boolean {
+  if (Date.now() <= ctx.deadlineMs) return false;
+  for (const rest of targets.slice(index)) {
+    rest.outcome = 'skipped';
+    rest.message = `time budget used up before this ${what}; lower max_devices or raise requests_per_minute`;
+  }
+  return true;
+}
+
 /** Every further call would be refused the same way: this target gets the outcome, the rest are skipped. */
 export function abort(targets: Target[], index: number, t: Target, message: string, outcome: 'forbidden' | 'failed', step: string): void {
   t.outcome = outcome;

@@ -1,8 +1,8 @@
-import { ConfigError, loadAccount, loadSecret, type Account } from '../../config/account.js';
+import type { Account } from '../../config/account.js';
 import { loadSettings } from '../../config/settings.js';
 import { HttpClient } from '../../http/client.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../http/retry.js';
-import { TokenProvider } from '../../microsoft/auth.js';
+import { openAccountSession } from '../../microsoft/accountSession.js';
 import type { GraphClient } from '../../microsoft/graph.js';
 import { mdeClient, mdeUnsupported } from '../../microsoft/mde.js';
 import { actionLedgerDir } from '../../microsoft/mdeBudget.js';
@@ -36,19 +36,10 @@ export async function openMdeSession(payload: ActionPayload, accountName: string
   const settings = await loadSettings(rest);
   const logger = createLogger({ write, level: settings.logLevel }, base);
   redactSecret(settings.proxy?.password);
-  const account = await loadAccount(rest, accountName);
-  const unsupported = mdeUnsupported(account);
-  if (unsupported) throw new ConfigError(unsupported);
-  const secret = await loadSecret(rest, account);
-  redactSecret(secret);
-  const http = new HttpClient({
-    logger,
-    proxy: settings.proxy,
-    caFile: account.caFile,
-    timeoutMs: settings.requestTimeoutSeconds * 1000,
+  const { account, http, tokens } = await openAccountSession(rest, accountName, settings, logger, {
+    unsupported: mdeUnsupported,
     retry: { ...ACTION_RETRY, maxAttempts: Math.min(ACTION_RETRY.maxAttempts, settings.maxRetries + 1), deadlineMs },
   });
-  const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
   const ledgerDir = actionLedgerDir(env);
   return {
     account,

@@ -1,8 +1,6 @@
-import { loadAccount, loadSecret } from '../../config/account.js';
 import { loadSettings } from '../../config/settings.js';
-import { HttpClient } from '../../http/client.js';
 import { DEFAULT_RETRY } from '../../http/retry.js';
-import { TokenProvider } from '../../microsoft/auth.js';
+import { openAccountSession } from '../../microsoft/accountSession.js';
 import { GraphClient, PermissionError } from '../../microsoft/graph.js';
 import { HUNTING_PERMISSION, HuntingClient, HuntingQueryError } from '../../microsoft/hunting.js';
 import { redactSecret, type Logger } from '../../splunk/log.js';
@@ -26,12 +24,11 @@ export async function checkHunting(config: InputConfig, logger: Logger): Promise
   const rest = new SplunkRest(config.serverUri, config.sessionKey);
   const settings = await loadSettings(rest);
   redactSecret(settings.proxy?.password);
-  const account = await loadAccount(rest, config.params.account.trim());
-  const secret = await loadSecret(rest, account);
-  redactSecret(secret);
-  const http = new HttpClient({ logger, proxy: settings.proxy, caFile: account.caFile, timeoutMs: VALIDATION_TIMEOUT_MS, retry: { ...DEFAULT_RETRY, maxAttempts: 2, maxRetryAfterMs: 5_000 } });
+  const { account, http, tokens } = await openAccountSession(rest, config.params.account.trim(), settings, logger, {
+    timeoutMs: VALIDATION_TIMEOUT_MS,
+    retry: { ...DEFAULT_RETRY, maxAttempts: 2, maxRetryAfterMs: 5_000 },
+  });
   try {
-    const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, logger);
     const graph = new GraphClient(http, tokens, account.endpoints.graphUrl, HUNTING_PERMISSION);
     const client = new HuntingClient(graph, { logger, maxWaitMs: 0 });
     const now = Date.now();

@@ -1,0 +1,47 @@
+import { ConfigError, loadAccount, loadSecret, type Account } from '../config/account.js';
+import type { Settings } from '../config/settings.js';
+import { HttpClient } from '../http/client.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../http/retry.js';
+import { redactSecret, type Logger } from '../splunk/log.js';
+import type { SplunkRest } from '../splunk/rest.js';
+import { TokenProvider } from './auth.js';
+
+/** An Entra account, with the HTTP client and token provider built over its secret. */
+export interface AccountSession {
+  account: Account;
+  http: HttpClient;
+  tokens: TokenProvider;
+}
+
+export interface AccountSessionOptions {
+  /** Says why this account cannot be used here (e.g. an API its cloud does not offer): refused before its secret is read. */
+  unsupported?: (account: Account) => string | undefined;
+  /** Default: the settings' request timeout. */
+  timeoutMs?: number;
+  /** Default: the settings' retries over DEFAULT_RETRY. */
+  retry?: RetryPolicy;
+  /** The HTTP and token lines name the account and tenant (the inputs' lines do). */
+  tagLogger?: boolean;
+}
+
+/**
+ * Loads an account and its secret (redacted from every later log line) the way every program of
+ * the app does, with the settings' proxy and the account's CA file. The caller closes `http`.
+ */
+export async function openAccountSession(rest: SplunkRest, name: string, settings: Settings, logger: Logger, options: AccountSessionOptions = {}): Promise<AccountSession> {
+  const account = await loadAccount(rest, name);
+  const unsupported = options.unsupported?.(account);
+  if (unsupported) throw new ConfigError(unsupported);
+  const secret = await loadSecret(rest, account);
+  redactSecret(secret);
+  const log = options.tagLogger ? logger.child({ account: account.name, tenant: account.tenantId }) : logger;
+  const http = new HttpClient({
+    logger: log,
+    proxy: settings.proxy,
+    caFile: account.caFile,
+    timeoutMs: options.timeoutMs ?? settings.requestTimeoutSeconds * 1000,
+    retry: options.retry ?? { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
+  });
+  const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, log);
+  return { account, http, tokens };
+}
