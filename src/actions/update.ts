@@ -192,17 +192,17 @@ export async function runUpdates(
       break;
     }
     summary[result.outcome]++;
+    const message = result.outcome === 'updated' ? `${noun} updated` : result.outcome === 'unchanged' ? `${noun} already as requested` : `${noun} not updated: ${result.message}`;
+    ctx.logger[LEVEL[result.outcome]](message, { id, outcome: result.outcome, changed: result.changed.join(',') || undefined });
     const left = todo.length - index - 1;
     if (left > 0 && result.retryAfterMs !== undefined && (result.retryAfterMs > MAX_RUN_WAIT_MS || now() + result.retryAfterMs > ctx.deadlineMs)) {
       // Waiting that long would hold the run until splunkd kills it, with nothing reported.
-      ctx.logger[LEVEL[result.outcome]](`${noun} not updated: ${result.message}`, { id, outcome: result.outcome, changed: result.changed.join(',') || undefined });
       summary.throttled += left;
+      const waitS = Math.ceil(result.retryAfterMs / 1000);
       const after = new Date(now() + result.retryAfterMs).toISOString();
-      ctx.logger.error(`Graph asked to wait ${Math.ceil(result.retryAfterMs / 1000)} s: ${left} ${ctx.target.kind}s not sent; run the alert again after ${after}`, { outcome: 'throttled', not_sent: left, first_not_sent: todo[index + 1], retry_after_s: Math.ceil(result.retryAfterMs / 1000) });
+      ctx.logger.error(`Graph asked to wait ${waitS} s: ${left} ${ctx.target.kind}s not sent; run the alert again after ${after}`, { outcome: 'throttled', not_sent: left, first_not_sent: todo[index + 1], retry_after_s: waitS });
       break;
     }
-    const message = result.outcome === 'updated' ? `${noun} updated` : result.outcome === 'unchanged' ? `${noun} already as requested` : `${noun} not updated: ${result.message}`;
-    ctx.logger[LEVEL[result.outcome]](message, { id, outcome: result.outcome, changed: result.changed.join(',') || undefined });
   }
   return summary;
 }
