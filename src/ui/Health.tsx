@@ -128,7 +128,7 @@ export function dashboardUrl(stanza: string | undefined): string {
 export function HealthPlaceholder({ state }: { state: HealthState }) {
   const text = state.kind === 'loading' ? 'Reading health…' : state.kind === 'no-access' ? 'Not available to your role' : 'Unknown: health could not be read';
   return (
-    <span data-health="unavailable" style={{ fontSize: 12 }}>
+    <span data-health="unavailable" aria-busy={state.kind === 'loading'} style={{ fontSize: 12 }}>
       {text}
     </span>
   );

@@ -45,7 +45,8 @@ function row(scheme: string, name: string) {
 
 /** The row's health status (the data-health attribute) once it is one of the final ones. */
 async function healthOf(scheme: string, name: string): Promise<string> {
-  const cell = row(scheme, name).locator('[data-health]');
+  // While the first search runs the placeholder says so (aria-busy); a slow search head must not read as a status.
+  const cell = row(scheme, name).locator('[data-health]:not([aria-busy="true"])');
   await cell.waitFor();
   return (await cell.getAttribute('data-health')) ?? '';
 }
