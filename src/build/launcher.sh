@@ -7,22 +7,30 @@
 #   4. Splunk's own node, $SPLUNK_HOME/bin/node (Splunk Enterprise before 10.2)
 #   5. node on PATH
 # If none fits, one ERROR line goes to splunkd.log (index=_internal) and @SCHEME@ does not run.
-BIN_DIR=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
-APP_DIR=$(dirname -- "$BIN_DIR")
-case "$(uname -s)-$(uname -m)" in
-  Linux-x86_64) ARCH_DIR=linux_x86_64 ;;
-  Linux-aarch64|Linux-arm64) ARCH_DIR=linux_aarch64 ;;
-  Darwin-arm64) ARCH_DIR=darwin_arm64 ;;
-  Darwin-x86_64) ARCH_DIR=darwin_x86_64 ;;
+# splunkd runs this for every poll, so it forks and execs as little as it can (each exec of a
+# small tool costs ~1 ms of CPU): paths come from the shell's own expansions, and each candidate
+# below is worked out only when the ones before it did not fit.
+case $0 in */*) BIN_DIR=${0%/*} ;; *) BIN_DIR=. ;; esac
+[ -n "$BIN_DIR" ] || BIN_DIR=/
+BIN_DIR=$(CDPATH= cd -- "$BIN_DIR" && pwd)
+APP_DIR=${BIN_DIR%/*}
+case "$(uname -sm)" in
+  "Linux x86_64") ARCH_DIR=linux_x86_64 ;;
+  "Linux aarch64"|"Linux arm64") ARCH_DIR=linux_aarch64 ;;
+  "Darwin arm64") ARCH_DIR=darwin_arm64 ;;
+  "Darwin x86_64") ARCH_DIR=darwin_x86_64 ;;
   *) ARCH_DIR=unknown ;;
 esac
 
+# The first non-empty node_path of [runtime], local/ over default/; one sed per file, which also
+# drops the spaces around the value and a Windows line end.
 conf_node_path() {
   for conf in "$APP_DIR/local/defender_xdr_settings.conf" "$APP_DIR/default/defender_xdr_settings.conf"; do
     [ -f "$conf" ] || continue
-    value=$(sed -n -e '/^\[runtime\]/,/^\[/{' -e 's/^[[:space:]]*node_path[[:space:]]*=[[:space:]]*//p' -e '}' "$conf" | tr -d '\r' | sed -e 's/[[:space:]]*$//' -e 'q')
+    value=$(sed -n -e '/^\[runtime\]/,/^\[/s/^[[:space:]]*node_path[[:space:]]*=[[:space:]]*\([^[:space:]]\(.*[^[:space:]]\)\{0,1\}\)[[:space:]]*$/\1/p' "$conf")
     if [ -n "$value" ]; then
-      printf '%s\n' "$value"
+      printf '%s\n' "${value%%
+*}"
       return
     fi
   done
@@ -63,8 +71,11 @@ fits() {
   [ "$major" -ge @MIN_NODE@ ]
 }
 
-for NODE in "$APP_DIR/$ARCH_DIR/bin/node" "$(conf_node_path)" "$TA_DEFENDER_XDR_NODE" "${SPLUNK_HOME:+$SPLUNK_HOME/bin/node}" "$(command -v node 2>/dev/null)"; do
-  if fits "$NODE"; then
+# Execs the node in $1 with the script's arguments (the rest) if it fits; returns if it does not.
+run_if_fits() {
+  node=$1
+  shift
+  if fits "$node"; then
     # Page bodies (~5 MB each) go back to the OS when freed: glibc otherwise raises its mmap
     # threshold at the first such free and serves later bodies from its heap, which keeps what
     # they leave (measured at 100k alerts: peak RSS 169-184 MB without, 150-157 MB with). A value
@@ -72,8 +83,15 @@ for NODE in "$APP_DIR/$ARCH_DIR/bin/node" "$(conf_node_path)" "$TA_DEFENDER_XDR_
     MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-131072}
     export MALLOC_MMAP_THRESHOLD_
     # $flags unquoted: it is a list of words.
-    exec "$NODE" $flags "$BIN_DIR/@ENTRY@" "$@"
+    exec "$node" $flags "$BIN_DIR/@ENTRY@" "$@"
   fi
-done
+}
+
+run_if_fits "$APP_DIR/$ARCH_DIR/bin/node" "$@"
+run_if_fits "$(conf_node_path)" "$@"
+run_if_fits "$TA_DEFENDER_XDR_NODE" "$@"
+run_if_fits "${SPLUNK_HOME:+$SPLUNK_HOME/bin/node}" "$@"
+run_if_fits "$(command -v node 2>/dev/null)" "$@"
+
 echo "ERROR @SCHEME@: no Node.js @MIN_NODE@ or later found. Install the platform package of the add-on (with its bundled runtime), or set [runtime] node_path in defender_xdr_settings.conf, or install Node.js @MIN_NODE@+ on this host." >&2
 exit 1

@@ -103,6 +103,19 @@ test('[runtime] node_path in local/defender_xdr_settings.conf wins over Splunk a
   assert.equal(readFileSync(log, 'utf8').trim(), configured);
 });
 
+test('a node_path with spaces in it, set in local/ with an empty default, reached when the launcher is started by a relative path', () => {
+  const app = appCopy();
+  const bin = toolsDir();
+  const log = path.join(bin, 'chosen.log');
+  const configured = recordingNode(path.join(mkdtempSync(path.join(tmpdir(), 'opt node-')), 'my node'), log);
+  mkdirSync(path.join(app, 'local'));
+  writeFileSync(path.join(app, 'local', 'defender_xdr_settings.conf'), `[other]\nnode_path = /not/this/one\n[runtime]\n   node_path   =   ${configured}\t\n[after]\n`);
+  const r = spawnSync('/bin/sh', [path.join('bin', 'defender_xdr_alerts.sh'), '--scheme'], { cwd: app, env: { PATH: bin }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /<scheme>/);
+  assert.equal(readFileSync(log, 'utf8').trim(), configured);
+});
+
 test('the Linux platform package runs on its bundled Node.js with no other node anywhere', async (t) => {
   const tgz = path.join(ROOT, 'dist', `TA-defender-xdr-${version}-linux-x86_64.tgz`);
   if (!existsSync(tgz) || process.platform !== 'linux' || process.arch !== 'x64') {
