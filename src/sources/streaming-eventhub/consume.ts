@@ -168,7 +168,9 @@ export async function consume(consumer: ConsumerLike, options: ConsumeOptions): 
     },
     // The SDK's prefetch defaults to 3 x maxBatchSize messages per partition, held in memory while
     // a batch is written: with a backlog, peak RSS grew with the volume (tools/benchStreaming.ts).
-    { startPosition: earliestEventPosition, maxBatchSize: options.maxBatchSize, maxWaitTimeInSeconds: options.idleSeconds, prefetchCount: options.maxBatchSize },
+    // Bodies stay the data section's bytes (a Buffer) until the batch is handled: messageEvents
+    // parses each once, and prefetched messages are held as bytes, not as parsed objects.
+    { startPosition: earliestEventPosition, maxBatchSize: options.maxBatchSize, maxWaitTimeInSeconds: options.idleSeconds, prefetchCount: options.maxBatchSize, skipParsingBodyAsJson: true },
   );
   const timer = setTimeout(() => finish('run_time'), options.runMs);
   try {
