@@ -61,6 +61,14 @@ export class TokenProvider {
     private readonly cache?: TokenCache,
   ) {}
 
+  /**
+   * Drops the token cache's entries this process read or wrote (its own calls keep using their
+   * tokens): the next poll fetches its own, with a new reading of Microsoft's clock (windowedPoll.ts).
+   */
+  forgetKept(): void {
+    for (const resource of new Set([...this.kept.keys(), ...this.fetched])) this.cache?.drop(resource);
+  }
+
   /** An API rejected a token of this provider; the caller fetches a fresh one. */
   noteRejected(): void {
     this.stats.token_rejected++;

@@ -80,6 +80,13 @@ async function pollWithCheckpoint<T extends { id: string }>(
     reReadWindowMs,
     maxSliceItems: spec.maxSliceItems,
   });
+  // This poll's answers say the clock runs further ahead than the window's end assumed: a reading
+  // kept with the token from before the clock jumped. The mark was held at Microsoft's time
+  // (notPastServerTime); the kept token goes, so that the next poll reads the clock anew.
+  if (ctx.http.clockAheadMs() - aheadMs > 2000) {
+    ctx.logger.warn('This host\'s clock moved ahead of Microsoft\'s during the poll or since its token was fetched; the next poll fetches a token and uses Microsoft\'s time. Fix NTP on this host.', { ahead_ms: ctx.http.clockAheadMs(), assumed_ahead_ms: aheadMs });
+    ctx.tokens.forgetKept();
+  }
   return {
     emitted: result.emitted,
     pages: result.pages,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { APP_DIR, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from '../../tools/harness.js';
+import { APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from '../../tools/harness.js';
 
 let s: StandIns;
 let home: string;
@@ -109,4 +109,33 @@ test('without SPLUNK_HOME no token is kept: every poll asks for one', async () =
   const cp = mkdtempSync(path.join(s.workDir, 'cp-'));
   assert.equal((await poll(cp, {})).tokens, 1);
   assert.equal((await poll(cp, {})).tokens, 1);
+});
+
+test("a clock that jumped ahead since the token was kept: the mark stays at Microsoft's time, nothing is lost", async () => {
+  const cp = mkdtempSync(path.join(s.workDir, 'cp-'));
+  const params = { account: 'prod', start_date: new Date(Date.now() - 3_600_000).toISOString(), reread_window: '60' };
+  const run = () => runInputProcess('defender_xdr_alerts', [], runConfigXml(s, 'defender_xdr_alerts', 'clock', params, cp), { env: { SPLUNK_HOME: home } });
+  const mark = () => Date.parse(JSON.parse(readFileSync(path.join(cp, readdirSync(cp).find((f) => f.endsWith('.json'))!), 'utf8')).highWaterMark.replace(/(\.\d{3})\d*Z$/, '$1Z'));
+  s.graph.alerts.clear();
+  assert.equal((await run()).code, 0);
+  // The token (and the clock reading taken with it, none ahead) is kept. Now this host's clock runs
+  // 10 minutes ahead of Microsoft's: the kept reading no longer says so.
+  s.graph.dateOffsetMs = -600_000;
+  try {
+    const from = s.graph.requests.length;
+    const jumped = await run();
+    assert.equal(jumped.code, 0, jumped.stderr);
+    assert.equal(tokenRequests(from), 0, 'the kept token was used');
+    assert.ok(mark() <= Date.now() - 590_000, `the mark ${new Date(mark()).toISOString()} went past Microsoft's now`);
+    assert.match(jumped.stderr, /WARN This host's clock moved ahead of Microsoft's/);
+  } finally {
+    s.graph.dateOffsetMs = 0;
+  }
+  // A change Microsoft makes after that poll, 8 minutes before this host's time: read by the next poll.
+  const [late] = s.graph.addAlerts(1, { at: new Date(Date.now() - 480_000) });
+  const from = s.graph.requests.length;
+  const next = await run();
+  assert.equal(next.code, 0, next.stderr);
+  assert.equal(tokenRequests(from), 1, 'the kept token (and its clock reading) was dropped');
+  assert.ok(parseStream(next.stdout).some((e) => JSON.parse(e.data).id === late.id), 'the late change was lost');
 });
