@@ -39,6 +39,7 @@ export function networkHint(code: string | undefined): string {
   if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)/.test(code ?? '')) {
     return ' The server certificate is not trusted: if a TLS-inspecting proxy is in the path, set the account\'s ca_file (or NODE_EXTRA_CA_CERTS) to its CA bundle.';
   }
+  if (code === 'EPROXY_AUTH') return ' The proxy refused its credentials: check proxy_username and the proxy password in the add-on\'s settings ([proxy] of defender_xdr_settings.conf).';
   if (code === 'ENOTFOUND') return ' The host name does not resolve: check DNS, the account\'s cloud, or the proxy settings.';
   if (UNREACHABLE.has(code ?? '')) return ' The host cannot be reached: check the firewall and the proxy settings.';
   return '';

@@ -98,8 +98,9 @@ function openTunnel(proxy: TunnelProxy, options: { host?: string | null; port?: 
     }
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString('latin1'))?.[1]);
     if (status !== 200) {
-      // 407: the proxy refused the credentials (which are never part of the message).
-      finish(tunnelError('EPROXY', `the proxy answered CONNECT ${target} with ${Number.isFinite(status) ? `HTTP ${status}` : 'something other than HTTP'}`));
+      // 407: the proxy refused the credentials (which are never part of the message); not retried.
+      const code = status === 407 ? 'EPROXY_AUTH' : 'EPROXY';
+      finish(tunnelError(code, `the proxy answered CONNECT ${target} with ${Number.isFinite(status) ? `HTTP ${status}` : 'something other than HTTP'}`));
     } else if (head.length > end + 4) {
       // The target speaks only after our TLS hello: bytes before it are not the target's.
       finish(tunnelError('EPROXY', 'the proxy sent data after its CONNECT answer'));

@@ -254,11 +254,22 @@ test('a proxy that never answers CONNECT is a connect timeout, with the reachabi
   await new Promise((r) => silent.close(r));
 });
 
-test('a refused proxy password is reported as the proxy\'s 407', async () => {
-  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 1 }, caFile, proxy: { url: proxyUrl, username: 'svc', password: 'wrong-pass' } });
+test('a refused proxy password is reported as the proxy\'s 407, with a hint, and not retried', async () => {
+  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 3 }, caFile, proxy: { url: proxyUrl, username: 'svc', password: 'wrong-pass' } });
   const error = await client.send(`${origin}/x`).catch((e: unknown) => e);
   assert.ok(error instanceof NetworkError);
-  assert.match(error.message, /HTTP 407/);
+  assert.equal(error.code, 'EPROXY_AUTH');
+  assert.match(error.message, /HTTP 407.*proxy_username and the proxy password/);
+  assert.equal(client.stats.requests, 1);
+  await client.close();
+});
+
+test('a header value Node refuses is a failure of its own, not retried', async () => {
+  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 3 }, caFile });
+  const error = await client.send(`${origin}/x`, { headers: { 'x-bad': 'a\nb' } }).catch((e: unknown) => e);
+  assert.ok(error instanceof NetworkError, String(error));
+  assert.equal(error.code, 'ERR_INVALID_CHAR');
+  assert.equal(client.stats.requests, 1);
   await client.close();
 });
 
