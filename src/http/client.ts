@@ -39,6 +39,8 @@ export interface RequestOptions {
   rateLimiter?: RateLimiter;
   /** Overrides the client's per-attempt timeout (a hunting query may run 3 minutes). */
   timeoutMs?: number;
+  /** Headers made anew for each attempt, retries included: a Shared Key signature covers the attempt's own x-ms-date. */
+  headersForAttempt?: () => Record<string, string>;
 }
 
 export interface HttpResponse {
@@ -155,7 +157,7 @@ export class HttpClient {
     try {
       const response = await request(url, {
         method: options.method ?? 'GET',
-        headers: { 'user-agent': this.options.userAgent ?? 'TA-defender-xdr', ...options.headers },
+        headers: { 'user-agent': this.options.userAgent ?? 'TA-defender-xdr', ...options.headers, ...options.headersForAttempt?.() },
         body: options.body,
         dispatcher: this.dispatcher,
         signal: AbortSignal.timeout(timeoutMs),
