@@ -176,33 +176,56 @@ async function readBlob(
   if (start.offset >= size) return;
   totals.blobs_read++;
   const index = ctx.params.index || undefined;
-  let carry: Buffer = Buffer.alloc(0);
-  for (let position = start.offset; position < size; ) {
-    const chunk = await download(service, container, item.name, position, Math.min(CHUNK_BYTES, size - position));
-    if (!chunk.length) break;
-    position += chunk.length;
+  // Each range starts at a line start (the checkpoint's offset): a line cut by a range's end is
+  // read again whole with the next range, rather than its part kept and joined to the next range
+  // (which copied every range once more, ~3% of the input's CPU).
+  let window = CHUNK_BYTES;
+  for (let position = start.offset; position < size; position = progress.offset) {
+    const count = Math.min(window, size - position);
+    const chunk = await download(service, container, item.name, position, count);
+    // Read before the buffer is given back (it then reads as empty).
+    const length = chunk.length;
     totals.ranges++;
-    totals.bytes += chunk.length;
-    const text = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-    const { lines, consumed } = completeLines(text);
-    // The rest of the range is copied out (it is at most a line), so its buffer can serve the next range.
-    carry = text === chunk ? Buffer.from(text.subarray(consumed)) : text.subarray(consumed);
+    totals.bytes += length;
+    const atEnd = position + length >= size;
+    const { lines, consumed } = completeLines(chunk);
+    // Bytes after the blob's last line end: a last record without its newline, or one being written.
+    const tail = atEnd && consumed < length ? chunk.toString('utf8', consumed) : undefined;
     giveBack(chunk);
-    if (!consumed) continue;
-    totals.emitted += await ctx.writer.writeEvents(lines.map((line) => lineEvent(line, table, ctx.nowMs, ctx.logger, index)));
-    progress.offset += consumed;
-    await save();
+    if (consumed) {
+      totals.emitted += await ctx.writer.writeEvents(lines.map((line) => lineEvent(line, table, ctx.nowMs, ctx.logger, index)));
+      progress.offset += consumed;
+      await save();
+      window = CHUNK_BYTES;
+    } else if (length === count) {
+      // One line longer than the range: read again from its start, twice as far.
+      window *= 2;
+    }
+    if (tail !== undefined) await emitTail(ctx, key, table, tail, length - consumed, modified, progress, totals, save);
+    // At the end; or a short answer without a whole line (read again by the next run).
+    if (atEnd || (!consumed && length < count)) break;
   }
-  if (!carry.length) return;
-  const rest = carry.toString('utf8');
-  // A final record without its newline, or (in a blob untouched for hours) bytes that will never get one.
+}
+
+/** A final record without its newline is emitted; so are, in a blob untouched for hours, bytes that will never get one. */
+async function emitTail(
+  ctx: StreamingContext,
+  key: string,
+  table: string,
+  rest: string,
+  bytes: number,
+  modified: Date,
+  progress: { offset: number },
+  totals: Totals,
+  save: () => Promise<void>,
+): Promise<void> {
+  const whole = isWholeRecord(rest);
   const settled = modified.getTime() < ctx.nowMs - FORGET_AFTER_MS;
-  if (isWholeRecord(rest) || settled) {
-    if (!isWholeRecord(rest)) ctx.logger.warn('Blob ends with an unterminated line and has not changed for hours; indexing it as is', { blob: key, bytes: carry.length });
-    totals.emitted += await ctx.writer.writeEvents([lineEvent(rest.trim(), table, ctx.nowMs, ctx.logger, index)]);
-    progress.offset += carry.length;
-    await save();
-  }
+  if (!whole && !settled) return;
+  if (!whole) ctx.logger.warn('Blob ends with an unterminated line and has not changed for hours; indexing it as is', { blob: key, bytes });
+  totals.emitted += await ctx.writer.writeEvents([lineEvent(rest.trim(), table, ctx.nowMs, ctx.logger, ctx.params.index || undefined)]);
+  progress.offset += bytes;
+  await save();
 }
 
 async function download(service: BlobRest, container: string, blob: string, offset: number, count: number): Promise<Buffer> {
