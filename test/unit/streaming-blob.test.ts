@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FORGET_AFTER_MS, forgetFinished, initialCheckpoint, isBlobCheckpoint, startOffset, type BlobCheckpoint } from '../../src/sources/streaming-blob/blobCheckpoint.js';
 import { blobParamsProblem } from '../../src/sources/streaming-blob/definition.js';
-import { completeLines, isWholeRecord } from '../../src/sources/streaming-blob/lines.js';
+import { completeLines, isWholeRecord, lineBatches, linesEnd } from '../../src/sources/streaming-blob/lines.js';
 import { storageError } from '../../src/sources/streaming-blob/index.js';
 import { storageErrorOf } from '../../src/azure/blobRest.js';
 import { HttpError, NetworkError } from '../../src/http/errors.js';
@@ -16,6 +16,29 @@ describe('complete lines', () => {
     assert.deepEqual(r.lines, ['{"a":1}', '{"b":"ü"}']);
     assert.equal(r.consumed, Buffer.byteLength('{"a":1}\r\n{"b":"ü"}\n\r\n'));
     assert.deepEqual(completeLines(Buffer.from('{"partial":')), { lines: [], consumed: 0 });
+  });
+
+  test('line batches: the same lines as the range decoded at once, each batch within its bytes unless one line is longer', () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 500; i++) {
+      const lines = Array.from({ length: Math.floor(random() * 40) }, (_, n) => (random() < 0.1 ? ' ' : `{"n":${n},"t":"${'ü'.repeat(Math.floor(random() * 60))}"}`));
+      const text = lines.map((l) => l + (random() < 0.5 ? '\r\n' : '\n')).join('') + (random() < 0.5 ? '{"unfinished":' : '');
+      const buffer = Buffer.from(text);
+      const end = linesEnd(buffer);
+      const batchBytes = 1 + Math.floor(random() * 200);
+      const batches = [...lineBatches(buffer, end, batchBytes)];
+      assert.deepEqual(batches.flat(), completeLines(buffer).lines);
+      assert.equal(end, completeLines(buffer).consumed);
+      for (const batch of batches) {
+        const bytes = batch.reduce((sum, line) => sum + Buffer.byteLength(line) + 2, 0);
+        assert.ok(batch.length === 1 || bytes <= batchBytes + 2 * batch.length, `a batch of ${batch.length} lines spans ${bytes} bytes (at most ${batchBytes})`);
+        assert.ok(batch.length > 0);
+      }
+    }
+    assert.deepEqual([...lineBatches(Buffer.from('{"a":1}\n{"b":2}\n{"c":3}\n'), 24, 16)], [['{"a":1}', '{"b":2}'], ['{"c":3}']]);
+    assert.deepEqual([...lineBatches(Buffer.from('{"a":1}\n'), 8, 3)], [['{"a":1}']], 'a line longer than a batch is a batch of its own');
+    assert.deepEqual([...lineBatches(Buffer.from('{"partial":'), 0)], []);
   });
 
   test('a whole record without its newline is complete; a record being written is not', () => {

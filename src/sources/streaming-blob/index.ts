@@ -13,7 +13,7 @@ import { CONTAINER_PREFIX, containerOfTable, lineEvent, tableOfContainer } from 
 import { loadInputSecret } from '../streaming/secret.js';
 import { forgetFinished, FORGET_AFTER_MS, initialCheckpoint, isBlobCheckpoint, startOffset, type BlobCheckpoint } from './blobCheckpoint.js';
 import { blobParamsProblem, type BlobAuthType } from './definition.js';
-import { completeLines, isWholeRecord } from './lines.js';
+import { isWholeRecord, lineBatches, linesEnd } from './lines.js';
 import { blobService } from './storage.js';
 
 /** Bytes per ranged read; also the most a kill -9 can make the next run emit twice, per blob. */
@@ -188,12 +188,15 @@ async function readBlob(
     totals.ranges++;
     totals.bytes += length;
     const atEnd = position + length >= size;
-    const { lines, consumed } = completeLines(chunk);
+    const consumed = linesEnd(chunk);
     // Bytes after the blob's last line end: a last record without its newline, or one being written.
     const tail = atEnd && consumed < length ? chunk.toString('utf8', consumed) : undefined;
+    // The checkpoint moves once the whole range's events are written (duplicates after a kill: one range).
+    for (const lines of lineBatches(chunk, consumed)) {
+      totals.emitted += await ctx.writer.writeEvents(lines.map((line) => lineEvent(line, table, ctx.nowMs, ctx.logger, index)));
+    }
     giveBack(chunk);
     if (consumed) {
-      totals.emitted += await ctx.writer.writeEvents(lines.map((line) => lineEvent(line, table, ctx.nowMs, ctx.logger, index)));
       progress.offset += consumed;
       await save();
       window = CHUNK_BYTES;
