@@ -28,6 +28,8 @@ let tlsConnections = 0;
 let serverTls: { key: string; cert: string };
 const logger = createLogger({ write: () => {} });
 const fast = { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 };
+/** x-attempt headers that /busy-once received. */
+const attempts: string[] = [];
 
 before(async () => {
   const tls = await makeLocalCertificate();
@@ -37,6 +39,10 @@ before(async () => {
   https = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     if (req.url === '/redirect') {
       res.writeHead(302, { location: 'https://example.invalid/steal' }).end();
+    } else if (req.url === '/busy-once') {
+      attempts.push(String(req.headers['x-attempt']));
+      if (attempts.length === 1) res.writeHead(503).end();
+      else res.end('{}');
     } else if (req.url === '/slow') {
       setTimeout(() => res.end('{}'), 2000);
     } else if (req.url === '/stalled-body') {
@@ -301,4 +307,13 @@ test('the undici dispatcher, for the Azure SDK transport and WebSocket, is built
   assert.equal(proxy.connects.length, 1);
   await client.close();
   await assert.rejects(request(`${origin}/after-close`, { dispatcher: client.dispatcher }), /destroyed|closed/i);
+});
+
+test('headersForAttempt is asked again for each attempt, so a retry carries its own (a fresh signature)', async () => {
+  const client = new HttpClient({ logger, retry: fast, caFile });
+  let made = 0;
+  await client.send(`${origin}/busy-once`, { headers: { 'x-attempt': 'fixed' }, headersForAttempt: () => ({ 'x-attempt': String(++made) }) });
+  assert.deepEqual(attempts, ['1', '2']);
+  assert.equal(client.stats.retries, 1);
+  await client.close();
 });
