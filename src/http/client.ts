@@ -93,6 +93,8 @@ export class HttpClient {
   readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, server_errors: 0, network_errors: 0, waited_ms: 0, rate_limited_ms: 0 };
   /** Local clock minus the server's, from the latest Date header (1 s resolution). */
   private skewMs = 0;
+  /** Whether skewMs was read from an answer of this process (not assumed). */
+  private skewMeasured = false;
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -162,6 +164,19 @@ export class HttpClient {
     return this.skewMs > 2000 ? this.skewMs : 0;
   }
 
+  /** The skew read from the latest answer of this process; undefined before any. */
+  measuredSkewMs(): number | undefined {
+    return this.skewMeasured ? this.skewMs : undefined;
+  }
+
+  /**
+   * A skew read earlier (with a token kept from an earlier poll, which made no request to Entra
+   * ID in this one): stands until an answer of this process tells the current one.
+   */
+  assumeClockAheadMs(skewMs: number): void {
+    if (!this.skewMeasured) this.skewMs = skewMs;
+  }
+
   /**
    * Ends the client: requests in flight fail at once and are not retried (undici's close() waited
    * for them; the page pipeline already waits for its own before the poll ends), kept-alive
@@ -196,7 +211,10 @@ export class HttpClient {
     });
     if ('code' in outcome) return outcome;
     const serverMs = outcome.headers.date ? Date.parse(outcome.headers.date) : NaN;
-    if (Number.isFinite(serverMs)) this.skewMs = Date.now() - serverMs;
+    if (Number.isFinite(serverMs)) {
+      this.skewMs = Date.now() - serverMs;
+      this.skewMeasured = true;
+    }
     return outcome;
   }
 }
