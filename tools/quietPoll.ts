@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { APP, APP_DIR, provisionAccount, runConfigXml, startStandIns, validateConfigXml } from './harness.js';
-import { startAzurite } from '../test/helpers/azurite.js';
+import { appendRecords, blobPath, newTenant, startAzurite, streamingRecord } from '../test/helpers/azurite.js';
 
 const RUNS = Number(process.env.BENCH_QUIET_RUNS ?? 7);
 /** The targets: a quiet poll within these multiples of Node's own start. */
@@ -60,7 +60,7 @@ interface Kind {
   label: string;
   /** The command and its stdin, made anew for each run (a fresh checkpoint directory each time is not wanted: a quiet poll has one). */
   run: () => [string[], string];
-  /** A successful run of this kind prints this on stderr. */
+  /** A successful counted run of this kind prints this on stderr (run 0 may differ: it fills the checkpoint). */
   expect?: RegExp;
 }
 
@@ -83,6 +83,10 @@ export async function quietPollSection(): Promise<[string, boolean][]> {
       return () => [[launcher(scheme)], runConfigXml(s, scheme, 'quiet', params, checkpointDir)];
     };
     s.splunkd.setPassword(APP, APP, 'defender_xdr_streaming_blob://quiet', az.key);
+    // A real quiet run: the container exists and holds this hour's blob of a tenant, read to its
+    // end by run 0 (before, the container was missing: one 404 list and a WARN, no day listing).
+    const tenant = newTenant();
+    await appendRecords(az.service, 'DeviceProcessEvents', blobPath(tenant, new Date()), Array.from({ length: 100 }, (_, i) => streamingRecord('DeviceProcessEvents', i, tenant)));
     const kinds: Kind[] = [
       { label: 'node -e 0', run: () => [[process.execPath, '-e', '0'], ''] },
       { label: 'Graph alerts', run: poll('defender_xdr_alerts', { account: 'prod', start_date: now }), expect: /INFO Poll finished .*emitted=0/ },
@@ -91,7 +95,7 @@ export async function quietPollSection(): Promise<[string, boolean][]> {
       {
         label: 'streaming blob, nothing new',
         run: poll('defender_xdr_streaming_blob', { storage_account: az.account, blob_endpoint: az.endpoint, ca_file: az.caFile, tables: 'DeviceProcessEvents' }),
-        expect: /INFO Poll finished/,
+        expect: /INFO Poll finished .*emitted=0 .*blobs_tracked=1/,
       },
       { label: '--validate-arguments', run: () => [[launcher('defender_xdr_alerts'), '--validate-arguments'], validateConfigXml(s, 'defender_xdr_alerts://quiet', { account: 'prod' })] },
       { label: '--scheme', run: () => [[launcher('defender_xdr_alerts'), '--scheme'], ''] },
@@ -105,7 +109,7 @@ export async function quietPollSection(): Promise<[string, boolean][]> {
         const before = s.graph.requests.length;
         const cost = await measure(command, stdin, env);
         cost.tokenRequests = s.graph.requests.slice(before).filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length;
-        if (cost.code !== 0 || (kind.expect && !kind.expect.test(cost.stderr))) throw new Error(`quiet poll "${kind.label}" failed (exit ${cost.code}): ${cost.stderr}`);
+        if (cost.code !== 0 || (run > 0 && kind.expect && !kind.expect.test(cost.stderr))) throw new Error(`quiet poll "${kind.label}" failed (exit ${cost.code}): ${cost.stderr}`);
         if (run > 0) costs.get(kind.label)!.push(cost);
       }
     }

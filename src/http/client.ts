@@ -44,6 +44,8 @@ export interface RequestOptions {
   rateLimiter?: RateLimiter;
   /** Overrides the client's per-attempt timeout (a hunting query may run 3 minutes). */
   timeoutMs?: number;
+  /** Headers made anew for each attempt, retries included: a Shared Key signature covers the attempt's own x-ms-date. */
+  headersForAttempt?: () => Record<string, string>;
 }
 
 export interface HttpResponse {
@@ -204,7 +206,7 @@ export class HttpClient {
     const outcome = await exchange(target, {
       agent: this.agents[target.protocol],
       method: options.method ?? 'GET',
-      headers: { 'user-agent': this.options.userAgent ?? 'TA-defender-xdr', ...options.headers },
+      headers: { 'user-agent': this.options.userAgent ?? 'TA-defender-xdr', ...options.headers, ...options.headersForAttempt?.() },
       body: options.body,
       timeoutMs,
       connectTimeoutMs: connectTimeoutMs(timeoutMs),

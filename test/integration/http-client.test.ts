@@ -28,6 +28,8 @@ let tlsConnections = 0;
 let serverTls: { key: string; cert: string };
 const logger = createLogger({ write: () => {} });
 const fast = { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 };
+/** x-attempt headers that /busy-once received. */
+const attempts: string[] = [];
 
 before(async () => {
   const tls = await makeLocalCertificate();
@@ -37,6 +39,10 @@ before(async () => {
   https = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     if (req.url === '/redirect') {
       res.writeHead(302, { location: 'https://example.invalid/steal' }).end();
+    } else if (req.url === '/busy-once') {
+      attempts.push(String(req.headers['x-attempt']));
+      if (attempts.length === 1) res.writeHead(503).end();
+      else res.end('{}');
     } else if (req.url === '/slow') {
       setTimeout(() => res.end('{}'), 2000);
     } else if (req.url === '/stalled-body') {
@@ -323,4 +329,13 @@ test('close() during a retry wait ends the wait and the send', async () => {
   assert.ok(error instanceof NetworkError && error.code === 'HEADERS_TIMEOUT', String(error));
   assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
   assert.deepEqual([client.stats.requests, client.stats.retries], [1, 1]);
+});
+
+test('headersForAttempt is asked again for each attempt, so a retry carries its own (a fresh signature)', async () => {
+  const client = new HttpClient({ logger, retry: fast, caFile });
+  let made = 0;
+  await client.send(`${origin}/busy-once`, { headers: { 'x-attempt': 'fixed' }, headersForAttempt: () => ({ 'x-attempt': String(++made) }) });
+  assert.deepEqual(attempts, ['1', '2']);
+  assert.equal(client.stats.retries, 1);
+  await client.close();
 });
