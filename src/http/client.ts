@@ -103,11 +103,13 @@ export class HttpClient {
   private readonly secureContext: SecureContext | undefined;
   private readonly agents: { 'https:': HttpsAgent; 'http:': HttpAgent };
   private undici: Dispatcher | undefined;
+  /** Aborted by close(): a retry wait ends, and nothing is sent again for a caller that is gone. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: HttpClientOptions) {
     this.policy = options.retry ?? DEFAULT_RETRY;
     this.timeoutMs = options.timeoutMs ?? 60_000;
-    this.sleep = options.sleep ?? ((ms) => sleep(ms));
+    this.sleep = options.sleep ?? ((ms) => sleep(ms, undefined, { signal: this.closing.signal }).catch(() => undefined));
     // Built once: tls.connect would otherwise pay for it again for every new connection (pages are fetched two at once).
     this.secureContext = secureContextFor(options.caFile);
     this.agents = buildAgents(options.proxy, this.secureContext, connectTimeoutMs(this.timeoutMs));
@@ -133,7 +135,7 @@ export class HttpClient {
       else if (kind === 'http_server') this.stats.server_errors++;
       else if (kind === 'network') this.stats.network_errors++;
       const wait = retryDelayMs(attempt, decision, policy);
-      if (wait === undefined) throw finalError(url, outcome);
+      if (wait === undefined || this.closing.signal.aborted) throw finalError(url, outcome);
       this.stats.retries++;
       this.stats.waited_ms += wait;
       this.options.logger.warn('Request failed, retrying', {
@@ -145,6 +147,7 @@ export class HttpClient {
         wait_ms: wait,
       });
       await this.sleep(wait);
+      if (this.closing.signal.aborted) throw finalError(url, outcome);
     }
   }
 
@@ -176,7 +179,13 @@ export class HttpClient {
     if (!this.skewMeasured) this.skewMs = skewMs;
   }
 
+  /**
+   * Ends the client: requests in flight fail at once and are not retried (undici's close() waited
+   * for them; the page pipeline already waits for its own before the poll ends), kept-alive
+   * sockets close, and so does the undici dispatcher if one was built.
+   */
   async close(): Promise<void> {
+    this.closing.abort();
     this.agents['https:'].destroy();
     this.agents['http:'].destroy();
     await this.undici?.close();

@@ -309,6 +309,28 @@ test('the undici dispatcher, for the Azure SDK transport and WebSocket, is built
   await assert.rejects(request(`${origin}/after-close`, { dispatcher: client.dispatcher }), /destroyed|closed/i);
 });
 
+test('close() ends a request in flight, which is not retried, and the process is not held by a retry wait', async () => {
+  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 }, caFile });
+  const started = Date.now();
+  const pending = client.send(`${origin}/slow`).catch((e: unknown) => e);
+  setTimeout(() => void client.close(), 100);
+  const error = await pending;
+  assert.ok(error instanceof NetworkError, String(error));
+  assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
+  assert.equal(client.stats.requests, 1);
+});
+
+test('close() during a retry wait ends the wait and the send', async () => {
+  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 }, caFile, timeoutMs: 100 });
+  const started = Date.now();
+  const pending = client.send(`${origin}/slow`).catch((e: unknown) => e);
+  setTimeout(() => void client.close(), 300);
+  const error = await pending;
+  assert.ok(error instanceof NetworkError && error.code === 'HEADERS_TIMEOUT', String(error));
+  assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
+  assert.deepEqual([client.stats.requests, client.stats.retries], [1, 1]);
+});
+
 test('headersForAttempt is asked again for each attempt, so a retry carries its own (a fresh signature)', async () => {
   const client = new HttpClient({ logger, retry: fast, caFile });
   let made = 0;
