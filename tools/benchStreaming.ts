@@ -23,7 +23,9 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as esbuild from 'esbuild';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { APP, APP_DIR, runConfigXml, startStandIns, type StandIns } from './harness.js';
 import { EventHubsStandIn, type SasPolicy } from './simulator/eventHubs.js';
@@ -164,6 +166,22 @@ process.stdin.on('data', (chunk) => { for (let at = chunk.indexOf(10); at !== -1
 process.stdin.on('end', () => process.stdout.write(JSON.stringify({ lines })));
 `;
 
+let bundled: Promise<string> | undefined;
+/**
+ * tools/benchStreamingLimit.ts bundled by esbuild, as the inputs are, so that plain `node` runs it:
+ * its CPU then counts from the process's start, as the input's does (read from /proc), and a
+ * TypeScript loader's work is in neither.
+ */
+function limitBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const outfile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-limit-')), 'benchStreamingLimit.mjs');
+    // ws's optional native helpers stay out, as in the inputs' bundles.
+    await esbuild.build({ entryPoints: [LIMIT_WITH_IO], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['bufferutil', 'utf-8-validate'], banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" }, logLevel: 'error' });
+    return outfile;
+  })();
+  return bundled;
+}
+
 /**
  * The limit with I/O (tools/benchStreamingLimit.ts) in a fresh process: reads the source itself,
  * writes each record once to a pipe read by a discarding process. Checks every record arrived.
@@ -173,7 +191,7 @@ async function measureLimitWithIo(config: LimitConfig): Promise<{ cpuMs: number;
   let counted = '';
   reader.stdout.on('data', (d: Buffer) => (counted += d.toString()));
   const lines = new Promise<number>((resolve, reject) => reader.on('close', (code) => (code === 0 ? resolve(JSON.parse(counted).lines) : reject(new Error(`discarding reader exited ${code}`)))));
-  const child = spawn(process.execPath, ['--import', 'tsx', LIMIT_WITH_IO], { stdio: ['pipe', reader.stdin, 'inherit', 'pipe'] });
+  const child = spawn(process.execPath, [await limitBundle()], { stdio: ['pipe', reader.stdin, 'inherit', 'pipe'] });
   reader.stdin.destroy();
   let out = '';
   child.stdio[3]!.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from './log.js';
@@ -61,11 +62,40 @@ export class CheckpointStore<T> {
       await removeOrphanTemps(this.file);
     }
   }
+
+  /**
+   * save(), synchronously, for a signal handler after which the process exits at once: its own temp
+   * file, so an async save() cut short beside it cannot mix into it.
+   */
+  saveSync(state: T): void {
+    const dir = path.dirname(this.file);
+    mkdirSync(dir, { recursive: true });
+    const temp = `${this.file}.tmp-${process.pid}.sync`;
+    const fd = openSync(temp, 'w', 0o600);
+    try {
+      writeFileSync(fd, JSON.stringify(state));
+      fsyncSync(fd);
+    } catch (error) {
+      closeSync(fd);
+      rmSync(temp, { force: true });
+      throw new Error(`Cannot save the checkpoint ${this.file}: ${(error as Error).message}`);
+    }
+    closeSync(fd);
+    renameSync(temp, this.file);
+    if (process.platform !== 'win32') {
+      const dirFd = openSync(dir, 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
+    }
+  }
 }
 
 /**
- * A run killed while writing leaves its `<file>.tmp-<pid>`; nothing else would remove it, and over
- * months they pile up in checkpoint_dir. Only files of processes that no longer exist are removed
+ * A run killed while writing leaves its `<file>.tmp-<pid>` (or `.tmp-<pid>.sync`); nothing else
+ * would remove it, and over months they pile up in checkpoint_dir. Only files of processes that no longer exist are removed
  * (a recycled pid keeps its file: harmless). Best effort: a failure here never fails the save.
  */
 async function removeOrphanTemps(file: string): Promise<void> {
@@ -73,7 +103,7 @@ async function removeOrphanTemps(file: string): Promise<void> {
   try {
     for (const name of await readdir(path.dirname(file))) {
       if (!name.startsWith(prefix)) continue;
-      const pid = Number(name.slice(prefix.length));
+      const pid = Number.parseInt(name.slice(prefix.length), 10); // <pid> or <pid>.sync
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await rm(path.join(path.dirname(file), name), { force: true });
     }
   } catch {

@@ -5,6 +5,7 @@
  * Settings are the shipped defaults (max_retries = 6): failing fast must not depend on them.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -67,11 +68,32 @@ function sendAll(hub: string, partitions: number, messages: number, perMessage =
 
 const idsOf = (r: RunResult, complete = true) => parseStream(r.stdout, { complete }).map((e) => (JSON.parse(e.data) as { ReportId: string }).ReportId);
 
-async function run(name: string, params: Record<string, string>, cp: string, opts: { killAfterStdoutBytes?: number } = {}): Promise<RunResult & { ms: number }> {
+async function run(name: string, params: Record<string, string>, cp: string, opts: Parameters<typeof runInputProcess>[3] = {}): Promise<RunResult & { ms: number }> {
   const started = Date.now();
   const r = await runInputProcess(SCHEME, [], runConfigXml(s, SCHEME, name, { ca_file: caFile, run_seconds: '20', consumer_group: 'splunk', ...params }, cp), opts);
   assert.ok(!r.stdout.includes(SECRET_CANARY) && !r.stderr.includes(SECRET_CANARY), 'secret leaked');
   return { ...r, ms: Date.now() - started };
+}
+
+/** When the test read each part of a run's stdout, to bound what a kill repeats by what was emitted before it. */
+function outputTimes() {
+  const reads: { at: number; chars: number }[] = [];
+  let chars = 0;
+  return {
+    watch: (child: ChildProcess) => {
+      child.stdout!.on('data', (chunk: Buffer | string) => {
+        chars += String(chunk).length;
+        reads.push({ at: Date.now(), chars });
+      });
+    },
+    /** When the output had reached `chars` characters. */
+    at: (mark: number) => reads.find((r) => r.chars >= mark)?.at ?? Date.now(),
+    /** Events whose closing tag was read at `since` or later. */
+    eventsReadSince: (stdout: string, since: number) => {
+      const from = [...reads].reverse().find((r) => r.at < since)?.chars ?? 0;
+      return stdout.slice(from).split('</event>').length - 1;
+    },
+  };
 }
 
 const finished = (r: RunResult) => /Poll finished/.exec(r.stderr) ? r.stderr.split('\n').find((l) => l.includes('Poll finished'))! : '';
@@ -129,11 +151,12 @@ describe('defender_xdr_streaming_eventhub over AMQP with the real SDK (built bun
     assert.ok(eh.attaches.filter((a) => a.hub === hub).every((a) => a.epoch === 0), 'epoch 0 with a checkpoint store');
   });
 
-  test('kill -9 mid-batch: the next run emits everything not yet emitted; repeats bounded by one batch per partition', async () => {
+  test('kill -9 mid-batch: the next run emits everything not yet emitted; repeats bounded by one batch per partition and the last second', async () => {
     const { hub, name } = newHub(2);
     const cp = mkdtempSync(path.join(s.workDir, 'cp-'));
     const sent = sendAll(hub, 2, 400, 2);
-    const r1 = await run(name, {}, cp, { killAfterStdoutBytes: 150_000 });
+    const output = outputTimes();
+    const r1 = await run(name, {}, cp, { killAfterStdoutBytes: 150_000, onSpawn: output.watch });
     assert.equal(r1.signal, 'SIGKILL');
     const before = idsOf(r1, false);
     assert.ok(before.length > 0 && before.length < sent.length, `${before.length} before the kill`);
@@ -142,9 +165,42 @@ describe('defender_xdr_streaming_eventhub over AMQP with the real SDK (built bun
     const after = idsOf(r2);
     assert.deepEqual([...new Set([...before, ...after])].sort(), [...sent].sort(), 'every record emitted');
     const repeated = after.filter((id) => before.includes(id)).length;
-    // A batch is at most 50 messages (2 records each); per partition, the batch being written and the
-    // one whose checkpoint had not landed yet.
-    assert.ok(repeated <= 2 * (50 + 50) * 2, `${repeated} repeated`);
+    // The checkpoint file is written at most once a second: per partition, the batch being written
+    // (50 messages of 2 records), plus what was emitted since the last write; read times are later
+    // than write times, so counting what was read from a second (and a second's slack) before the
+    // kill on covers it.
+    const recent = output.eventsReadSince(r1.stdout, output.at(150_000) - 2_000);
+    assert.ok(repeated <= 2 * 50 * 2 + recent, `${repeated} repeated (${recent} emitted in the last two seconds)`);
+  });
+
+  test('SIGTERM (splunkd stopping the input) mid-run: checkpoints written before it exits, so the next run repeats at most the batches being written', async () => {
+    const { hub, name } = newHub(2);
+    const cp = mkdtempSync(path.join(s.workDir, 'cp-'));
+    const sent = sendAll(hub, 2, 2000, 2);
+    let signalled = false;
+    const r1 = await run(name, {}, cp, {
+      onSpawn: (child) => {
+        let events = 0;
+        child.stdout!.on('data', (chunk: Buffer | string) => {
+          events += String(chunk).split('</event>').length - 1;
+          // Well past the first checkpoint write (at once) and within the second before the next.
+          if (!signalled && events >= 3000) {
+            signalled = true;
+            child.kill('SIGTERM');
+          }
+        });
+      },
+    });
+    assert.equal(r1.code, 143, r1.stderr.slice(-2000));
+    const before = idsOf(r1, false);
+    assert.ok(before.length >= 3000 && before.length < sent.length, `${before.length} before SIGTERM`);
+    const r2 = await run(name, {}, cp);
+    assert.equal(r2.code, 0, r2.stderr);
+    const after = idsOf(r2);
+    assert.deepEqual([...new Set([...before, ...after])].sort(), [...sent].sort(), 'every record emitted');
+    const repeated = after.filter((id) => before.includes(id)).length;
+    // Per partition, at most the batch being written when the signal came (50 messages of 2 records).
+    assert.ok(repeated <= 2 * 50 * 2, `${repeated} repeated`);
   });
 
   for (const kind of ['server-busy', 'detach', 'drop'] as const) {

@@ -94,6 +94,9 @@ export class FakeEventHub {
           while (running) {
             const batch = list.slice(next, next + (options.maxBatchSize ?? 10));
             if (!batch.length) await new Promise((r) => setTimeout(r, hub.waitMs));
+            // A batch comes from the network, a turn of the event loop later, as with the SDK: else
+            // batches handled only in microtasks (nothing awaits I/O) would starve the run's timers.
+            else await new Promise((r) => setImmediate(r));
             if (!running) break;
             next += batch.length;
             await handlers.processEvents(batch, context);

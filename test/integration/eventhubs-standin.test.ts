@@ -7,12 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EventHubConsumerClient, earliestEventPosition, latestEventPosition, type EventHubConsumerClientOptions, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
+import rhea, { type EventContext } from 'rhea';
 import { Agent } from 'undici';
 import { dispatcherWebSocket } from '../../src/azure/webSocket.js';
 import { EventHubsStandIn, type SasPolicy } from '../../tools/simulator/eventHubs.js';
@@ -51,6 +53,14 @@ function client(options: { group?: string; key?: string; hubName?: string; crede
     : new EventHubConsumerClient(options.group ?? '$Default', hub.connectionString(policy, options.hubName ?? HUB, options.key ?? policy.key), opts);
   clients.push(c);
   return c;
+}
+
+/** A SAS token for `audience`, signed as the SDK signs one from a connection string. */
+function sasToken(audience: string): string {
+  const sr = encodeURIComponent(audience);
+  const se = Math.floor(Date.now() / 1000) + 3600;
+  const sig = encodeURIComponent(createHmac('sha256', Buffer.from(policy.key, 'utf8')).update(`${sr}\n${se}`).digest('base64'));
+  return `SharedAccessSignature sr=${sr}&sig=${sig}&se=${se}&skn=${policy.name}`;
 }
 
 const records = (p: string, n: number) => ({ records: [{ time: new Date().toISOString(), category: 'AdvancedHunting-DeviceEvents', properties: { p, n } }] });
@@ -106,6 +116,45 @@ describe('Event Hubs stand-in with the real SDK over AMQP over WebSockets', () =
     const attach = hub.attaches.find((a) => a.partition === '0')!;
     assert.equal(attach.filter, "amqp.annotation.x-opt-offset > '-1'");
     assert.equal(attach.epoch, undefined, 'no epoch without a checkpoint store');
+  });
+
+  test('settle mode: the SDK (snd-settle-mode mixed, auto-accept) gets its deliveries pre-settled and sends no disposition; a receiver asking for unsettled ones settles each', async () => {
+    hub.addHub({ name: 'settle', partitions: 1 });
+    hub.send('settle', '0', [records('0', 0), records('0', 1), records('0', 2)]);
+    const before = hub.partitionSettlements;
+    const { events, subscription } = await receive(client({ hubName: 'settle' }), '0', 3, { startPosition: earliestEventPosition });
+    await subscription.close();
+    assert.equal(events.length, 3);
+    assert.equal(hub.attaches.find((a) => a.hub === 'settle')!.presettled, true);
+    assert.equal(hub.partitionSettlements, before, 'no disposition for pre-settled deliveries');
+
+    // A bare rhea receiver over amqps that asks for unsettled deliveries (snd-settle-mode 0).
+    const container = rhea.create_container({ id: 'settle-probe' });
+    const connection = container.connect({ transport: 'tls', host: '127.0.0.1', port: hub.amqpsPort, ca: readFileSync(caFile, 'utf8'), reconnect: false } as never);
+    try {
+      const audience = `sb://${hub.namespace}/settle`;
+      await new Promise<void>((resolve, reject) => {
+        const replies = connection.open_receiver({ source: { address: '$cbs' }, target: { address: 'cbs-reply' } } as never);
+        const requests = connection.open_sender({ target: { address: '$cbs' } } as never);
+        replies.once('message', (ctx: EventContext) => (Number((ctx.message!.application_properties as Record<string, unknown>)['status-code']) === 202 ? resolve() : reject(new Error('put-token refused'))));
+        requests.once('sendable', () => requests.send({ message_id: 'put-1', reply_to: 'cbs-reply', body: sasToken(audience), application_properties: { operation: 'put-token', type: 'servicebus.windows.net:sastoken', name: audience } } as never));
+      });
+      const settledFlags = await new Promise<boolean[]>((resolve) => {
+        const flags: boolean[] = [];
+        const receiver = connection.open_receiver({ source: { address: 'settle/ConsumerGroups/$Default/Partitions/0', filter: rhea.filter.selector("amqp.annotation.x-opt-offset > '-1'") }, snd_settle_mode: 0, credit_window: 10, autoaccept: true } as never);
+        receiver.on('message', (ctx: EventContext) => {
+          flags.push(ctx.delivery!.remote_settled);
+          if (flags.length === 3) resolve(flags);
+        });
+      });
+      assert.deepEqual(settledFlags, [false, false, false]);
+      assert.equal(hub.attaches.filter((a) => a.hub === 'settle').at(-1)!.presettled, false);
+      const deadline = Date.now() + 5_000;
+      while (hub.partitionSettlements < before + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(hub.partitionSettlements, before + 3, 'each unsettled delivery settled by the receiver');
+    } finally {
+      connection.close();
+    }
   });
 
   test('positions: after an offset, from a sequence number, after an enqueued time, latest', async () => {

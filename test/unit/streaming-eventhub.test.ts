@@ -5,7 +5,7 @@
  * processor behaviour (test/helpers/fakeEventHub.ts). A real Event Hub is not reachable here.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -15,7 +15,7 @@ import { expiryOf, tokenCredential } from '../../src/azure/tokenCredential.js';
 import type { TokenProvider } from '../../src/microsoft/auth.js';
 import { batchEvents, consume, isFatal, type ConsumeOptions } from '../../src/sources/streaming-eventhub/consume.js';
 import { eventHubParamsProblem, streamingEventHubDefinition } from '../../src/sources/streaming-eventhub/definition.js';
-import { FileCheckpointStore } from '../../src/sources/streaming-eventhub/fileCheckpointStore.js';
+import { FileCheckpointStore, type EventHubCheckpointFile } from '../../src/sources/streaming-eventhub/fileCheckpointStore.js';
 import { CheckpointStore } from '../../src/splunk/checkpoint.js';
 import { EventWriter } from '../../src/splunk/eventWriter.js';
 import { createLogger } from '../../src/splunk/log.js';
@@ -90,12 +90,38 @@ describe('file checkpoint store (the SDK CheckpointStore contract)', () => {
     await Promise.all(Array.from({ length: 32 }, (_, i) => store.updateCheckpoint(cp(String(i), 100 + i))));
     await store.updateCheckpoint(cp('0', 5));
     await store.updateCheckpoint(cp('0', 7, 'otherhub'));
+    await store.flush();
     const reopened = await FileCheckpointStore.forInput(dir, 'defender_xdr_streaming_eventhub://t', collector().logger);
     const list = await reopened.listCheckpoints(ns, 'hub', '$Default');
     assert.equal(list.length, 32);
     assert.deepEqual(list.find((c) => c.partitionId === '0'), cp('0', 100));
     assert.deepEqual(await reopened.listCheckpoints(ns, 'otherhub', '$Default'), [cp('0', 7, 'otherhub')]);
     assert.deepEqual(await reopened.listOwnership(ns, 'hub', '$Default'), [], 'ownership is not carried to the next run');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temp file left');
+  });
+
+  test('written at most once per interval (the first at once), the latest on flush, and synchronously by saveSync', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'eh-cp-'));
+    const store = await FileCheckpointStore.forInput(dir, 'defender_xdr_streaming_eventhub://t', collector().logger, 300);
+    const cp = (sequenceNumber: number) => ({ fullyQualifiedNamespace: ns, eventHubName: 'hub', consumerGroup: '$Default', partitionId: '0', sequenceNumber, offset: String(sequenceNumber) });
+    const onDisk = () => (JSON.parse(readFileSync(store.file, 'utf8')) as EventHubCheckpointFile).checkpoints[`${ns}/hub/$default/0`]?.sequenceNumber;
+    await store.updateCheckpoint(cp(1));
+    assert.equal(onDisk(), 1, 'the first checkpoint is written at once');
+    await store.updateCheckpoint(cp(2));
+    await store.updateCheckpoint(cp(3));
+    assert.equal(onDisk(), 1, 'later ones wait for the interval');
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    assert.equal(onDisk(), 3, 'written when the interval ended');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await store.updateCheckpoint(cp(4));
+    assert.equal(onDisk(), 4, 'the interval had passed: written at once');
+    await store.updateCheckpoint(cp(5));
+    assert.equal(onDisk(), 4);
+    store.saveSync();
+    assert.equal(onDisk(), 5, 'saveSync (SIGTERM) writes what is pending before returning');
+    await store.updateCheckpoint(cp(6));
+    await store.flush();
+    assert.equal(onDisk(), 6, 'flush (the run ends) writes the latest');
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temp file left');
   });
 
@@ -124,7 +150,7 @@ describe('a run over the hub', () => {
     let error: Error | undefined;
     let summary;
     try {
-      summary = await consume(consumer, { writer, logger, runMs: 5000, idleSeconds: 1, maxBatchSize: 50, startPosition: 'earliest', ownsAllPartitions: true, checkpointStore: store, consumerGroup: '$Default', ...extra });
+      summary = await consume(consumer, { writer, logger, runMs: 5000, idleSeconds: 1, maxBatchSize: 50, startPosition: 'earliest', ownsAllPartitions: true, checkpointStore: store, consumerGroup: '$Default', flushCheckpoints: () => store.flush(), ...extra });
     } catch (e) {
       error = e as Error;
     }
@@ -181,7 +207,8 @@ describe('a run over the hub', () => {
     fill(hub, '0', 0, 600);
     fill(hub, '1', 1000, 600);
     const dir = mkdtempSync(path.join(tmpdir(), 'eh-run-'));
-    const store = await FileCheckpointStore.forInput(dir, 'defender_xdr_streaming_eventhub://t', collector().logger);
+    // Written at every checkpoint (interval 0): what is checked here is the order, emit then checkpoint.
+    const store = await FileCheckpointStore.forInput(dir, 'defender_xdr_streaming_eventhub://t', collector().logger, 0);
     let saves = 0;
     const original = store.updateCheckpoint.bind(store);
     store.updateCheckpoint = async (checkpoint) => {

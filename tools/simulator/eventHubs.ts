@@ -127,6 +127,8 @@ export interface Attach {
   connectionId: string;
   at: number;
   outcome: 'open' | string;
+  /** Deliveries sent pre-settled (the receiver did not ask for unsettled ones). */
+  presettled: boolean;
 }
 
 const SELECTOR = 'apache.org:selector-filter:string';
@@ -140,6 +142,8 @@ export class EventHubsStandIn {
   /** put-token requests answered, by type and outcome. */
   readonly cbs: { type: string; audience: string; status: number }[] = [];
   readonly managementReads: { type: string; partition?: string; status: number }[] = [];
+  /** Dispositions that settled a partition delivery (none when deliveries go pre-settled). */
+  partitionSettlements = 0;
   private readonly container = rhea.create_container({ id: 'eventhubs-stand-in' });
   private readonly granted = new WeakMap<Connection, GrantedToken[]>();
   private readonly links = new Set<PartitionLink>();
@@ -181,6 +185,9 @@ export class EventHubsStandIn {
     this.container.on('message', (context: EventContext) => this.onMessage(context));
     this.container.on('sendable', (context: EventContext) => this.pumpSender(context.sender!));
     this.container.on('sender_close', (context: EventContext) => this.dropLink(context.sender!));
+    this.container.on('settled', (context: EventContext) => {
+      if (context.sender && this.linkOf(context.sender)) this.partitionSettlements++;
+    });
   }
 
   private readonly pendingKills = new Map<string, () => void>();
@@ -285,6 +292,7 @@ export class EventHubsStandIn {
     // The attach is answered with the source as asked (filter included) and the client's target.
     sender.set_source({ address, ...(selector === undefined ? {} : { filter: { [SELECTOR]: rhea.types.wrap_described(selector, 0x468c00000004) } }) } as never);
     sender.set_target({ address: source.target?.address } as never);
+    const presettled = presettleAsAsked(sender);
     if (address === '$cbs' || address === '$management') return;
     const match = PARTITION_SOURCE.exec(address);
     if (!match) return refuse(sender, 'amqp:not-found', `The messaging entity '${this.namespace}:${address}' could not be found.`);
@@ -292,7 +300,7 @@ export class EventHubsStandIn {
     const filter = selector ?? '';
     const epochValue = source.properties?.['com.microsoft:epoch'];
     const epoch = epochValue === undefined || epochValue === null ? undefined : Number(epochValue);
-    const record: Attach = { hub: hubName, group, partition: partitionId, filter, epoch, receiverName: source.properties?.['com.microsoft:receiver-name'] as string | undefined, connectionId: context.connection.options.id ?? '', at: Date.now(), outcome: 'open' };
+    const record: Attach = { hub: hubName, group, partition: partitionId, filter, epoch, receiverName: source.properties?.['com.microsoft:receiver-name'] as string | undefined, connectionId: context.connection.options.id ?? '', at: Date.now(), outcome: 'open', presettled };
     this.attaches.push(record);
     const fail = (condition: string, description: string) => {
       record.outcome = condition;
@@ -550,6 +558,21 @@ function startIndex(partition: Partition, filter: string): number | string {
   const t = Number(value);
   const at = events.findIndex((e) => e.enqueuedTime > t);
   return at < 0 ? events.length : at;
+}
+
+/**
+ * Settle mode as the service answers it: deliveries go out pre-settled unless the receiver asked
+ * for unsettled ones. @azure/event-hubs 6 asks nothing (rhea's default, snd-settle-mode mixed, and
+ * auto-accept); the service then sends its events settled (the transfers seen in amqp/rhea#56
+ * carry `settled: true`), and Microsoft's .NET clients ask for settled explicitly
+ * (SettleMode.SettleOnSend). A pre-settled delivery needs no disposition back and is forgotten on
+ * both sides once sent; rhea marks it so when the sender's own attach says settled (1).
+ */
+function presettleAsAsked(sender: Sender): boolean {
+  const local = (sender as unknown as { local: { attach: { snd_settle_mode: number } } }).local.attach;
+  // rhea's alias reads the receiver's attach; settled unless it said unsettled (0).
+  local.snd_settle_mode = sender.snd_settle_mode === 0 ? 0 : 1;
+  return local.snd_settle_mode === 1;
 }
 
 function refuse(link: Sender | Receiver, condition: string, description: string): void {

@@ -37,6 +37,11 @@ export interface ConsumeOptions {
    */
   ownsAllPartitions: boolean;
   sharedSettleMs?: number;
+  /**
+   * Writes checkpoints the store holds back (the local file is written at most once a second):
+   * called after `latest` is pinned and when the run ends.
+   */
+  flushCheckpoints?: () => Promise<void>;
   now?: () => number;
 }
 
@@ -92,7 +97,10 @@ export async function consume(consumer: ConsumerLike, options: ConsumeOptions): 
   try {
     // Fails fast, with the service's reason, on a wrong name, key or role.
     partitionIds = await consumer.getPartitionIds();
-    if (options.startPosition === 'latest') await pinLatest(consumer, options, partitionIds);
+    if (options.startPosition === 'latest') {
+      await pinLatest(consumer, options, partitionIds);
+      await options.flushCheckpoints?.();
+    }
   } catch (error) {
     throw explainEventHubsError(error);
   }
@@ -160,7 +168,9 @@ export async function consume(consumer: ConsumerLike, options: ConsumeOptions): 
     },
     // The SDK's prefetch defaults to 3 x maxBatchSize messages per partition, held in memory while
     // a batch is written: with a backlog, peak RSS grew with the volume (tools/benchStreaming.ts).
-    { startPosition: earliestEventPosition, maxBatchSize: options.maxBatchSize, maxWaitTimeInSeconds: options.idleSeconds, prefetchCount: options.maxBatchSize },
+    // Bodies stay the data section's bytes (a Buffer) until the batch is handled: messageEvents
+    // parses each once, and prefetched messages are held as bytes, not as parsed objects.
+    { startPosition: earliestEventPosition, maxBatchSize: options.maxBatchSize, maxWaitTimeInSeconds: options.idleSeconds, prefetchCount: options.maxBatchSize, skipParsingBodyAsJson: true },
   );
   const timer = setTimeout(() => finish('run_time'), options.runMs);
   try {
@@ -169,6 +179,7 @@ export async function consume(consumer: ConsumerLike, options: ConsumeOptions): 
     clearTimeout(timer);
     // Let batches being written finish (and checkpoint) before the subscription stops.
     await Promise.allSettled([...inFlight]);
+    await options.flushCheckpoints?.().catch((error: unknown) => (fatal ??= error as Error));
     // Closing detaches the receivers and gives up ownership; on a broken connection the SDK can
     // wait long for that. Every emitted batch is already checkpointed, so the run need not wait.
     await withinMs(subscription.close(), CLOSE_WAIT_MS, () => logger.warn('Event Hubs did not confirm closing the partitions; ending the run anyway (checkpoints are saved).', { waited_ms: CLOSE_WAIT_MS }));

@@ -75,6 +75,7 @@ export async function collectStreamingEventHub(ctx: StreamingContext): Promise<P
     retry: { ...DEFAULT_RETRY, maxAttempts: 1 },
   });
   let client: EventHubConsumerClient | undefined;
+  let onTerm: (() => void) | undefined;
   try {
     const store = await checkpointStore(ctx, p, http);
     // AMQP over WebSockets (443) through our dispatcher: the proxy and ca_file apply.
@@ -104,6 +105,18 @@ export async function collectStreamingEventHub(ctx: StreamingContext): Promise<P
     }
     await failFastOnSettings(makeClient({ ...retryOptions, maxRetries: 0 }), namespace, http);
     client = makeClient(retryOptions);
+    // splunkd stops an input with SIGTERM: the checkpoints taken since the last write (up to a
+    // second of output) are written before the process goes, so a stop repeats only the batches
+    // being written, as kill -9 did before checkpoints were written once a second.
+    const localStore = store instanceof FileCheckpointStore ? store : undefined;
+    onTerm = () => {
+      try {
+        localStore?.saveSync();
+      } finally {
+        process.exit(143);
+      }
+    };
+    process.once('SIGTERM', onTerm);
     const summary = await consume(client, {
       writer: ctx.writer,
       logger: ctx.logger.child({ event_hub: hub, consumer_group: p.consumerGroup }),
@@ -115,11 +128,13 @@ export async function collectStreamingEventHub(ctx: StreamingContext): Promise<P
       checkpointStore: store,
       consumerGroup: p.consumerGroup,
       ownsAllPartitions: p.checkpointStore === 'local',
+      flushCheckpoints: localStore && (() => localStore.flush()),
     }).catch(async (error: unknown) => {
       throw await withConnectionCause(error, namespace, http);
     });
     return { ...summary, pages: summary.batches, skipped_duplicates: 0, repaged: 0, high_water_mark: new Date().toISOString(), checkpoint_store: p.checkpointStore };
   } finally {
+    if (onTerm) process.off('SIGTERM', onTerm);
     if (client) await withinMs(client.close(), CLOSE_WAIT_MS, () => undefined);
     await http.close();
     await lock.release();
