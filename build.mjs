@@ -116,8 +116,24 @@ async function bundle() {
       }));
     },
   };
+  // msal-node likewise in bin/lib/msal-node.js, which the collector (and the actions and the hunting
+  // handler, all in bin/lib/) load only when a token must be fetched (src/microsoft/msalNode.ts): a
+  // poll whose token is kept (src/microsoft/tokenCache.ts) never evaluates it. Its import
+  // (src/microsoft/msal.ts) is itself behind a dynamic import.
+  const msalNode = await esbuild.build({ ...common, entryPoints: { 'msal-node': path.join(root, 'src/microsoft/msalSdk.ts') }, outdir: path.join(appDir, 'bin', 'lib') });
+  const msalShim = {
+    name: 'msal-node-shim',
+    setup(build) {
+      build.onResolve({ filter: /^@azure\/msal-node$/ }, (args) => ({ path: args.path, namespace: 'msal-node' }));
+      build.onLoad({ filter: /.*/, namespace: 'msal-node' }, () => ({
+        contents: `module.exports = require(${JSON.stringify(path.join(root, 'src/microsoft/msalNode.ts'))}).msalNode();`,
+        loader: 'js',
+        resolveDir: root,
+      }));
+    },
+  };
   const inputs = await sharedAndEntries({
-    sharedPlugins: [azureSdkShims],
+    sharedPlugins: [azureSdkShims, msalShim],
     shared: 'collector',
     sharedEntry: path.join(root, 'src/inputs/collector.ts'),
     importFilter: /^\.\/collector\.js$/,
@@ -129,6 +145,8 @@ async function bundle() {
   const pageWorker = await esbuild.build({ ...common, entryPoints: { pageWorker: path.join(root, 'src/sources/pageWorker.ts') }, outdir: path.join(appDir, 'bin', 'lib') });
   // Alert actions: bin/lib/actions.js shared, entries beside it (bin/<action>.js must not exist, see launcher()).
   const actions = await sharedAndEntries({
+    // Every program that fetches tokens shares bin/lib/msal-node.js (one copy in the app).
+    sharedPlugins: [msalShim],
     shared: 'actions',
     sharedEntry: path.join(root, 'src/actions/runAction.ts'),
     importFilter: /^\.\/runAction\.js$/,
@@ -137,9 +155,9 @@ async function bundle() {
     entriesDir: path.join(appDir, 'bin', 'lib'),
   });
   // The defenderhunt search command and the persistent REST handler it calls (src/hunt/), self-contained.
-  const hunt = await esbuild.build({ ...common, entryPoints: Object.fromEntries(HUNT_PROGRAMS.map((p) => [p, path.join(root, 'src/hunt', `${p}.ts`)])), outdir: path.join(appDir, 'bin', 'lib') });
+  const hunt = await esbuild.build({ ...common, entryPoints: Object.fromEntries(HUNT_PROGRAMS.map((p) => [p, path.join(root, 'src/hunt', `${p}.ts`)])), outdir: path.join(appDir, 'bin', 'lib'), plugins: [msalShim] });
   const ui = await bundleUi();
-  const builds = [...inputs, azureSdks, pageWorker, ...actions, hunt, ui];
+  const builds = [...inputs, azureSdks, msalNode, pageWorker, ...actions, hunt, ui];
   const metafile = {
     inputs: Object.assign({}, ...builds.map((b) => b.metafile.inputs)),
     outputs: Object.assign({}, ...builds.map((b) => b.metafile.outputs)),

@@ -18,9 +18,11 @@ const LATENCY_MS = 100;
 const LATENCY_SIZE = Number(process.env.BENCH_LATENCY_SIZE ?? 30_000);
 const PAGE = 1000;
 /**
- * Requests before the first page that no poll can skip: one token. Each poll is a new process, and
- * tokens are never written to disk, so every poll asks for one. (msal is given the tenant's OpenID
- * metadata, so it does not fetch it first.)
+ * Requests before the first page: at most one, the token. These runs get the benchmark's own
+ * environment, without SPLUNK_HOME unless it is set there: then no token is kept between polls
+ * (src/microsoft/tokenCache.ts) and each run asks for one; with it, a run after the first finds
+ * its token kept and asks for none. The table shows the count each run made. (msal is given the
+ * tenant's OpenID metadata, so it does not fetch it first.)
  */
 const AUTH_MINIMUM = 1;
 const TICK_MS = 1000 / 100; // USER_HZ
@@ -44,7 +46,7 @@ function sample(pid: number, last: Sample): Sample {
 }
 
 interface RunFigures extends Sample {
-  /** List pages and other requests (the token) the run made. */
+  /** List pages and other requests (the token, if not kept) the run made. */
   listRequests: number;
   otherRequests: number;
   events: number;
@@ -245,7 +247,7 @@ async function main(): Promise<void> {
       ]);
       verdicts.push([`${fmt(size)}: throughput >= 60% of the limit`, rate >= 0.6 * limitRate]);
       verdicts.push([`${fmt(size)}: peak RSS <= 200 MB`, run.peakRssMb <= 200]);
-      verdicts.push([`${fmt(size)}: requests = minimum (${minimum} pages + ${AUTH_MINIMUM} auth)`, runs.every((r) => r.listRequests === minimum && r.otherRequests === AUTH_MINIMUM)]);
+      verdicts.push([`${fmt(size)}: requests = minimum (${minimum} pages + at most ${AUTH_MINIMUM} auth; made: ${runs.map((r) => `${r.listRequests}+${r.otherRequests}`).join(', ')})`, runs.every((r) => r.listRequests === minimum && r.otherRequests <= AUTH_MINIMUM)]);
     } finally {
       await s.stop();
     }

@@ -100,6 +100,8 @@ export interface ScaleFigures {
   documents: number;
   medianPollMs: number;
   maxPollMs: number;
+  /** Token requests the polls made (SPLUNK_HOME is set: a stanza's account keeps its token between polls). */
+  tokenRequests: number;
 }
 
 /** The benchmark's form: sized by BENCH_SCALE_*, with PASS/FAIL lines. */
@@ -115,7 +117,7 @@ export async function scaleRun(): Promise<[string, boolean][]> {
   console.log(`\nscale run: ${options.tenants} tenants, ${options.stanzas} stanzas (alerts and incidents), interval ${options.intervalMs / 1000} s, ${options.minutes} min, ${f.documents} documents trickled in`);
   console.log(`  polls ${f.polls} (${f.failedPolls} failed), CPU ${f.cpuSecondsPerMinute.toFixed(1)} CPU-s per minute (${cores.toFixed(2)} core on average), ` +
     `peak summed RSS ${f.peakRssMb.toFixed(0)} MB (private ${f.peakPrivateMb.toFixed(0)} MB), polls still running at their next start ${f.overlapped}, ` +
-    `stanzas not exactly once ${f.notExactlyOnce}; poll wall time median ${f.medianPollMs} ms, max ${f.maxPollMs} ms`);
+    `stanzas not exactly once ${f.notExactlyOnce}; poll wall time median ${f.medianPollMs} ms, max ${f.maxPollMs} ms; token requests ${f.tokenRequests} for ${f.polls} polls`);
   for (const line of f.notExactlyOnceDetail) console.log(`  not exactly once: ${line}`);
   return [
     [`scale run: every stanza emitted every document exactly once (${options.stanzas - f.notExactlyOnce}/${options.stanzas})`, f.notExactlyOnce === 0 && f.failedPolls === 0],
@@ -251,6 +253,7 @@ export async function runAtScale({ tenants, stanzas: stanzaCount, intervalMs, mi
         documents: alertIds.size + incidentIds.size,
         medianPollMs: durations[Math.floor(durations.length / 2)] ?? 0,
         maxPollMs: durations.at(-1) ?? 0,
+        tokenRequests: s.graph.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length,
       };
     } finally {
       clearInterval(trickle);

@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { finished } from 'node:stream';
+import { createSecureContext, rootCertificates, TLSSocket, type SecureContext } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../splunk/log.js';
@@ -7,7 +11,8 @@ import { HttpError, NetworkError, safeUrl, statusKind } from './errors.js';
 import type { RateLimiter } from './rateLimiter.js';
 import { DEFAULT_RETRY, retryDelayMs, type AttemptOutcome, type RetryPolicy } from './retry.js';
 import { bodies, POOLED_MIN_BYTES } from './bodyPool.js';
-import { Agent, ProxyAgent, request } from './undiciParts.js';
+import { HttpsTunnelAgent, HttpTunnelAgent } from './proxyTunnel.js';
+import { undiciDispatcher } from './undiciDispatcher.cjs';
 
 export interface ProxySettings {
   /** http(s)://host:port */
@@ -39,6 +44,8 @@ export interface RequestOptions {
   rateLimiter?: RateLimiter;
   /** Overrides the client's per-attempt timeout (a hunting query may run 3 minutes). */
   timeoutMs?: number;
+  /** Headers made anew for each attempt, retries included: a Shared Key signature covers the attempt's own x-ms-date. */
+  headersForAttempt?: () => Record<string, string>;
 }
 
 export interface HttpResponse {
@@ -79,23 +86,38 @@ export interface HttpStats {
 
 /**
  * The one HTTP client of the add-on, used for Entra (through msal's network module) and the APIs:
- * one undici dispatcher carries proxy, CA bundle and timeouts; retries follow the pure policy in retry.ts.
- * Redirects are not followed, so an Authorization header never travels to another host.
+ * Node's own https, over one keep-alive agent that carries the proxy tunnel and the TLS context;
+ * retries follow the pure policy in retry.ts. Redirects are not followed, so an Authorization
+ * header never travels to another host. undici is built only for the callers that need a
+ * dispatcher (the streaming inputs' Azure SDK transport and WebSocket): a poll never loads it.
  */
 export class HttpClient {
-  readonly dispatcher: Dispatcher;
   readonly stats: HttpStats = { requests: 0, retries: 0, throttled: 0, server_errors: 0, network_errors: 0, waited_ms: 0, rate_limited_ms: 0 };
   /** Local clock minus the server's, from the latest Date header (1 s resolution). */
   private skewMs = 0;
+  /** Whether skewMs was read from an answer of this process (not assumed). */
+  private skewMeasured = false;
   private readonly policy: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly secureContext: SecureContext | undefined;
+  private readonly agents: { 'https:': HttpsAgent; 'http:': HttpAgent };
+  private undici: Dispatcher | undefined;
+  /** Aborted by close(): a retry wait ends, and nothing is sent again for a caller that is gone. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: HttpClientOptions) {
     this.policy = options.retry ?? DEFAULT_RETRY;
     this.timeoutMs = options.timeoutMs ?? 60_000;
-    this.sleep = options.sleep ?? ((ms) => sleep(ms));
-    this.dispatcher = buildDispatcher(options, this.timeoutMs);
+    this.sleep = options.sleep ?? ((ms) => sleep(ms, undefined, { signal: this.closing.signal }).catch(() => undefined));
+    // Built once: tls.connect would otherwise pay for it again for every new connection (pages are fetched two at once).
+    this.secureContext = secureContextFor(options.caFile);
+    this.agents = buildAgents(options.proxy, this.secureContext, connectTimeoutMs(this.timeoutMs));
+  }
+
+  /** An undici dispatcher with the same proxy, TLS context and timeouts, built on first use (see the class comment). */
+  get dispatcher(): Dispatcher {
+    return (this.undici ??= undiciDispatcher({ timeoutMs: this.timeoutMs, secureContext: this.secureContext, proxy: this.options.proxy }));
   }
 
   async send(url: string, options: RequestOptions = {}): Promise<HttpResponse> {
@@ -113,7 +135,7 @@ export class HttpClient {
       else if (kind === 'http_server') this.stats.server_errors++;
       else if (kind === 'network') this.stats.network_errors++;
       const wait = retryDelayMs(attempt, decision, policy);
-      if (wait === undefined) throw finalError(url, outcome);
+      if (wait === undefined || this.closing.signal.aborted) throw finalError(url, outcome);
       this.stats.retries++;
       this.stats.waited_ms += wait;
       this.options.logger.warn('Request failed, retrying', {
@@ -125,6 +147,7 @@ export class HttpClient {
         wait_ms: wait,
       });
       await this.sleep(wait);
+      if (this.closing.signal.aborted) throw finalError(url, outcome);
     }
   }
 
@@ -143,35 +166,150 @@ export class HttpClient {
     return this.skewMs > 2000 ? this.skewMs : 0;
   }
 
-  async close(): Promise<void> {
-    await this.dispatcher.close();
+  /** The skew read from the latest answer of this process; undefined before any. */
+  measuredSkewMs(): number | undefined {
+    return this.skewMeasured ? this.skewMs : undefined;
   }
 
-  private async attempt(url: string, options: RequestOptions, deadlineMs?: number): Promise<HttpResponse | { code: string; message: string }> {
+  /**
+   * A skew read earlier (with a token kept from an earlier poll, which made no request to Entra
+   * ID in this one): stands until an answer of this process tells the current one.
+   */
+  assumeClockAheadMs(skewMs: number): void {
+    if (!this.skewMeasured) this.skewMs = skewMs;
+  }
+
+  /**
+   * Ends the client: requests in flight fail at once and are not retried (undici's close() waited
+   * for them; the page pipeline already waits for its own before the poll ends), kept-alive
+   * sockets close, and so does the undici dispatcher if one was built.
+   */
+  async close(): Promise<void> {
+    this.closing.abort();
+    this.agents['https:'].destroy();
+    this.agents['http:'].destroy();
+    await this.undici?.close();
+  }
+
+  private async attempt(url: string, options: RequestOptions, deadlineMs?: number): Promise<HttpResponse | NetworkFailure> {
     // A caller with a deadline (an alert action) is told the budget is used up rather than held past it.
     if (options.rateLimiter) this.stats.rate_limited_ms += await options.rateLimiter.acquire(deadlineMs);
     this.stats.requests++;
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    let target: URL;
     try {
-      const response = await request(url, {
-        method: options.method ?? 'GET',
-        headers: { 'user-agent': this.options.userAgent ?? 'TA-defender-xdr', ...options.headers },
-        body: options.body,
-        dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(timeoutMs),
-        ...(options.timeoutMs === undefined ? {} : { headersTimeout: timeoutMs, bodyTimeout: timeoutMs }),
-      });
-      // Reading the whole body here makes a truncated body a retryable network failure.
-      const headers = flattenHeaders(response.headers);
-      const bytes = await readBody(response.body, Number(headers['content-length']));
-      const serverMs = headers.date ? Date.parse(headers.date) : NaN;
-      if (Number.isFinite(serverMs)) this.skewMs = Date.now() - serverMs;
-      return httpResponse(response.statusCode, headers, bytes);
-    } catch (error) {
-      const err = error as NodeJS.ErrnoException;
-      return { code: err.code ?? err.name ?? 'ERROR', message: err.message };
+      target = new URL(url);
+    } catch {
+      return { code: 'ERR_INVALID_URL', message: 'Invalid URL' };
     }
+    if (target.protocol !== 'https:' && target.protocol !== 'http:') return { code: 'ERR_INVALID_URL', message: `Unsupported protocol ${target.protocol}` };
+    const outcome = await exchange(target, {
+      agent: this.agents[target.protocol],
+      method: options.method ?? 'GET',
+      headers: { 'user-agent': this.options.userAgent ?? 'TA-defender-xdr', ...options.headers, ...options.headersForAttempt?.() },
+      body: options.body,
+      timeoutMs,
+      connectTimeoutMs: connectTimeoutMs(timeoutMs),
+    });
+    if ('code' in outcome) return outcome;
+    const serverMs = outcome.headers.date ? Date.parse(outcome.headers.date) : NaN;
+    if (Number.isFinite(serverMs)) {
+      this.skewMs = Date.now() - serverMs;
+      this.skewMeasured = true;
+    }
+    return outcome;
   }
+}
+
+/** An attempt that got no (whole) answer: a Node error code, or one of the timeouts below. */
+interface NetworkFailure {
+  code: string;
+  message: string;
+}
+
+/** How long connecting (TCP, proxy tunnel, TLS) may take of an attempt's time: a 3-minute hunt does not wait 3 minutes for a dead host. */
+function connectTimeoutMs(timeoutMs: number): number {
+  return Math.min(timeoutMs, 30_000);
+}
+
+/**
+ * The codes of an attempt that ran out of time, by what it was waiting for. CONNECT_TIMEOUT gets
+ * the "cannot be reached" hint (errors.ts); all three are retried and read as a timeout (hunting.ts).
+ */
+type Phase = 'connect' | 'headers' | 'body';
+const TIMEOUT_CODE: Record<Phase, string> = { connect: 'CONNECT_TIMEOUT', headers: 'HEADERS_TIMEOUT', body: 'BODY_TIMEOUT' };
+const TIMEOUT_WHAT: Record<Phase, string> = { connect: 'no connection', headers: 'no response headers', body: 'the response body not complete' };
+
+interface Exchange {
+  agent: HttpAgent;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+/**
+ * One request and its whole response, within the attempt's time: connecting within
+ * connectTimeoutMs, everything within timeoutMs. A body that ends short of its Content-Length, or
+ * a connection lost mid-body, is a failure (retried), never a short answer.
+ */
+function exchange(target: URL, { agent, method, headers, body, timeoutMs, connectTimeoutMs }: Exchange): Promise<HttpResponse | NetworkFailure> {
+  return new Promise((resolve) => {
+    let phase: Phase = 'connect';
+    let settled = false;
+    const settle = (outcome: HttpResponse | NetworkFailure) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(attemptTimer);
+      clearTimeout(connectTimer);
+      resolve(outcome);
+    };
+    const failed = (error: unknown) => {
+      const err = error as NodeJS.ErrnoException;
+      settle({ code: err.code ?? err.name ?? 'ERROR', message: err.message });
+    };
+    const timedOut = (ms: number) => {
+      // Settled first: whatever the destroyed request reports next is about this timeout.
+      settle({ code: TIMEOUT_CODE[phase], message: `${TIMEOUT_WHAT[phase]} within ${ms} ms` });
+      request.destroy();
+    };
+    const attemptTimer = setTimeout(() => timedOut(timeoutMs), timeoutMs);
+    const connectTimer = connectTimeoutMs < timeoutMs ? setTimeout(() => timedOut(connectTimeoutMs), connectTimeoutMs) : undefined;
+    const connected = () => {
+      clearTimeout(connectTimer);
+      if (phase === 'connect') phase = 'headers';
+    };
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    let request: ClientRequest;
+    try {
+      request = send(target, { method, headers, agent });
+    } catch (error) {
+      // A header value Node refuses (ERR_INVALID_CHAR): no request left.
+      return failed(error);
+    }
+    request.once('socket', (socket: Socket) => {
+      // A kept-alive socket is ready at once; a new one once connected (and its TLS handshake done).
+      if (socket instanceof TLSSocket ? socket.authorized : !socket.connecting) connected();
+      else socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', connected);
+    });
+    request.on('error', failed);
+    request.once('response', (response: IncomingMessage) => {
+      connected();
+      phase = 'body';
+      const responseHeaders = flattenHeaders(response.headers);
+      const declared = Number(responseHeaders['content-length']);
+      readBody(response, declared).then((bytes) => {
+        const bodiless = response.statusCode === 204 || response.statusCode === 304;
+        if (!bodiless && Number.isSafeInteger(declared) && bytes.length < declared) {
+          settle({ code: 'ETRUNCATED', message: `the response body ended after ${bytes.length} of ${declared} bytes` });
+        } else {
+          settle(httpResponse(response.statusCode ?? 0, responseHeaders, bytes));
+        }
+      }, failed);
+    });
+    request.end(body);
+  });
 }
 
 /** A declared length above this is not trusted for one allocation up front; the body still is read. */
@@ -179,25 +317,30 @@ const MAX_PREALLOCATED = 64 * 1024 * 1024;
 
 /**
  * The whole body, each chunk copied into one buffer as it arrives (sized by Content-Length when
- * given, from the body pool when large) and dropped at once. undici's arrayBuffer() keeps every
- * chunk until the end: a 5 MB page's chunks then outlive a few scavenges, are promoted, and only a
- * full GC frees them (measured at 100k alerts: up to 70 MB of such chunks in the input's RSS).
+ * given, from the body pool when large) and dropped at once. Keeping every chunk until the end
+ * (undici's arrayBuffer() did) makes a 5 MB page's chunks outlive a few scavenges, be promoted,
+ * and wait for a full GC (measured at 100k alerts: up to 70 MB of such chunks in the input's RSS).
  */
-async function readBody(body: AsyncIterable<Buffer>, declared: number): Promise<Buffer> {
-  let buffer = bodyBuffer(Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_PREALLOCATED ? declared : 64 * 1024);
-  let length = 0;
-  for await (const chunk of body) {
-    if (length + chunk.length > buffer.length) {
-      const grown = bodyBuffer(Math.max(2 * buffer.length, length + chunk.length));
-      grown.set(buffer.subarray(0, length));
-      if (bodies.ownsWhole(buffer.buffer)) bodies.give(buffer.buffer);
-      buffer = grown;
-    }
-    // TypedArray set is a plain memcpy; Buffer.copy went through a slower path (81 ms for 10 pages).
-    buffer.set(chunk, length);
-    length += chunk.length;
-  }
-  return length === buffer.length ? buffer : buffer.subarray(0, length);
+function readBody(body: IncomingMessage, declared: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buffer = bodyBuffer(Number.isSafeInteger(declared) && declared > 0 && declared <= MAX_PREALLOCATED ? declared : 64 * 1024);
+    let length = 0;
+    // 'data' events, not for await: the async iterator's read() joins buffered chunks into a new
+    // buffer first, one more copy of the body.
+    body.on('data', (chunk: Buffer) => {
+      if (length + chunk.length > buffer.length) {
+        const grown = bodyBuffer(Math.max(2 * buffer.length, length + chunk.length));
+        grown.set(buffer.subarray(0, length));
+        if (bodies.ownsWhole(buffer.buffer)) bodies.give(buffer.buffer);
+        buffer = grown;
+      }
+      // TypedArray set is a plain memcpy; Buffer.copy went through a slower path (81 ms for 10 pages).
+      buffer.set(chunk, length);
+      length += chunk.length;
+    });
+    // A connection lost mid-body is an error here (ECONNRESET 'aborted', or a premature close).
+    finished(body, (error) => (error ? reject(error) : resolve(length === buffer.length ? buffer : buffer.subarray(0, length))));
+  });
 }
 
 /** Room for a body: pooled memory for a large one (see bodyPool.ts), else a buffer of its own. */
@@ -205,7 +348,7 @@ function bodyBuffer(bytes: number): Buffer {
   return bytes >= POOLED_MIN_BYTES ? Buffer.from(bodies.take(bytes)) : Buffer.allocUnsafe(bytes);
 }
 
-function finalError(url: string, outcome: HttpResponse | { code: string; message: string }): Error {
+function finalError(url: string, outcome: HttpResponse | NetworkFailure): Error {
   if ('status' in outcome) {
     let body: unknown;
     try {
@@ -277,16 +420,18 @@ export function secureContextFor(caFile: string | undefined): SecureContext | un
   return context;
 }
 
-function buildDispatcher(options: HttpClientOptions, timeoutMs: number): Dispatcher {
-  // Built once: tls.connect would otherwise pay for it again for every new connection (pages are fetched two at once).
-  const secureContext = secureContextFor(options.caFile);
+/**
+ * One keep-alive agent per scheme, with the TLS context (verification is never turned off) and,
+ * behind a proxy, CONNECT tunnels (proxyTunnel.ts; an https:// proxy verified with the same CAs).
+ * Plain http:// is for loopback stand-ins and tests; every Microsoft endpoint is https.
+ * Idle sockets are closed after 4 s, as undici did, before a server drops them under a request.
+ */
+function buildAgents(proxy: ProxySettings | undefined, secureContext: SecureContext | undefined, connectTimeoutMs: number) {
+  const common = { keepAlive: true, timeout: 4_000 };
   const tls = secureContext ? { secureContext } : {};
-  const common = { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: Math.min(timeoutMs, 30_000), ...tls } };
-  if (!options.proxy?.url) return new Agent(common);
-  const { url, username, password } = options.proxy;
-  const token = username ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
-  // proxyTls: an https:// proxy is verified against the same CAs, with the same connect timeout.
-  return new ProxyAgent({ ...common, uri: url, token, requestTls: tls, proxyTls: common.connect });
+  if (!proxy?.url) return { 'https:': new HttpsAgent({ ...common, ...tls }), 'http:': new HttpAgent(common) };
+  const tunnel = { ...proxy, secureContext, connectTimeoutMs };
+  return { 'https:': new HttpsTunnelAgent(tunnel, { ...common, ...tls }), 'http:': new HttpTunnelAgent(tunnel, common) };
 }
 
 /** A response body as JSON; a body that is not JSON is a failure of the request to `url`. */

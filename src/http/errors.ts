@@ -31,13 +31,17 @@ export class NetworkError extends Error {
   }
 }
 
+/** No connection at all: refused, no route, or none within the connect timeout (client.ts). */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'CONNECT_TIMEOUT']);
+
 /** What an admin can do about a network failure code. */
 export function networkHint(code: string | undefined): string {
   if (/CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)/.test(code ?? '')) {
     return ' The server certificate is not trusted: if a TLS-inspecting proxy is in the path, set the account\'s ca_file (or NODE_EXTRA_CA_CERTS) to its CA bundle.';
   }
+  if (code === 'EPROXY_AUTH') return ' The proxy refused its credentials: check proxy_username and the proxy password in the add-on\'s settings ([proxy] of defender_xdr_settings.conf).';
   if (code === 'ENOTFOUND') return ' The host name does not resolve: check DNS, the account\'s cloud, or the proxy settings.';
-  if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT') return ' The host cannot be reached: check the firewall and the proxy settings.';
+  if (UNREACHABLE.has(code ?? '')) return ' The host cannot be reached: check the firewall and the proxy settings.';
   return '';
 }
 

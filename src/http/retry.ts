@@ -43,8 +43,11 @@ export function serverRequestedWaitMs(outcome: AttemptOutcome, nowMs: number): n
   return inBody ? Number(inBody[1]) * 1000 : undefined;
 }
 
-/** Network failures that another attempt cannot fix: an untrusted or invalid certificate, an unknown host. */
-const PERMANENT_NETWORK = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ALTNAME|ENOTFOUND|ERR_INVALID_URL/;
+/**
+ * Network failures that another attempt cannot fix: an untrusted or invalid certificate, an unknown
+ * host, proxy credentials refused (407), a URL or header Node refuses to send.
+ */
+const PERMANENT_NETWORK = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ALTNAME|ENOTFOUND|EPROXY_AUTH|ERR_INVALID_/;
 
 export function isRetryable(outcome: AttemptOutcome): boolean {
   if (outcome.kind === 'network') return !PERMANENT_NETWORK.test(outcome.code ?? '');

@@ -5,6 +5,7 @@ import { loadSettings } from '../config/settings.js';
 import type { HttpClient } from '../http/client.js';
 import type { TokenProvider } from '../microsoft/auth.js';
 import { openAccountSession } from '../microsoft/accountSession.js';
+import { tokenCacheDir } from '../microsoft/tokenCache.js';
 import type { PollContext, PollSummary, StreamingContext } from '../sources/pollContext.js';
 import { EventWriter } from '../splunk/eventWriter.js';
 import { exitWhenDone } from '../splunk/exitCode.js';
@@ -165,7 +166,10 @@ async function runWithLog(program: Program, io: Io, writeLine: (line: string) =>
       tokens = session?.tokens;
       summary = await program.collect({ ...context, logger, rest, session });
     } else {
-      const session = await openAccountSession(rest, config.params.account.trim(), settings, logger, { unsupported: program.unsupported, tagLogger: true });
+      // Tokens kept between polls (tokenCache.ts): these inputs' calls all go through GraphClient,
+      // which refreshes past a kept token an API rejects. Not the streaming inputs (the Azure SDKs'
+      // calls would not).
+      const session = await openAccountSession(rest, config.params.account.trim(), settings, logger, { unsupported: program.unsupported, tagLogger: true, tokenCache: tokenCacheDir(io.env) });
       logger = logger.child({ account: session.account.name, tenant: session.account.tenantId });
       http = session.http;
       tokens = session.tokens;

@@ -8,7 +8,7 @@ import type { InputProgram, StreamingProgram } from './runInput.js';
 
 /**
  * The entry of every input. `--scheme` is answered from the definition alone; the collection code
- * (msal, undici: bin/lib/collector.js) is loaded only for the other modes, which keeps
+ * (msal, the HTTP client: bin/lib/collector.js) is loaded only for the other modes, which keeps
  * splunkd's start-up probe fast.
  */
 export function start(

@@ -5,6 +5,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../http/retry.js';
 import { redactSecret, type Logger } from '../splunk/log.js';
 import type { SplunkRest } from '../splunk/rest.js';
 import { TokenProvider } from './auth.js';
+import { TokenCache } from './tokenCache.js';
 
 /** An Entra account, with the HTTP client and token provider built over its secret. */
 export interface AccountSession {
@@ -22,6 +23,12 @@ export interface AccountSessionOptions {
   retry?: RetryPolicy;
   /** The HTTP and token lines name the account and tenant (the inputs' lines do). */
   tagLogger?: boolean;
+  /**
+   * The token cache's folder (tokenCacheDir(env)): tokens are kept there between polls, encrypted
+   * (tokenCache.ts). The Graph and Defender for Endpoint inputs only, whose API calls refresh past
+   * a rejected kept token (graph.ts); undefined (actions, Test connection, hunting): none kept.
+   */
+  tokenCache?: string;
 }
 
 /**
@@ -42,6 +49,8 @@ export async function openAccountSession(rest: SplunkRest, name: string, setting
     timeoutMs: options.timeoutMs ?? settings.requestTimeoutSeconds * 1000,
     retry: options.retry ?? { ...DEFAULT_RETRY, maxAttempts: settings.maxRetries + 1 },
   });
-  const tokens = new TokenProvider({ ...account, secret, loginUrl: account.endpoints.loginUrl }, http, log);
+  const credentials = { ...account, secret, loginUrl: account.endpoints.loginUrl };
+  const cache = options.tokenCache ? new TokenCache(options.tokenCache, { account: account.name, ...credentials }, log) : undefined;
+  const tokens = new TokenProvider(credentials, http, log, cache);
   return { account, http, tokens };
 }

@@ -1,15 +1,9 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import {
-  ConfidentialClientApplication,
-  LogLevel,
-  type Configuration,
-  type INetworkModule,
-  type NetworkRequestOptions,
-  type NetworkResponse,
-} from '@azure/msal-node';
+import type { ConfidentialClientApplication, Configuration, INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import type { HttpClient } from '../http/client.js';
 import { HttpError, NetworkError, statusKind } from '../http/errors.js';
 import type { Logger } from '../splunk/log.js';
+import { MIN_REMAINING_MS, type CachedToken, type TokenCache } from './tokenCache.js';
 
 export interface Credentials {
   tenantId: string;
@@ -32,26 +26,115 @@ export class AuthenticationError extends Error {
 
 const KNOWN_LOGIN_HOSTS = new Set(['login.microsoftonline.com', 'login.microsoftonline.us', 'login.chinacloudapi.cn', 'login.partner.microsoftonline.cn']);
 
+/** A token, and whether it came from the token cache (not yet proven good by an API in this process). */
+export interface IssuedToken {
+  token: string;
+  cached: boolean;
+}
+
 /**
  * Client-credentials tokens from Entra ID through msal-node. msal caches a token until shortly
  * before it expires, so every page of a poll reuses one token. All of msal's HTTP goes through
- * our HttpClient (proxy, CA bundle, timeouts, retries on Entra outages).
+ * our HttpClient (proxy, CA bundle, timeouts, retries on Entra outages). With a TokenCache (the
+ * inputs), a token is also kept between polls, encrypted (tokenCache.ts); msal-node is then loaded
+ * only by a poll that has to fetch one.
  */
 export class TokenProvider {
-  private readonly app: ConfidentialClientApplication;
+  private app?: ConfidentialClientApplication;
   /** msal hides transport failures behind its own codes; the real cause is kept here. */
   private readonly network: { lastError?: NetworkError | HttpError } = {};
+  /** Tokens read from the cache in this process, by resource; a fresh fetch replaces them. */
+  private readonly kept = new Map<string, CachedToken>();
+  /** Resources this process fetched a token for: msal holds it, the cache is not read again. */
+  private readonly fetched = new Set<string>();
   /**
-   * For the poll summary: tokens Entra ID refused to issue, and tokens an API rejected (401) so
-   * that a fresh one had to be fetched.
+   * For the poll summary: tokens fetched from Entra ID, tokens reused from the token cache, tokens
+   * Entra ID refused to issue, and tokens an API rejected (401, or 403 to a cached token) so that
+   * a fresh one had to be fetched.
    */
-  readonly stats = { token_failures: 0, token_rejected: 0 };
+  readonly stats = { token_requests: 0, token_cache_hits: 0, token_failures: 0, token_rejected: 0 };
 
   constructor(
     private readonly credentials: Credentials,
-    http: HttpClient,
-    logger: Logger,
-  ) {
+    private readonly http: HttpClient,
+    private readonly logger: Logger,
+    private readonly cache?: TokenCache,
+  ) {}
+
+  /**
+   * Drops the token cache's entries this process read or wrote (its own calls keep using their
+   * tokens): the next poll fetches its own, with a new reading of Microsoft's clock (windowedPoll.ts).
+   */
+  forgetKept(): void {
+    for (const resource of new Set([...this.kept.keys(), ...this.fetched])) this.cache?.drop(resource);
+  }
+
+  /** An API rejected a token of this provider; the caller fetches a fresh one. */
+  noteRejected(): void {
+    this.stats.token_rejected++;
+  }
+
+  /** @param resource e.g. https://graph.microsoft.com */
+  async token(resource: string, forceRefresh = false): Promise<string> {
+    return (await this.issue(resource, forceRefresh)).token;
+  }
+
+  /**
+   * The token for `resource`: from this process, else from the token cache, else from Entra ID.
+   * `forceRefresh` (an API rejected the last one) drops the cached entry and fetches past every cache.
+   */
+  async issue(resource: string, forceRefresh = false): Promise<IssuedToken> {
+    if (this.cache) {
+      if (forceRefresh) {
+        this.kept.delete(resource);
+        this.cache.drop(resource);
+      } else if (!this.fetched.has(resource)) {
+        const kept = this.kept.get(resource) ?? this.fromCache(resource);
+        if (kept && kept.expiresOnMs - Date.now() > MIN_REMAINING_MS) return { token: kept.token, cached: true };
+      }
+    }
+    return { token: await this.fetch(resource, forceRefresh), cached: false };
+  }
+
+  private fromCache(resource: string): CachedToken | undefined {
+    const entry = this.cache!.read(resource);
+    if (!entry) return undefined;
+    this.kept.set(resource, entry);
+    this.stats.token_cache_hits++;
+    // The poll's window ends at Microsoft's time: without a token request, the clock reading
+    // taken with this token stands in until an API answers (src/http/client.ts).
+    if (entry.skewMs !== undefined) this.http.assumeClockAheadMs(entry.skewMs);
+    return entry;
+  }
+
+  private async fetch(resource: string, forceRefresh: boolean): Promise<string> {
+    // Outside the try: a PEM without a key is the account's fault, not a refusal by Entra ID.
+    this.app ??= await this.createApp();
+    this.network.lastError = undefined;
+    try {
+      const result = await this.app.acquireTokenByClientCredential({ scopes: [`${resource}/.default`], skipCache: forceRefresh });
+      if (!result?.accessToken) throw new AuthenticationError('Entra ID returned no access token.');
+      this.kept.delete(resource);
+      this.fetched.add(resource);
+      if (!result.fromCache) {
+        this.stats.token_requests++;
+        const expiresOnMs = result.expiresOn?.getTime();
+        if (this.cache && expiresOnMs) this.cache.write(resource, { token: result.accessToken, expiresOnMs, skewMs: this.http.measuredSkewMs() });
+      }
+      return result.accessToken;
+    } catch (error) {
+      this.stats.token_failures++;
+      if (error instanceof AuthenticationError) throw error;
+      // Set by the network module during the await above (TypeScript cannot see that).
+      const cause = this.network.lastError as NetworkError | HttpError | undefined;
+      throw new AuthenticationError(cause ? explainTransportFailure(cause) : explainAuthFailure(error, this.credentials));
+    }
+  }
+
+  /** msal-node is loaded here, on the first token this process must fetch. */
+  private async createApp(): Promise<ConfidentialClientApplication> {
+    const { ConfidentialClientApplication, LogLevel } = await import('./msal.js');
+    const credentials = this.credentials;
     const host = new URL(credentials.loginUrl).host;
     const config: Configuration = {
       auth: {
@@ -63,36 +146,15 @@ export class TokenProvider {
         ...(credentials.authType === 'certificate' ? { clientCertificate: certificateOptions(credentials) } : { clientSecret: credentials.secret }),
       },
       system: {
-        networkClient: msalNetworkClient(http, this.network),
+        networkClient: msalNetworkClient(this.http, this.network),
         loggerOptions: {
           piiLoggingEnabled: false,
           logLevel: LogLevel.Warning,
-          loggerCallback: (_level, message) => logger.debug('msal', { message }),
+          loggerCallback: (_level, message) => this.logger.debug('msal', { message }),
         },
       },
     };
-    this.app = new ConfidentialClientApplication(config);
-  }
-
-  /** An API answered 401 to a token of this provider; the caller fetches a fresh one. */
-  noteRejected(): void {
-    this.stats.token_rejected++;
-  }
-
-  /** @param resource e.g. https://graph.microsoft.com */
-  async token(resource: string, forceRefresh = false): Promise<string> {
-    this.network.lastError = undefined;
-    try {
-      const result = await this.app.acquireTokenByClientCredential({ scopes: [`${resource}/.default`], skipCache: forceRefresh });
-      if (!result?.accessToken) throw new AuthenticationError('Entra ID returned no access token.');
-      return result.accessToken;
-    } catch (error) {
-      this.stats.token_failures++;
-      if (error instanceof AuthenticationError) throw error;
-      // Set by the network module during the await above (TypeScript cannot see that).
-      const cause = this.network.lastError as NetworkError | HttpError | undefined;
-      throw new AuthenticationError(cause ? explainTransportFailure(cause) : explainAuthFailure(error, this.credentials));
-    }
+    return new ConfidentialClientApplication(config);
   }
 }
 

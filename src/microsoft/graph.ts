@@ -36,8 +36,9 @@ export const GRAPH_PROFILE: ApiProfile = {
 
 /**
  * Authenticated requests to Microsoft Graph (or another OData API of Microsoft's, such as
- * Defender for Endpoint's, through a profile). Reuses the cached token, refreshes it once on
- * a 401, and only ever follows links on the host it was configured with.
+ * Defender for Endpoint's, through a profile). Reuses the cached token, refreshes it on a 401 (and
+ * on a 403 to a token kept from an earlier poll), and only ever follows links on the host it was
+ * configured with.
  */
 export class GraphClient {
   private readonly origin: string;
@@ -89,21 +90,29 @@ export class GraphClient {
 
   private async send(method: 'GET' | 'PATCH' | 'POST', url: string, body: unknown, options: Pick<RequestOptions, 'retry' | 'timeoutMs' | 'headers'>): Promise<HttpResponse> {
     if (new URL(url).origin !== this.origin) throw new Error(`Refusing to follow a link off ${this.origin}: ${new URL(url).origin}`);
-    const call = async (forceRefresh: boolean) =>
-      this.http.send(url, {
+    // Whether the token of the latest call was one kept from an earlier poll (tokenCache.ts).
+    let cached = false;
+    const call = async (forceRefresh: boolean) => {
+      const issued = await this.tokens.issue(this.resource, forceRefresh);
+      cached = issued.cached;
+      return this.http.send(url, {
         ...options,
         rateLimiter: this.profile.rateLimiter,
         method,
         body: body === undefined ? undefined : JSON.stringify(body),
         headers: {
           ...this.profile.headers,
-          authorization: `Bearer ${await this.tokens.token(this.resource, forceRefresh)}`,
+          authorization: `Bearer ${issued.token}`,
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...options.headers,
         },
       });
-    const rejected = (error: unknown) => error instanceof HttpError && error.status === 401;
+    };
+    const status = (error: unknown) => (error instanceof HttpError ? error.status : undefined);
+    // A kept token was issued with the roles of its time: a 403 to it is asked again with a fresh
+    // one (a permission granted since), once. A fresh token's 403 is the app's permissions.
+    const rejected = (error: unknown) => status(error) === 401 || (cached && status(error) === 403);
     let failure: unknown;
     try {
       return await call(false);

@@ -14,7 +14,7 @@ export interface WindowedSpec<T extends { id: string }> {
   pageSize?: number;
   /** The item's last-change time (Graph: lastUpdateDateTime; Defender for Endpoint: lastUpdateTime). */
   lastUpdate: (item: T) => string;
-  /** Gets the token before the window is fixed, so the server's clock is known (see below). */
+  /** Gets the token before the window is fixed, so the server's clock is known (see below; a kept token brings the reading taken with it). */
   warmUp: () => Promise<void>;
   /** Called before warmUp when the window spans more than BACKLOG_LIKELY_MS (e.g. to start the page worker early). */
   backlogLikely?: () => void;
@@ -72,7 +72,7 @@ async function pollWithCheckpoint<T extends { id: string }>(
     emit: async (items) => {
       await ctx.writer.writeEvents(await spec.toEvents(items));
     },
-    save: (state) => store.save(state),
+    save: (state) => store.save(notPastServerTime(state, ctx.http.clockAheadMs())),
     logger: ctx.logger,
     checkpoint,
     fromMs,
@@ -80,6 +80,13 @@ async function pollWithCheckpoint<T extends { id: string }>(
     reReadWindowMs,
     maxSliceItems: spec.maxSliceItems,
   });
+  // This poll's answers say the clock runs further ahead than the window's end assumed: a reading
+  // kept with the token from before the clock jumped. The mark was held at Microsoft's time
+  // (notPastServerTime); the kept token goes, so that the next poll reads the clock anew.
+  if (ctx.http.clockAheadMs() - aheadMs > 2000) {
+    ctx.logger.warn('This host\'s clock moved ahead of Microsoft\'s during the poll or since its token was fetched; the next poll fetches a token and uses Microsoft\'s time. Fix NTP on this host.', { ahead_ms: ctx.http.clockAheadMs(), assumed_ahead_ms: aheadMs });
+    ctx.tokens.forgetKept();
+  }
   return {
     emitted: result.emitted,
     pages: result.pages,
@@ -90,6 +97,19 @@ async function pollWithCheckpoint<T extends { id: string }>(
     checkpoint_lag_s: Math.max(0, Math.round((Date.now() - toEpochMs(result.highWaterMark)) / 1000)),
     window_from: fromEpochMs(fromMs),
   };
+}
+
+/**
+ * The mark never goes past Microsoft's "now" as the latest answer tells it. With a token kept from
+ * an earlier poll (src/microsoft/tokenCache.ts) the window's end rests on the clock reading taken
+ * when that token was fetched, up to ~85 minutes before: should this host's clock have jumped ahead
+ * since, the window's end is past Microsoft's time, and a mark moved there would skip what changes
+ * in between. 2 s allow for the Date header's resolution.
+ */
+export function notPastServerTime(state: WindowCheckpoint, aheadMs: number, nowMs = Date.now()): WindowCheckpoint {
+  const serverNowMs = nowMs - aheadMs;
+  if (toEpochMs(state.highWaterMark) <= serverNowMs + 2000) return state;
+  return { ...state, highWaterMark: fromEpochMs(serverNowMs) };
 }
 
 /** `_time` of an item: when it last changed, so each state change lands when it happened. */

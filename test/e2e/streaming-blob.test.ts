@@ -4,7 +4,7 @@
  * holding the input's storage key. Includes kill -9 in the middle of a blob.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
@@ -85,6 +85,24 @@ describe('defender_xdr_streaming_blob (built bundle, Azurite)', () => {
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.deepEqual(seqs(quiet.stdout), []);
     assertNoSecrets(killed.stdout, killed.stderr, rerun.stdout, rerun.stderr, quiet.stderr);
+  });
+
+  test('a run loads no Azure SDK: bin/lib/azure-sdks.js is never read (the Blob REST client does the work)', async () => {
+    const tenant = newTenant();
+    await appendRecords(az.service, 'EmailEvents', blobPath(tenant, new Date()), [1, 2, 3].map((n) => streamingRecord('EmailEvents', n, tenant)));
+    const name = 'nosdk';
+    s.splunkd.setPassword(APP, APP, `${SCHEME}://${name}`, az.key);
+    const config = runConfigXml(s, SCHEME, name, params({ tables: 'EmailEvents' }), mkdtempSync(path.join(s.workDir, 'cp-')));
+    const list = path.join(mkdtempSync(path.join(s.workDir, 'files-')), 'read.txt');
+    const env = { NODE_OPTIONS: `--require=${path.resolve('test/helpers/filesRead.cjs')}`, TA_TEST_FILES_READ: list };
+    for (const [run, expected] of [['reads', [1, 2, 3]], ['quiet', []]] as const) {
+      const r = await runInputProcess(SCHEME, [], config, { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(seqs(r.stdout).sort(), expected, run);
+      const read = readFileSync(list, 'utf8').split('\n');
+      assert.ok(read.some((f) => f.endsWith(path.join('bin', 'lib', 'collector.js'))), `${run}: the hook sees the collector bundle read`);
+      assert.deepEqual(read.filter((f) => /azure-sdks/.test(f)), [], `${run}: the Azure SDKs bundle is not read`);
+    }
   });
 
   test('a storage failure exits 1 with the reason in splunkd.log', async () => {

@@ -5,6 +5,9 @@
  * every item version the simulator holds was emitted, duplicates come only from kills (at most
  * one page each), and the checkpoint never moved backwards. Runs the Graph alerts input, and the
  * Defender for Endpoint alerts input (windows without $count, client-side rate limit) half as often.
+ * Every other run sets SPLUNK_HOME, as splunkd always does, so the encrypted token cache and the
+ * code cache are under the same faults and kills (tokens expired mid-backlog, token-endpoint
+ * faults, kills while a token file is written); the others run without either.
  * FAULT_RUNS (default 4) and FAULT_SEED (default 1) size it; a soak is FAULT_RUNS=50.
  */
 import assert from 'node:assert/strict';
@@ -69,7 +72,8 @@ before(async () => {
 });
 after(async () => s?.stop());
 
-const totals = { runs: 0, processes: 0, faults: 0, kills: 0, items: 0, missing: 0, duplicates: 0 };
+const totals = { runs: 0, processes: 0, faults: 0, kills: 0, items: 0, missing: 0, duplicates: 0, keptTokenProcesses: 0 };
+const tokenRequests = (from: number) => s.graph.requests.slice(from).filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length;
 
 // Every run for the Graph alerts input; every other run for Defender for Endpoint's (same faults).
 const plan: [run: number, target: number][] = [
@@ -90,6 +94,15 @@ for (const [run, which] of plan) {
     const params = { account: 'prod', start_date: new Date(Date.now() - 86_400_000).toISOString() };
     const emitted: string[] = [];
     const marks: string[] = [];
+    // splunkd's SPLUNK_HOME on even runs: tokens kept (encrypted) between this run's processes.
+    const env = run % 2 === 0 ? { SPLUNK_HOME: mkdtempSync(path.join(s.workDir, 'home-')) } : undefined;
+    const launch = async (opts: { killAfterStdoutBytes?: number }) => {
+      const before = s.graph.requests.length;
+      const result = await runInputProcess(target.scheme, [], runConfigXml(s, target.scheme, `campaign${run}_${which}`, params, cp), { ...opts, env });
+      totals.processes++;
+      if (env && tokenRequests(before) === 0) totals.keptTokenProcesses++;
+      return result;
+    };
     let kills = 0;
     let faults = 0;
 
@@ -114,13 +127,7 @@ for (const [run, which] of plan) {
 
     for (let attempt = 0; attempt < 12; attempt++) {
       const kill = attempt < 4 && random() < 0.6;
-      const result = await runInputProcess(
-        target.scheme,
-        [],
-        runConfigXml(s, target.scheme, `campaign${run}_${which}`, params, cp),
-        kill ? { killAfterStdoutBytes: Math.floor(random() * size * 4500) } : {},
-      );
-      totals.processes++;
+      const result = await launch(kill ? { killAfterStdoutBytes: Math.floor(random() * size * 4500) } : {});
       for (const e of parseStream(result.stdout, { complete: !kill })) emitted.push(target.versionOf(JSON.parse(e.data)));
       const files = readdirSync(cp).filter((f) => f.endsWith('.json'));
       if (files.length) marks.push(JSON.parse(readFileSync(path.join(cp, files[0]), 'utf8')).highWaterMark);
@@ -134,8 +141,7 @@ for (const [run, which] of plan) {
     }
     target.onListPage(undefined);
     // A clean rerun after the campaign: the final state must be complete.
-    const clean = await runInputProcess(target.scheme, [], runConfigXml(s, target.scheme, `campaign${run}_${which}`, params, cp));
-    totals.processes++;
+    const clean = await launch({});
     assert.equal(clean.code, 0, clean.stderr);
     for (const e of parseStream(clean.stdout)) emitted.push(target.versionOf(JSON.parse(e.data)));
 
@@ -157,7 +163,9 @@ for (const [run, which] of plan) {
 
 test('campaign figures', () => {
   console.log(
-    `fault campaign: runs=${totals.runs} processes=${totals.processes} faults=${totals.faults} kills=${totals.kills} items=${totals.items} missing=${totals.missing} duplicates=${totals.duplicates}`,
+    `fault campaign: runs=${totals.runs} processes=${totals.processes} faults=${totals.faults} kills=${totals.kills} items=${totals.items} missing=${totals.missing} duplicates=${totals.duplicates} kept_token_processes=${totals.keptTokenProcesses}`,
   );
   assert.equal(totals.missing, 0);
+  // The runs with SPLUNK_HOME must have used a kept token at least once, or the cache went untested.
+  assert.ok(totals.keptTokenProcesses > 0, 'no process used a kept token');
 });

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 
 /** A minimal authenticating HTTP CONNECT proxy on loopback, as corporate proxies are. */
@@ -8,15 +9,19 @@ export class ConnectProxy {
   private readonly tunnels = new Set<Socket>();
   url = '';
 
-  /** `routes` maps a CONNECT target (`host:443`) to where it really is (`127.0.0.1:<port>`), as a proxy's own DNS would. */
-  constructor(private readonly username: string, private readonly password: string, private readonly routes: Record<string, string> = {}) {
-    this.server = createServer((_req, res) => res.writeHead(405).end());
+  /**
+   * `routes` maps a CONNECT target (`host:443`) to where it really is (`127.0.0.1:<port>`), as a proxy's own DNS would.
+   * With `tls`, the proxy itself is https://.
+   */
+  constructor(private readonly username: string, private readonly password: string, private readonly routes: Record<string, string> = {}, private readonly tls?: { key: string; cert: string }) {
+    const refuse = (_req: unknown, res: { writeHead(status: number): { end(): void } }) => res.writeHead(405).end();
+    this.server = tls ? createTlsServer(tls, refuse) : createServer(refuse);
     this.server.on('connect', (req, client: Socket, head) => this.tunnel(req.url ?? '', req.headers['proxy-authorization'], client, head));
   }
 
   async start(): Promise<string> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `${this.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.url;
   }
 

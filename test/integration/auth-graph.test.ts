@@ -62,7 +62,9 @@ test('certificate: the PEM with key and certificate signs an assertion Entra acc
 });
 
 test('certificate: a key-only PEM needs certificate_thumbprint, and says so', async () => {
-  assert.throws(() => new TokenProvider(creds({ clientId: certApp.clientId, authType: 'certificate', secret: clientKeyPem }), http, logger), /set certificate_thumbprint/);
+  // Said on the first token the provider must fetch (msal is loaded then, not before).
+  const tokens = new TokenProvider(creds({ clientId: certApp.clientId, authType: 'certificate', secret: clientKeyPem }), http, logger);
+  await assert.rejects(tokens.token(sim.baseUrl), (error: unknown) => error instanceof AuthenticationError && /set certificate_thumbprint/.test(error.message));
 });
 
 test('a wrong secret, an unknown tenant, an unknown app: each says what to fix', async () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,23 +23,42 @@ let caFile: string;
 let https: ReturnType<typeof createHttpsServer>;
 let proxy: ConnectProxy;
 let proxyUrl: string;
+let truncatedServed = 0;
+let tlsConnections = 0;
+let serverTls: { key: string; cert: string };
 const logger = createLogger({ write: () => {} });
 const fast = { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 10 };
+/** x-attempt headers that /busy-once received. */
+const attempts: string[] = [];
 
 before(async () => {
   const tls = await makeLocalCertificate();
+  serverTls = tls;
   caFile = path.join(mkdtempSync(path.join(tmpdir(), 'ca-')), 'ca.pem');
   writeFileSync(caFile, tls.cert);
   https = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     if (req.url === '/redirect') {
       res.writeHead(302, { location: 'https://example.invalid/steal' }).end();
+    } else if (req.url === '/busy-once') {
+      attempts.push(String(req.headers['x-attempt']));
+      if (attempts.length === 1) res.writeHead(503).end();
+      else res.end('{}');
     } else if (req.url === '/slow') {
       setTimeout(() => res.end('{}'), 2000);
+    } else if (req.url === '/stalled-body') {
+      // Headers and part of the body at once, the rest never.
+      res.writeHead(200, { 'content-length': '100' }).write('{"partial":');
+    } else if (req.url?.startsWith('/truncated')) {
+      // The first answer loses its connection mid-body; the next is whole.
+      const whole = JSON.stringify({ items: 'x'.repeat(5000) });
+      if (truncatedServed++ > 0) return void res.end(whole);
+      res.writeHead(200, { 'content-length': String(whole.length) }).write(whole.slice(0, 1000), () => res.socket?.destroy());
     } else {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ path: req.url, auth: req.headers.authorization ?? null }));
     }
   });
+  https.on('secureConnection', () => tlsConnections++);
   await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
   origin = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
 
@@ -171,4 +190,152 @@ test("the server's Date header tells how far this host's clock runs ahead", asyn
   assert.ok(Math.abs(client.clockAheadMs() - 600_000) < 3000, String(client.clockAheadMs()));
   await client.close();
   server.close();
+});
+
+test('a body that stalls after the headers fails within the timeout as a retried network error that says so', async () => {
+  const slept: number[] = [];
+  const client = new HttpClient({ logger, retry: fast, caFile, timeoutMs: 300, sleep: async (ms) => void slept.push(ms) });
+  const started = Date.now();
+  const error = await client.send(`${origin}/stalled-body`).catch((e: unknown) => e);
+  assert.ok(error instanceof NetworkError, String(error));
+  assert.equal(error.code, 'BODY_TIMEOUT');
+  assert.match(error.message, /within 300 ms/);
+  assert.ok(Date.now() - started < 1500);
+  assert.deepEqual([slept.length, client.stats.requests, client.stats.network_errors], [1, 2, 2]);
+  await client.close();
+});
+
+test('a timeout before the headers names its phase', async () => {
+  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 1 }, caFile, timeoutMs: 200 });
+  const error = await client.send(`${origin}/slow`).catch((e: unknown) => e);
+  assert.ok(error instanceof NetworkError);
+  assert.equal(error.code, 'HEADERS_TIMEOUT');
+  await client.close();
+});
+
+test('a connection lost mid-body is a retried network failure, never a short answer', async () => {
+  truncatedServed = 0;
+  const client = new HttpClient({ logger, retry: fast, caFile, sleep: async () => {} });
+  const body = await client.sendJson<{ items: string }>(`${origin}/truncated`);
+  assert.equal(body.items.length, 5000);
+  assert.deepEqual([client.stats.requests, client.stats.retries, client.stats.network_errors], [2, 1, 1]);
+  await client.close();
+});
+
+test('requests share one kept-alive TLS connection', async () => {
+  const client = new HttpClient({ logger, retry: fast, caFile });
+  const before = tlsConnections;
+  for (let i = 0; i < 3; i++) await client.sendJson(`${origin}/again-${i}`);
+  assert.equal(tlsConnections - before, 1);
+  await client.close();
+});
+
+test('POST and PATCH bodies arrive whole, with their length', async () => {
+  const server = createHttpServer((req, res) => {
+    let text = '';
+    req.on('data', (d: Buffer) => (text += d.toString()));
+    req.on('end', () => res.end(JSON.stringify({ method: req.method, length: req.headers['content-length'], text })));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = new HttpClient({ logger, retry: fast });
+  const body = 'é'.repeat(10);
+  for (const method of ['POST', 'PATCH'] as const) {
+    const echo = await client.sendJson<{ method: string; length: string; text: string }>(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method, body });
+    assert.deepEqual(echo, { method, length: '20', text: body });
+  }
+  await client.close();
+  server.close();
+});
+
+test('a proxy that never answers CONNECT is a connect timeout, with the reachability hint', async () => {
+  // Reads (so it sees the client leave) but never answers.
+  const silent = createNetServer((socket) => socket.resume());
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 1 }, caFile, timeoutMs: 300, proxy: { url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` } });
+  const error = await client.send(`${origin}/x`).catch((e: unknown) => e);
+  assert.ok(error instanceof NetworkError, String(error));
+  assert.match(error.code ?? '', /^(CONNECT_TIMEOUT|ETIMEDOUT)$/);
+  assert.match(error.message, /cannot be reached/);
+  await client.close();
+  await new Promise((r) => silent.close(r));
+});
+
+test('a refused proxy password is reported as the proxy\'s 407, with a hint, and not retried', async () => {
+  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 3 }, caFile, proxy: { url: proxyUrl, username: 'svc', password: 'wrong-pass' } });
+  const error = await client.send(`${origin}/x`).catch((e: unknown) => e);
+  assert.ok(error instanceof NetworkError);
+  assert.equal(error.code, 'EPROXY_AUTH');
+  assert.match(error.message, /HTTP 407.*proxy_username and the proxy password/);
+  assert.equal(client.stats.requests, 1);
+  await client.close();
+});
+
+test('a header value Node refuses is a failure of its own, not retried', async () => {
+  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 3 }, caFile });
+  const error = await client.send(`${origin}/x`, { headers: { 'x-bad': 'a\nb' } }).catch((e: unknown) => e);
+  assert.ok(error instanceof NetworkError, String(error));
+  assert.equal(error.code, 'ERR_INVALID_CHAR');
+  assert.equal(client.stats.requests, 1);
+  await client.close();
+});
+
+test('an https:// proxy is verified with the same CAs, and the target through it too', async () => {
+  const secureProxy = new ConnectProxy('svc', 'pr0xy-pass', {}, serverTls);
+  const url = await secureProxy.start();
+  try {
+    const trusting = new HttpClient({ logger, retry: fast, caFile, proxy: { url, username: 'svc', password: 'pr0xy-pass' } });
+    const body = await trusting.sendJson<{ path: string }>(`${origin}/via-https-proxy`);
+    assert.equal(body.path, '/via-https-proxy');
+    assert.equal(secureProxy.connects.length, 1);
+    await trusting.close();
+    const untrusting = new HttpClient({ logger, retry: fast, proxy: { url, username: 'svc', password: 'pr0xy-pass' } });
+    await assert.rejects(untrusting.send(`${origin}/x`), (e: unknown) => e instanceof NetworkError && /certificate/i.test(e.message));
+    assert.equal(secureProxy.connects.length, 1, 'no CONNECT sent to an unverified proxy');
+    await untrusting.close();
+  } finally {
+    await secureProxy.stop();
+  }
+});
+
+test('the undici dispatcher, for the Azure SDK transport and WebSocket, is built on first use with the same CA and proxy', async () => {
+  proxy.connects.length = 0;
+  const client = new HttpClient({ logger, retry: fast, caFile, proxy: { url: proxyUrl, username: 'svc', password: 'pr0xy-pass' } });
+  const { request } = await import('undici');
+  const response = await request(`${origin}/via-dispatcher`, { dispatcher: client.dispatcher });
+  assert.deepEqual(await response.body.json(), { path: '/via-dispatcher', auth: null });
+  assert.equal(client.dispatcher, client.dispatcher, 'built once');
+  assert.equal(proxy.connects.length, 1);
+  await client.close();
+  await assert.rejects(request(`${origin}/after-close`, { dispatcher: client.dispatcher }), /destroyed|closed/i);
+});
+
+test('close() ends a request in flight, which is not retried, and the process is not held by a retry wait', async () => {
+  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 }, caFile });
+  const started = Date.now();
+  const pending = client.send(`${origin}/slow`).catch((e: unknown) => e);
+  setTimeout(() => void client.close(), 100);
+  const error = await pending;
+  assert.ok(error instanceof NetworkError, String(error));
+  assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
+  assert.equal(client.stats.requests, 1);
+});
+
+test('close() during a retry wait ends the wait and the send', async () => {
+  const client = new HttpClient({ logger, retry: { ...fast, maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 }, caFile, timeoutMs: 100 });
+  const started = Date.now();
+  const pending = client.send(`${origin}/slow`).catch((e: unknown) => e);
+  setTimeout(() => void client.close(), 300);
+  const error = await pending;
+  assert.ok(error instanceof NetworkError && error.code === 'HEADERS_TIMEOUT', String(error));
+  assert.ok(Date.now() - started < 1500, `${Date.now() - started} ms`);
+  assert.deepEqual([client.stats.requests, client.stats.retries], [1, 1]);
+});
+
+test('headersForAttempt is asked again for each attempt, so a retry carries its own (a fresh signature)', async () => {
+  const client = new HttpClient({ logger, retry: fast, caFile });
+  let made = 0;
+  await client.send(`${origin}/busy-once`, { headers: { 'x-attempt': 'fixed' }, headersForAttempt: () => ({ 'x-attempt': String(++made) }) });
+  assert.deepEqual(attempts, ['1', '2']);
+  assert.equal(client.stats.retries, 1);
+  await client.close();
 });

@@ -150,6 +150,20 @@ describe('streaming blob input against Azurite', () => {
     assert.ok((run.summary?.pages ?? 0) >= 3);
   });
 
+  test('a record longer than a range is read whole (the range grows), and a last record without its newline too', async () => {
+    const tenant = newTenant();
+    const big = streamingRecord('DeviceRegistryEvents', 2, tenant);
+    (big.properties as Record<string, unknown>).RegistryValueData = 'ü'.repeat(Math.ceil(1.3 * CHUNK_BYTES));
+    const blob = await appendRecords(az.service, 'DeviceRegistryEvents', blobPath(tenant, new Date()), [streamingRecord('DeviceRegistryEvents', 1, tenant), big, streamingRecord('DeviceRegistryEvents', 3, tenant)]);
+    await appendRaw(blob, JSON.stringify(streamingRecord('DeviceRegistryEvents', 4, tenant)));
+    const input = newInput({ tables: 'DeviceRegistryEvents' });
+    const run = await input.run();
+    assert.equal(run.error, undefined, run.log);
+    assert.deepEqual(seqs(run.events), [1, 2, 3, 4]);
+    assert.equal(JSON.parse(run.events[1].data).RegistryValueData.length, Math.ceil(1.3 * CHUNK_BYTES));
+    assert.deepEqual((await input.run()).events, [], 'read to its end');
+  });
+
   test('SAS token and connection string work too; containers are discovered without tables', async () => {
     const tenant = newTenant();
     await appendRecords(az.service, 'IdentityLogonEvents', blobPath(tenant, new Date()), [1, 2].map((n) => streamingRecord('IdentityLogonEvents', n, tenant)));

@@ -30,8 +30,10 @@ test('exponential back-off with equal jitter, bounded', () => {
 
 test('network failures retry, client errors and exhausted attempts give up', () => {
   assert.ok(retryDelayMs(1, { kind: 'network', code: 'ECONNRESET' }, policy, () => 0)! > 0);
-  assert.ok(retryDelayMs(1, { kind: 'network', code: 'UND_ERR_HEADERS_TIMEOUT' }, policy, () => 0)! > 0);
-  for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ENOTFOUND']) {
+  for (const code of ['CONNECT_TIMEOUT', 'HEADERS_TIMEOUT', 'BODY_TIMEOUT', 'ETRUNCATED', 'EPROXY', 'ETIMEDOUT']) {
+    assert.ok(retryDelayMs(1, { kind: 'network', code }, policy, () => 0)! > 0, code);
+  }
+  for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ENOTFOUND', 'EPROXY_AUTH', 'ERR_INVALID_URL', 'ERR_INVALID_CHAR']) {
     assert.equal(retryDelayMs(1, { kind: 'network', code }, policy), undefined, code);
   }
   for (const status of [400, 401, 403, 404]) assert.equal(retryDelayMs(1, { kind: 'response', status }, policy), undefined);

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FORGET_AFTER_MS, forgetFinished, initialCheckpoint, isBlobCheckpoint, startOffset, type BlobCheckpoint } from '../../src/sources/streaming-blob/blobCheckpoint.js';
 import { blobParamsProblem } from '../../src/sources/streaming-blob/definition.js';
-import { completeLines, isWholeRecord } from '../../src/sources/streaming-blob/lines.js';
+import { completeLines, isWholeRecord, lineBatches, linesEnd } from '../../src/sources/streaming-blob/lines.js';
+import { storageError } from '../../src/sources/streaming-blob/index.js';
+import { storageErrorOf } from '../../src/azure/blobRest.js';
+import { HttpError, NetworkError } from '../../src/http/errors.js';
 import { parseTables, tablesRule } from '../../src/sources/streaming/args.js';
 import { containerOfTable, recordEvent, tableOfContainer } from '../../src/sources/streaming/records.js';
 
@@ -13,6 +16,29 @@ describe('complete lines', () => {
     assert.deepEqual(r.lines, ['{"a":1}', '{"b":"ü"}']);
     assert.equal(r.consumed, Buffer.byteLength('{"a":1}\r\n{"b":"ü"}\n\r\n'));
     assert.deepEqual(completeLines(Buffer.from('{"partial":')), { lines: [], consumed: 0 });
+  });
+
+  test('line batches: the same lines as the range decoded at once, each batch within its bytes unless one line is longer', () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 500; i++) {
+      const lines = Array.from({ length: Math.floor(random() * 40) }, (_, n) => (random() < 0.1 ? ' ' : `{"n":${n},"t":"${'ü'.repeat(Math.floor(random() * 60))}"}`));
+      const text = lines.map((l) => l + (random() < 0.5 ? '\r\n' : '\n')).join('') + (random() < 0.5 ? '{"unfinished":' : '');
+      const buffer = Buffer.from(text);
+      const end = linesEnd(buffer);
+      const batchBytes = 1 + Math.floor(random() * 200);
+      const batches = [...lineBatches(buffer, end, batchBytes)];
+      assert.deepEqual(batches.flat(), completeLines(buffer).lines);
+      assert.equal(end, completeLines(buffer).consumed);
+      for (const batch of batches) {
+        const bytes = batch.reduce((sum, line) => sum + Buffer.byteLength(line) + 2, 0);
+        assert.ok(batch.length === 1 || bytes <= batchBytes + 2 * batch.length, `a batch of ${batch.length} lines spans ${bytes} bytes (at most ${batchBytes})`);
+        assert.ok(batch.length > 0);
+      }
+    }
+    assert.deepEqual([...lineBatches(Buffer.from('{"a":1}\n{"b":2}\n{"c":3}\n'), 24, 16)], [['{"a":1}', '{"b":2}'], ['{"c":3}']]);
+    assert.deepEqual([...lineBatches(Buffer.from('{"a":1}\n'), 8, 3)], [['{"a":1}']], 'a line longer than a batch is a batch of its own');
+    assert.deepEqual([...lineBatches(Buffer.from('{"partial":'), 0)], []);
   });
 
   test('a whole record without its newline is complete; a record being written is not', () => {
@@ -125,5 +151,32 @@ describe('records and tables', () => {
     assert.equal(blobParamsProblem({ auth_type: 'sas_token', blob_endpoint: 'https://x.example' }), undefined);
     assert.equal(blobParamsProblem({ auth_type: 'connection_string' }), undefined);
     assert.match(blobParamsProblem({ auth_type: 'connection_string', blob_endpoint: 'https://x' }) ?? '', /leave it empty/);
+  });
+});
+
+describe('storage errors', () => {
+  const URL_WITH_SAS = 'https://contoso.blob.core.windows.net/insights-logs-advancedhunting-alertinfo?restype=container&comp=list&sv=2024&sig=s3cr3t';
+  // The service's error body: code, message with request id and time, and (for a bad signature) the string it signed.
+  const body = (code: string, message: string, detail = '') =>
+    `\ufeff<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}\nRequestId:0f1e\nTime:2026-12-03T07:00:00.0000000Z</Message>${detail}</Error>`;
+  const failed = (status: number, code: string, message: string, detail = '', headers: Record<string, string> = { 'x-ms-error-code': code }) =>
+    storageError(storageErrorOf(new HttpError(status, URL_WITH_SAS, undefined, body(code, message, detail), headers)), 'list the blobs of c').message;
+
+  test("each refusal the service explains says what to check; nothing of the request's signature or SAS", () => {
+    const wrongKey = failed(403, 'AuthenticationFailed', 'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.', "<AuthenticationErrorDetail>The MAC signature found in the HTTP request 'c2lnbmF0dXJl' is not the same as any computed signature. Server used following string to sign: 'GET'.</AuthenticationErrorDetail>");
+    assert.equal(wrongKey, "Cannot list the blobs of c: access denied (403 AuthenticationFailed). Check the key, SAS token (copied whole, not expired) or connection string, and this host's clock (requests are refused 15 minutes off).");
+    assert.match(failed(403, 'AuthorizationPermissionMismatch', 'This request is not authorized to perform this operation using this permission.'), /403 AuthorizationPermissionMismatch\)\. Check the key, SAS token \(permissions List\+Read\)/);
+    assert.match(failed(403, 'AuthorizationResourceTypeMismatch', 'This request is not authorized to perform this operation using this resource type.'), /resource types: Container and Object/);
+    assert.match(failed(403, 'AuthorizationFailure', 'This request is not authorized to perform this operation.'), /the account's firewall \(Networking/);
+    assert.match(failed(403, 'SomethingNew', 'x', '', {}), /403 SomethingNew\)\. Check the key, SAS token \(expiry, permissions List\+Read, allowed IPs\) or the account's firewall/, 'the code read from the body when the header is missing');
+    assert.equal(failed(404, 'ContainerNotFound', 'The specified container does not exist.'), 'Cannot list the blobs of c: not found (404 ContainerNotFound). Check storage_account / blob_endpoint and tables.');
+    assert.equal(failed(503, 'ServerBusy', 'The server is busy.'), 'Cannot list the blobs of c: HTTP 503 ServerBusy: The server is busy.');
+    for (const text of [wrongKey, failed(503, 'ServerBusy', 'The server is busy.')]) assert.ok(!/s3cr3t|c2lnbmF0dXJl|string to sign|RequestId/.test(text), text);
+  });
+
+  test('a network failure keeps its hint and no query string', () => {
+    const message = storageError(storageErrorOf(new NetworkError('ECONNREFUSED: connect ECONNREFUSED 10.0.0.1:443', URL_WITH_SAS, 'ECONNREFUSED')), 'list the blobs of c').message;
+    assert.match(message, /^Cannot list the blobs of c: ECONNREFUSED: connect ECONNREFUSED .*\(https:\/\/contoso\.blob\.core\.windows\.net\/insights-logs-advancedhunting-alertinfo\)\. The host cannot be reached/);
+    assert.ok(!message.includes('s3cr3t'));
   });
 });

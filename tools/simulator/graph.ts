@@ -238,6 +238,8 @@ const SYSTEM_QUERY_OPTIONS = new Set(['top', 'skip', 'filter', 'count', 'expand'
 export class GraphSimulator {
   faults: FaultRule[] = [];
   requests: RecordedRequest[] = [];
+  /** Added to the time in every answer's Date header: a negative value plays a host whose clock runs ahead of Microsoft's. */
+  dateOffsetMs = 0;
   onListPage?: (info: ListPageInfo) => void;
   expandFailsWithFilter: boolean;
   honoursOrderBy: boolean;
@@ -426,6 +428,7 @@ export class GraphSimulator {
       const reply = fault?.kind === 'status' ? this.faultReply(fault, ctx) : this.route(ctx);
       if (reply.delayMs && !(await this.delay(reply.delayMs))) return;
       record.status = reply.status;
+      if (this.dateOffsetMs) res.setHeader('Date', new Date(Date.now() + this.dateOffsetMs).toUTCString());
       if (fault?.kind === 'truncate') sendTruncated(res, reply);
       else send(res, reply);
     } catch (err) {

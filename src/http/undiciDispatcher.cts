@@ -1,0 +1,23 @@
+// CommonJS on purpose: undici is require()d inside the function, so the bundles evaluate it only
+// when a dispatcher is first built (the streaming inputs: the Storage SDK's transport and the Event
+// Hubs WebSocket). An ESM import would be evaluated with the collector, in every quiet poll.
+import type { Dispatcher } from 'undici';
+import type { SecureContext } from 'node:tls';
+
+export interface DispatcherOptions {
+  timeoutMs: number;
+  secureContext?: SecureContext;
+  proxy?: { url: string; username?: string; password?: string };
+}
+
+/** An undici Agent (or ProxyAgent) with the HttpClient's proxy, TLS context and timeouts. */
+export function undiciDispatcher({ timeoutMs, secureContext, proxy }: DispatcherOptions): Dispatcher {
+  const { Agent, ProxyAgent } = require('undici') as typeof import('undici');
+  const tls = secureContext ? { secureContext } : {};
+  const common = { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: Math.min(timeoutMs, 30_000), ...tls } };
+  if (!proxy?.url) return new Agent(common);
+  const { url, username, password } = proxy;
+  const token = username ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
+  // proxyTls: an https:// proxy is verified against the same CAs, with the same connect timeout.
+  return new ProxyAgent({ ...common, uri: url, token, requestTls: tls, proxyTls: common.connect });
+}
