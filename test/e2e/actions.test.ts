@@ -4,25 +4,17 @@
  * the Graph simulator and the splunkd stand-in.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
-import {
-  APP_DIR, actionPayload, parseStream, provisionAccount, runActionProcess, runConfigXml, runInputProcess, startStandIns, writeResultsFile,
-  type StandIns,
-} from '../../tools/harness.js';
+import { afterEach, describe, test } from 'node:test';
+import { actionPayload, parseStream, runActionProcess, runConfigXml, runInputProcess, writeResultsFile } from '../../tools/harness.js';
 import type { Alert } from '../../tools/simulator/graph.js';
+import { useStandIns } from '../helpers/standIns.js';
 
 const ALERT_WRITE = 'SecurityAlert.ReadWrite.All';
 const INCIDENT_WRITE = 'SecurityIncident.ReadWrite.All';
 
-let s: StandIns;
-before(async () => {
-  assert.ok(existsSync(path.join(APP_DIR, 'bin', 'defender_update_alert.sh')), 'run npm run build first (npm test does)');
-  s = await startStandIns();
-  provisionAccount(s, 'prod');
-});
-after(async () => s?.stop());
+const s = useStandIns({ built: 'defender_update_alert.sh' });
 afterEach(() => {
   s.graph.faults = [];
   s.graph.revokeRole(s.clientId, ALERT_WRITE);

@@ -5,22 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
-import { APP_DIR, actionPayload, provisionAccount, runActionProcess, startStandIns, writeResultsFile, type StandIns } from '../../tools/harness.js';
+import { afterEach, describe, test } from 'node:test';
+import { actionPayload, runActionProcess, writeResultsFile } from '../../tools/harness.js';
 import type { Machine } from '../../tools/simulator/mdeDevices.js';
+import { useStandIns } from '../helpers/standIns.js';
 
 const ACTION = 'defender_device_action';
 const ROLES = ['Machine.Read.All', 'Machine.Isolate', 'Machine.Scan', 'Machine.StopAndQuarantine'];
-let s: StandIns;
+const s = useStandIns({ built: `${ACTION}.sh` });
 let home: string;
-before(async () => {
-  assert.ok(existsSync(path.join(APP_DIR, 'bin', `${ACTION}.sh`)), 'run npm run build first (npm test does)');
-  s = await startStandIns();
-  provisionAccount(s, 'prod');
-});
-after(async () => s?.stop());
 afterEach(() => {
   s.graph.faults = [];
   for (const role of ROLES) s.graph.revokeRole(s.clientId, role);

@@ -4,28 +4,20 @@
  * ingestion time, Timespan, the row cap, CPU throttling, timeouts, KQL errors).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
-import {
-  APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, validateConfigXml,
-  type StandIns, type StreamEvent,
-} from '../../tools/harness.js';
+import { parseStream, runConfigXml, runInputProcess, validateConfigXml, type StreamEvent } from '../../tools/harness.js';
 import { HuntingApi } from '../../tools/simulator/hunting.js';
 import { parseReportMessage } from '../../src/connection/report.js';
+import { useStandIns } from '../helpers/standIns.js';
 
 const SCHEME = 'defender_xdr_hunting';
 const HOUR = 3_600_000;
 const QUERY = 'DeviceProcessEvents | where ActionType == "ProcessCreated"';
 
-let s: StandIns;
-before(async () => {
-  assert.ok(existsSync(path.join(APP_DIR, 'bin', `${SCHEME}.js`)), 'run npm run build first (npm test does)');
-  s = await startStandIns();
-  provisionAccount(s, 'prod');
-});
-after(async () => s?.stop());
+const s = useStandIns({ built: `${SCHEME}.js` });
 beforeEach(() => {
   // A fresh tenant for each test: no rows, Microsoft's default quotas.
   const fresh = new HuntingApi();

@@ -3,20 +3,15 @@
  * it, against the simulator's /api/indicators (upsert, the per-tenant cap).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { APP_DIR, actionPayload, provisionAccount, runActionProcess, startStandIns, writeResultsFile, type StandIns } from '../../tools/harness.js';
+import { describe, test } from 'node:test';
+import { actionPayload, runActionProcess, writeResultsFile } from '../../tools/harness.js';
+import { useStandIns } from '../helpers/standIns.js';
 
 const ACTION = 'defender_submit_indicator';
-let s: StandIns;
+const s = useStandIns({ built: `${ACTION}.sh` });
 let home: string;
-before(async () => {
-  assert.ok(existsSync(path.join(APP_DIR, 'bin', `${ACTION}.sh`)), 'run npm run build first (npm test does)');
-  s = await startStandIns();
-  provisionAccount(s, 'prod');
-});
-after(async () => s?.stop());
 
 function reset(grant = true): void {
   s.graph.mde.devices.indicators.clear();

@@ -4,23 +4,15 @@
  * splunkd REST stand-in.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
-import {
-  APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, validateConfigXml,
-  type StandIns, type StreamEvent,
-} from '../../tools/harness.js';
+import { parseStream, provisionAccount, runConfigXml, runInputProcess, validateConfigXml, type StreamEvent } from '../../tools/harness.js';
 import { ConnectProxy } from '../helpers/connectProxy.js';
+import { useStandIns } from '../helpers/standIns.js';
 
-let s: StandIns;
-before(async () => {
-  assert.ok(existsSync(path.join(APP_DIR, 'bin', 'defender_xdr_alerts.js')), 'run npm run build first (npm test does)');
-  s = await startStandIns();
-  provisionAccount(s, 'prod');
-});
-after(async () => s?.stop());
+const s = useStandIns({ built: 'defender_xdr_alerts.js' });
 
 const newCheckpointDir = () => mkdtempSync(path.join(s.workDir, 'cp-'));
 const ids = (events: StreamEvent[]) => events.map((e) => JSON.parse(e.data).id as string);

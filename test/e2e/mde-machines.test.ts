@@ -3,25 +3,20 @@
  * runs it, against the simulator's machines API (tools/simulator/mdeDevices.ts).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { parseReportMessage, type ConnectionReport } from '../../src/connection/report.js';
-import { APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, validateConfigXml, type StandIns } from '../../tools/harness.js';
+import { APP_DIR, parseStream, runConfigXml, runInputProcess, validateConfigXml } from '../../tools/harness.js';
 import { parseConf } from '../../tools/conf.js';
 import { evaluate, loadApp } from '../helpers/searchtime/index.js';
 import { expandMacros } from '../helpers/spl.js';
 import { runSpl, type Row } from '../helpers/splRun.js';
+import { useStandIns } from '../helpers/standIns.js';
 
 const SCHEME = 'defender_endpoint_machines';
-let s: StandIns;
-before(async () => {
-  assert.ok(existsSync(path.join(APP_DIR, 'bin', `${SCHEME}.js`)), 'run npm run build first (npm test does)');
-  s = await startStandIns();
-  provisionAccount(s, 'prod');
-});
-after(async () => s?.stop());
+const s = useStandIns({ built: `${SCHEME}.js` });
 
 const machineCalls = () => s.graph.requests.filter((r) => r.path === '/api/machines');
 async function runOnce(params: Record<string, string>) {

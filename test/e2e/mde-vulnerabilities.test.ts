@@ -3,19 +3,14 @@
  * the simulator's vulnerability export and delta export.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from '../../tools/harness.js';
+import { test } from 'node:test';
+import { parseStream, runConfigXml, runInputProcess } from '../../tools/harness.js';
+import { useStandIns } from '../helpers/standIns.js';
 
 const SCHEME = 'defender_endpoint_vulnerabilities';
-let s: StandIns;
-before(async () => {
-  assert.ok(existsSync(path.join(APP_DIR, 'bin', `${SCHEME}.js`)), 'run npm run build first (npm test does)');
-  s = await startStandIns();
-  provisionAccount(s, 'prod');
-});
-after(async () => s?.stop());
+const s = useStandIns({ built: `${SCHEME}.js` });
 
 test('a full export first, then only the changes (New, Fixed), each once; checkpoint only after a complete poll', async () => {
   const devices = s.graph.mde.devices;

@@ -5,21 +5,20 @@
  * the poll succeeds; a changed secret cannot read the kept token; without SPLUNK_HOME nothing is kept.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { APP_DIR, parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from '../../tools/harness.js';
+import { test } from 'node:test';
+import { parseStream, runConfigXml, runInputProcess } from '../../tools/harness.js';
+import { useStandIns } from '../helpers/standIns.js';
 
-let s: StandIns;
 let home: string;
-before(async () => {
-  assert.ok(existsSync(path.join(APP_DIR, 'bin', 'defender_xdr_alerts.js')), 'run npm run build first (npm test does)');
-  s = await startStandIns();
-  provisionAccount(s, 'prod');
-  home = path.join(s.workDir, 'splunk-home');
-  mkdirSync(home);
+const s = useStandIns({
+  built: 'defender_xdr_alerts.js',
+  setUp: ({ workDir }) => {
+    home = path.join(workDir, 'splunk-home');
+    mkdirSync(home);
+  },
 });
-after(async () => s?.stop());
 
 const tokenDir = () => path.join(home, 'var', 'run', 'TA-defender-xdr', 'tokens');
 const tokenRequests = (from: number) => s.graph.requests.slice(from).filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length;

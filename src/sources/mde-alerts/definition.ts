@@ -1,6 +1,6 @@
 import * as rules from '../../config/rules.js';
 import type { InputDefinition } from '../../splunk/scheme.js';
-import { accountArg, reReadWindowArg, startDateArg } from '../commonArgs.js';
+import { accountArg, filterArg, reReadWindowArg, startDateArg } from '../commonArgs.js';
 
 export const mdeAlertsDefinition: InputDefinition = {
   scheme: 'defender_endpoint_alerts',
@@ -9,15 +9,8 @@ export const mdeAlertsDefinition: InputDefinition = {
   args: [
     accountArg,
     startDateArg,
-    {
-      name: 'filter',
-      title: 'Filter',
-      description: "Optional OData $filter clause ANDed to the input's own, on the API's filterable properties, e.g. severity eq 'High' or status ne 'Resolved'.",
-      dataType: 'string',
-      required: false,
-      specType: '<OData filter clause>',
-      validate: rules.odataFilter,
-    },
+    // The shared filter field, described with this API's own filterable properties.
+    { ...filterArg, description: "Optional OData $filter clause ANDed to the input's own, on the API's filterable properties, e.g. severity eq 'High' or status ne 'Resolved'." },
     reReadWindowArg,
     {
       name: 'legacy_siem_format',

@@ -1,6 +1,6 @@
 import * as rules from '../../config/rules.js';
 import type { InputDefinition } from '../../splunk/scheme.js';
-import { accountArg } from '../commonArgs.js';
+import { accountArg, filterArg } from '../commonArgs.js';
 
 export const mdeMachinesDefinition: InputDefinition = {
   scheme: 'defender_endpoint_machines',
@@ -9,15 +9,8 @@ export const mdeMachinesDefinition: InputDefinition = {
   description: 'The device inventory of Defender for Endpoint (api/machines): every device once per poll, a full snapshot, for CIM Inventory and the ES asset lookup defender_xdr_assets.',
   args: [
     accountArg,
-    {
-      name: 'filter',
-      title: 'Filter',
-      description: "Optional OData $filter on the machines API's filterable properties, e.g. healthStatus eq 'Active' or onboardingStatus eq 'Onboarded'.",
-      dataType: 'string',
-      required: false,
-      specType: '<OData filter clause>',
-      validate: rules.odataFilter,
-    },
+    // The shared filter field, described with this API's own filterable properties.
+    { ...filterArg, description: "Optional OData $filter on the machines API's filterable properties, e.g. healthStatus eq 'Active' or onboardingStatus eq 'Onboarded'." },
     {
       name: 'owner_lookups',
       title: 'Owner lookups per poll',
