@@ -368,7 +368,7 @@ export async function streamingBench(): Promise<[string, boolean][]> {
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const row of table) console.log(line(row));
   console.log(`blob: ${fmt(RECORDS_PER_BLOB)} records a blob on Azurite; eventhub: ${PARTITIONS} partitions, ${RECORDS_PER_MESSAGE} records a message, over AMQP/WebSockets; records/s from spawn (start-up included) to the last event`);
-  console.log('limit (the target): the least work with I/O, in a fresh process: read the same bytes from the source (blob: one https.get a blob; eventhub: a bare rhea receiver a partition over AMQP/WebSockets), split, JSON.parse each record, write each once to a pipe read by another process; CPU from the first request to the last write drained');
+  console.log('limit (the target): the least work with I/O, in a fresh process: read the same bytes from the source (blob: one https.get a blob; eventhub: a bare rhea receiver a partition over AMQP/WebSockets), split, JSON.parse each record, write each once to a pipe read by another process; CPU over the whole process (its start included, as for the input)');
   console.log('floor (for information, not a target): in-memory frames decoded, split, JSON.parse and JSON.stringify of each record; no reading, no writing\n');
   return verdicts;
 }
