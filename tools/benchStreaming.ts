@@ -269,6 +269,7 @@ async function benchBlob(s: StandIns, size: number, withPlainNode: boolean): Pro
       const limit = await measureLimitWithIo({ kind: 'blob', urls, ca: readFileSync(az.caFile, 'utf8'), records: size });
       const run = await runThrough(BLOB, via, runConfigXml(s, BLOB, name, params, mkdtempSync(path.join(s.workDir, 'cp-'))));
       if (run.exitCode !== 0 || run.events !== size) throw new Error(`blob run of ${size} (${via}): exit ${run.exitCode}, ${run.events} events\n${run.stderr.slice(-2000)}`);
+      if (limit.records !== size) throw new Error(`blob limit of ${size}: ${limit.records} records read`);
       rows.push({ input: 'blob', via, records: size, mib, run, limit, floor });
     }
     return rows;
@@ -313,6 +314,7 @@ async function benchEventHub(s: StandIns, size: number, withPlainNode: boolean):
       const limit = await measureLimitWithIo({ kind: 'eventhub', url: `wss://127.0.0.1:${eh.port}/$servicebus/websocket`, ca: tls.cert, ...sasToken(`sb://${eh.namespace}/${hub}`, policy), hub, group: 'splunk', partitions: PARTITIONS, records: size });
       const run = await runThrough(EVENTHUB, via, runConfigXml(s, EVENTHUB, `${name}`, params, mkdtempSync(path.join(s.workDir, 'cp-'))));
       if (run.exitCode !== 0 || run.events !== size) throw new Error(`Event Hubs run of ${size} (${via}): exit ${run.exitCode}, ${run.events} events\n${run.stderr.slice(-2000)}`);
+      if (limit.records !== size) throw new Error(`Event Hubs limit of ${size}: ${limit.records} records read`);
       rows.push({ input: 'eventhub', via, records: size, mib, run, limit, floor });
     }
     return rows;
