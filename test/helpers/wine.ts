@@ -124,9 +124,24 @@ export function freshFolder(w: Wine, ...parts: string[]): string {
  */
 export async function runWindows(w: Wine, program: string, args: string[], opts: { stdin?: string; env?: Record<string, string>; path?: string[] } = {}): Promise<WineRun> {
   const first = await runWindowsOnce(w, program, args, opts);
-  if (first.code === 0 || first.stdout || first.stderr) return first;
-  console.log(`# Wine ended ${program} ${args.join(' ')} with exit code ${first.code} and no output; running it again`);
+  if (first.code === 0) return first;
+  const why = !first.stdout && !first.stderr ? 'no output' : wineStartFailure(first);
+  if (!why) return first;
+  console.log(`# Wine ended ${program} ${args.join(' ')} with exit code ${first.code} and ${why}; running it again`);
   return runWindowsOnce(w, program, args, opts);
+}
+
+/**
+ * Wine failing to start a node.exe that is there, seen under load in CI (1 run in 4, both in one
+ * run, each launcher passing alone 7/7): cmd's "Can't recognize" for the launcher's final command
+ * line, or the launcher finding no Node.js because every probe of a fitting node.exe failed. A
+ * launcher fault repeats on the retry; Wine's did not.
+ */
+function wineStartFailure(run: WineRun): string | undefined {
+  const text = run.stdout + run.stderr;
+  if (/Can't recognize '.*node\.exe/.test(text)) return 'cmd could not start node.exe';
+  if (/no Node\.js 20 or later found/.test(text)) return 'no Node.js found';
+  return undefined;
 }
 
 async function runWindowsOnce(w: Wine, program: string, args: string[], opts: { stdin?: string; env?: Record<string, string>; path?: string[] }): Promise<WineRun> {
