@@ -11,7 +11,7 @@ import { HttpError, NetworkError, safeUrl, statusKind } from './errors.js';
 import type { RateLimiter } from './rateLimiter.js';
 import { DEFAULT_RETRY, retryDelayMs, type AttemptOutcome, type RetryPolicy } from './retry.js';
 import { bodies, POOLED_MIN_BYTES } from './bodyPool.js';
-import { HttpsTunnelAgent, HttpTunnelAgent } from './proxyTunnel.js';
+import { HttpsTunnelAgent, HttpTunnelAgent, proxyCredentials } from './proxyTunnel.js';
 import { undiciDispatcher } from './undiciDispatcher.cjs';
 
 export interface ProxySettings {
@@ -117,7 +117,8 @@ export class HttpClient {
 
   /** An undici dispatcher with the same proxy, TLS context and timeouts, built on first use (see the class comment). */
   get dispatcher(): Dispatcher {
-    return (this.undici ??= undiciDispatcher({ timeoutMs: this.timeoutMs, secureContext: this.secureContext, proxy: this.options.proxy }));
+    const proxy = this.options.proxy?.url ? { url: this.options.proxy.url, credentials: proxyCredentials(this.options.proxy) } : undefined;
+    return (this.undici ??= undiciDispatcher({ timeoutMs: this.timeoutMs, connectTimeoutMs: connectTimeoutMs(this.timeoutMs), secureContext: this.secureContext, proxy }));
   }
 
   async send(url: string, options: RequestOptions = {}): Promise<HttpResponse> {

@@ -113,9 +113,15 @@ function openTunnel(proxy: TunnelProxy, options: { host?: string | null; port?: 
   socket.on('error', finish);
   socket.on('end', onEnd);
   socket.on('data', onData);
-  const authorization = proxy.username ? `Proxy-Authorization: Basic ${Buffer.from(`${proxy.username}:${proxy.password ?? ''}`).toString('base64')}\r\n` : '';
+  const credentials = proxyCredentials(proxy);
+  const authorization = credentials ? `Proxy-Authorization: ${credentials}\r\n` : '';
   // Written at once: a socket buffers it until it is connected (and, for an https proxy, secured).
   socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${authorization}\r\n`);
+}
+
+/** The Proxy-Authorization value for a proxy with a user name (Basic), shared with the undici dispatcher. */
+export function proxyCredentials(proxy: { username?: string; password?: string }): string | undefined {
+  return proxy.username ? `Basic ${Buffer.from(`${proxy.username}:${proxy.password ?? ''}`).toString('base64')}` : undefined;
 }
 
 function tunnelError(code: string, message: string): Error {

@@ -6,18 +6,19 @@ import type { SecureContext } from 'node:tls';
 
 export interface DispatcherOptions {
   timeoutMs: number;
+  /** The HttpClient's connect timeout (client.ts connectTimeoutMs). */
+  connectTimeoutMs: number;
   secureContext?: SecureContext;
-  proxy?: { url: string; username?: string; password?: string };
+  /** The proxy's URL and its Proxy-Authorization value (proxyTunnel.ts proxyCredentials). */
+  proxy?: { url: string; credentials?: string };
 }
 
 /** An undici Agent (or ProxyAgent) with the HttpClient's proxy, TLS context and timeouts. */
-export function undiciDispatcher({ timeoutMs, secureContext, proxy }: DispatcherOptions): Dispatcher {
+export function undiciDispatcher({ timeoutMs, connectTimeoutMs, secureContext, proxy }: DispatcherOptions): Dispatcher {
   const { Agent, ProxyAgent } = require('undici') as typeof import('undici');
   const tls = secureContext ? { secureContext } : {};
-  const common = { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: Math.min(timeoutMs, 30_000), ...tls } };
+  const common = { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connect: { timeout: connectTimeoutMs, ...tls } };
   if (!proxy?.url) return new Agent(common);
-  const { url, username, password } = proxy;
-  const token = username ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
   // proxyTls: an https:// proxy is verified against the same CAs, with the same connect timeout.
-  return new ProxyAgent({ ...common, uri: url, token, requestTls: tls, proxyTls: common.connect });
+  return new ProxyAgent({ ...common, uri: proxy.url, token: proxy.credentials, requestTls: tls, proxyTls: common.connect });
 }
