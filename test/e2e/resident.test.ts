@@ -86,14 +86,14 @@ class Resident {
   stdout = '';
   private parsedTo = 0;
   private partialLine = '';
-  private killAt?: number;
+  private killWhen?: () => boolean;
 
   constructor(xml: string) {
     this.child = spawn(path.join(APP_DIR, 'bin', `${SCHEME}.sh`), [], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       this.stdout += chunk;
       this.parse();
-      if (this.killAt !== undefined && this.stdout.length >= this.killAt) this.child.kill('SIGKILL');
+      if (this.killWhen?.()) this.child.kill('SIGKILL');
     });
     this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       const parts = (this.partialLine + chunk).split('\n');
@@ -126,9 +126,9 @@ class Resident {
     this.events.push(...parseStream(`<stream>${chunk}</stream>`));
   }
 
-  /** SIGKILL as soon as stdout has grown by `bytes` from now (checked as each chunk arrives). */
-  killAfterMoreBytes(bytes: number): void {
-    this.killAt = this.stdout.length + bytes;
+  /** SIGKILL as soon as `condition` holds, checked as each chunk of stdout arrives. */
+  killAsSoonAs(condition: () => boolean): void {
+    this.killWhen = condition;
   }
 
   eventsOf(name: string): StreamEvent[] {
@@ -294,7 +294,7 @@ test('configuration change picked up without a restart (data/inputs listed again
   assert.ok(first.polls('gamma').length <= gammaThen + 1, `gamma polled ${first.polls('gamma').length - gammaThen} more times after it was disabled`);
   assert.ok(first.polls('delta', delta.at).length >= 2, 'delta polls again after its interval');
 
-  const summary = await first.until('a Resident collector line', () => first.lines.find((l) => /^INFO Resident collector /.test(l.text)), 70_000 - (Date.now() - first.startedAt) + 10_000);
+  const summary = await first.until('a Resident collector line', () => first.lines.find((l) => /^INFO Resident collector (?!started|stopped)/.test(l.text)), 70_000 - (Date.now() - first.startedAt) + 10_000);
   assert.match(summary.text, / stanzas=\d+ /);
   assert.match(summary.text, / polls=\d+/);
   assert.match(summary.text, / cpu_ms=\d+/);
@@ -302,13 +302,21 @@ test('configuration change picked up without a restart (data/inputs listed again
   assert.ok(Number(/ failed=(\d+)/.exec(summary.text)?.[1]) >= 2, `alpha's failures counted: ${summary.text}`);
 });
 
-test('SIGTERM: exits 0 within 10 s, the stream ends with </stream>, checkpoints saved and locks released', async () => {
+test('SIGTERM with a poll in flight: the poll ends, then </stream>, exit 0 within 10 s; checkpoints saved, locks released', async () => {
+  // One list request held 3 s by the simulator: SIGTERM comes while its poll is in flight.
+  const hold = { match: /\/security\/alerts_v2/, fault: { kind: 'delay' as const, ms: 3000 }, times: 1 };
+  s.graph.faults.push(hold);
+  await first.until('a list request held by the simulator', () => hold.times === 0, 15_000);
   const signalled = Date.now();
   first.child.kill('SIGTERM');
   const { code, signal, at } = await first.closed;
   assert.equal(signal, null);
   assert.equal(code, 0, first.stderr.split('\n').slice(-10).join('\n'));
   assert.ok(at - signalled <= 10_000, `exited ${at - signalled} ms after SIGTERM`);
+  assert.ok(at - signalled >= 2000, `exited ${at - signalled} ms after SIGTERM: it did not wait for the poll in flight`);
+  const last = first.polls(undefined, signalled);
+  assert.ok(last.length >= 1 && last.length <= 3, `${last.length} polls ended after SIGTERM (those in flight only)`);
+  for (const p of last) assert.equal(p.outcome, 'success', p.line);
   assert.match(first.stdout, /<\/stream>\s*$/);
   const files = readdirSync(cp);
   for (const name of ['alpha', 'beta', 'gamma', 'delta']) {
@@ -339,16 +347,19 @@ test('a restart (what splunkd does on a configuration change) resumes every stan
   assert.equal(second.eventsOf('gamma').length, 0);
 });
 
-test('kill -9 in the middle of a backlog, then a restart: no alert is missing in any stanza', async () => {
-  const backlog = s.graph.addAlerts(3000, { at: new Date(Date.now() - 30_000), spreadMs: 20_000 }).map((a) => a.id);
+test('kill -9 in the middle of a backlog, then a restart: no alert is missing in any stanza', async (t) => {
+  const backlog = s.graph.addAlerts(2500, { at: new Date(Date.now() - 30_000), spreadMs: 20_000 }).map((a) => a.id);
   allIds.push(...backlog);
-  // Killed once 300 KB of the backlog's events are out: some stanza is in the middle of its pages.
-  second.killAfterMoreBytes(300_000);
+  const inBacklog = new Set(backlog);
+  // Killed in the middle of a stanza's second page (1000 alerts a page): its first page's
+  // checkpoint is saved, the second page's events are partly out.
+  second.killAsSoonAs(() => afterChange.some(([n]) => second.eventsOf(n).filter((e) => inBacklog.has(idOf(e))).length >= 1300));
   const { signal } = await second.closed;
   assert.equal(signal, 'SIGKILL');
-  const cut = afterChange.map(([n]) => second.eventsOf(n).filter((e) => backlog.includes(idOf(e))).length);
+  const cut = afterChange.map(([n]) => second.eventsOf(n).filter((e) => inBacklog.has(idOf(e))).length);
   assert.ok(cut.some((c) => c < backlog.length), `the kill came after the whole backlog (${cut.join()}): nothing was tested`);
   record(second, afterChange.map(([n]) => n));
+  t.diagnostic(`killed with ${cut.join(', ')} of the ${backlog.length} backlog alerts out in ${afterChange.map(([n]) => n).join(', ')}`);
 
   const third = new Resident(runXml(afterChange));
   await third.until('every alert in every stanza, over both runs', () =>
@@ -367,6 +378,7 @@ test('kill -9 in the middle of a backlog, then a restart: no alert is missing in
     assert.deepEqual(allIds.filter((id) => !seen.has(id)), [], `${name}: alerts missing`);
     // At least once after a kill -9: the page whose checkpoint was not saved (1000 alerts) comes again; never more.
     assert.ok(duplicates(all).length <= 1000, `${name}: ${duplicates(all).length} repeats`);
+    t.diagnostic(`${name}: ${duplicates(all).length} alerts came again after the kill`);
   }
   assert.ok(!third.stderr.includes(SECRET_CANARY) && !second.stderr.includes(SECRET_CANARY), 'a secret in the log');
 });
