@@ -16,14 +16,16 @@
  * - SIGTERM: exit 0 within 10 s, `</stream>` last, checkpoints saved, locks released; the restart
  *   resumes every stanza without a duplicate;
  * - kill -9 in the middle of a large backlog, then a restart: no alert is missing in any stanza.
+ * First, `--scheme` (what splunkd asks at start-up, hence the restart) on a copy of the built app.
  * The tests run in order on the same stand-ins; each builds on the previous one.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { XMLParser } from 'fast-xml-parser';
 import { checkpointFileName } from '../../src/splunk/checkpoint.js';
 import { alertsDefinition } from '../../src/sources/graph-alerts/definition.js';
 import { APP, APP_DIR, parseStream, provisionAccount, runConfigXmlMany, SECRET_CANARY, type StreamEvent } from '../../tools/harness.js';
@@ -182,6 +184,34 @@ function duplicates(events: StreamEvent[]): string[] {
   const seen = new Set<string>();
   return events.map(key).filter((k) => (seen.has(k) ? true : (seen.add(k), false)));
 }
+
+/** The polling schemes the contract names as resident-capable; every other scheme stays one process per run. */
+const RESIDENT_SCHEMES = ['defender_xdr_alerts', 'defender_xdr_incidents', 'defender_endpoint_alerts', 'defender_endpoint_machines', 'defender_endpoint_vulnerabilities', 'defender_xdr_hunting'];
+
+test('--scheme asks splunkd for one process per input type once the app\'s local/ says resident = 1, for the polling inputs only', async () => {
+  // A copy of the built app: its local/ is what --scheme reads (splunkd has no session to give it).
+  const app = path.join(mkdtempSync(path.join(s.workDir, 'app-')), APP);
+  cpSync(APP_DIR, app, { recursive: true });
+  const spec = readFileSync(path.join(app, 'README', 'inputs.conf.spec'), 'utf8');
+  const schemes = [...spec.matchAll(/^\[([A-Za-z0-9_]+):\/\/<name>\]/gm)].map((m) => m[1]!);
+  assert.ok(RESIDENT_SCHEMES.every((x) => schemes.includes(x)) && schemes.length > RESIDENT_SCHEMES.length, schemes.join());
+  const singleInstance = async (scheme: string) => {
+    const r = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn(path.join(app, 'bin', `${scheme}.sh`), ['--scheme'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
+    assert.equal(r.code, 0, scheme);
+    return String((new XMLParser().parse(r.stdout) as { scheme: { use_single_instance: unknown } }).scheme.use_single_instance);
+  };
+  // The stand-in's REST settings say resident = 1 already: --scheme must not go by them.
+  for (const scheme of schemes) assert.equal(await singleInstance(scheme), 'false', `${scheme}, shipped default (resident = 0)`);
+  mkdirSync(path.join(app, 'local'));
+  writeFileSync(path.join(app, 'local', 'defender_xdr_settings.conf'), '[collection]\nresident = 1\n');
+  for (const scheme of schemes) assert.equal(await singleInstance(scheme), String(RESIDENT_SCHEMES.includes(scheme)), `${scheme}, local/ resident = 1`);
+});
 
 let first: Resident;
 let seeded: string[];
