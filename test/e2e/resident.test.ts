@@ -414,3 +414,27 @@ test('kill -9 in the middle of a backlog, then a restart: no alert is missing in
   }
   assert.ok(!third.stderr.includes(SECRET_CANARY) && !second.stderr.includes(SECRET_CANARY), 'a secret in the log');
 });
+
+// Marked todo: the core does not notice yet (report of the resident-e2e branch). Remove `todo`
+// once it stops when splunkd is gone; until then a failure here is reported but not counted.
+test('a collector whose splunkd died (kill -9) stops by itself, even at a log level that writes nothing', { todo: 'the resident collector does not watch for its parent yet' }, async () => {
+  s.splunkd.setConfStanza(APP, 'defender_xdr_settings', 'logging', { loglevel: 'ERROR' });
+  const orphanCp = mkdtempSync(path.join(s.workDir, 'cp-orphan-'));
+  const xml = runConfigXmlMany(s, [{ stanza: stanzaOf('orphan'), params: params('orphan', 'beta') }], orphanCp);
+  // A stand-in splunkd: starts the launcher with pipes for stdin, stdout and stderr, reads nothing, says the pid.
+  const fakeSplunkd = spawn(process.execPath, ['-e', `const c = require('node:child_process').spawn(process.argv[1], [], { stdio: 'pipe' }); c.stdin.end(process.argv[2]); console.log(c.pid); setInterval(() => {}, 1000);`, path.join(APP_DIR, 'bin', `${SCHEME}.sh`), xml], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = Number(await new Promise<string>((resolve) => fakeSplunkd.stdout.once('data', (d) => resolve(String(d)))));
+  const alive = () => existsSync(`/proc/${pid}`);
+  try {
+    // Polling: its checkpoint appears.
+    for (const until = Date.now() + 20_000; !existsSync(path.join(orphanCp, checkpointFileName(stanzaOf('orphan')))) && Date.now() < until; ) await sleep(200);
+    assert.ok(existsSync(path.join(orphanCp, checkpointFileName(stanzaOf('orphan')))), 'the collector never polled');
+    fakeSplunkd.kill('SIGKILL');
+    for (const until = Date.now() + 15_000; alive() && Date.now() < until; ) await sleep(200);
+    assert.equal(alive(), false, 'the collector still runs 15 s after its splunkd died: with a new splunkd, two collectors would poll the same inputs');
+  } finally {
+    fakeSplunkd.kill('SIGKILL');
+    if (alive()) process.kill(pid, 'SIGKILL');
+    s.splunkd.setConfStanza(APP, 'defender_xdr_settings', 'logging', { loglevel: 'INFO' });
+  }
+});
