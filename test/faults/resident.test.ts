@@ -35,6 +35,8 @@ const SEED = campaignSeed(1);
 const SIGTERM_EXIT_MS = 20_000;
 /** Until the core (branch resident-core) is merged, this campaign has nothing to run against. */
 const PENDING = { skip: 'the resident collector (issue 19, branch resident-core) is not merged yet' };
+/** About what one item's event takes on stdout (a backlog's output, to kill within it). */
+const EVENT_BYTES = 4500;
 const SETTINGS = { reread_window: '300', request_timeout: '2', max_retries: '8', resident: '1' };
 
 let s: StandIns;
@@ -211,7 +213,7 @@ for (const { round, which } of plan) {
     target.reset();
     s.graph.faults.length = 0;
     const size = 600 + Math.floor(random() * 1400);
-    const created = target.add(size);
+    const created = [...target.add(size)];
     const cp = mkdtempSync(path.join(s.workDir, 'resident-'));
     const params = (account: string) => ({
       account,
@@ -230,30 +232,36 @@ for (const { round, which } of plan) {
     const marks = new Map<string, string[]>();
     const polls: PollLine[] = [];
     let kills = 0;
+    /** What happened, for the failure messages. */
+    const story: string[] = [];
 
     const queued = queueFaults(s, target, random);
     churnWhilePaged(s, target, created, random);
 
     // 2 to 4 lives under faults, each ended by kill -9 (60%) or SIGTERM at a random moment: after a
-    // random amount of output (mid-page), or after a random time (also between polls).
+    // random part of its backlog's output (mid-page; new items arrive before each life after the
+    // first), or after a random time (also between polls).
     const lives = 2 + Math.floor(random() * 3);
     for (let life = 0; life < lives; life++) {
       const kill = random() < 0.6;
       const byBytes = random() < 0.5;
-      const bytes = Math.floor(random() * good.length * size * 3000);
-      const ms = 300 + Math.floor(random() * 4000);
+      const backlog = life === 0 ? size : 200 + Math.floor(random() * 600);
+      if (life > 0) created.push(...target.add(backlog, true));
+      const bytes = Math.floor(random() * good.length * backlog * EVENT_BYTES);
+      const ms = 300 + Math.floor(random() * 3000);
       const r = startResident(target.scheme, xml, env);
       const sampler = setInterval(() => sampleMarks(cp, stanzas, marks), 200);
       try {
         // Time is counted from the first sign of life: a SIGTERM before Node.js has started is not the case under test.
         while (!r.exited && !r.stdout() && !r.lines.length) await sleep(10);
         const started = performance.now();
-        // Bytes: at most 8 s (a threshold past the backlog's size is then reached by time).
-        while (!r.exited && (byBytes ? r.stdout().length < bytes && performance.now() - started < 8000 : performance.now() - started < ms)) await sleep(byBytes ? 5 : 50);
+        // Bytes: at most 4 s (a threshold past the backlog's output is then reached by time).
+        while (!r.exited && (byBytes ? r.stdout().length < bytes && performance.now() - started < 4000 : performance.now() - started < ms)) await sleep(byBytes ? 5 : 50);
         if (r.exited) {
           const result = await r.done;
           assert.fail(`the resident process exited by itself (code ${result.code})\n${lastLines(r)}`);
         }
+        story.push(`life ${life + 1}: ${kill ? 'kill -9' : 'SIGTERM'} after ${Math.round(performance.now() - started)} ms${byBytes ? ` (at ${bytes} bytes)` : ''}, backlog ${backlog} items`);
         const result = kill ? await kill9(r) : await stop(r);
         if (kill) kills++;
         collect(target, result.stdout, !kill, emitted);
@@ -289,11 +297,11 @@ for (const { round, which } of plan) {
       totals.items += held.length;
       totals.missing += missing.length;
       totals.duplicates += duplicates;
-      assert.deepEqual(missing, [], `${stanza}: item versions never emitted`);
-      assert.ok(duplicates <= kills * target.page, `${stanza}: ${duplicates} duplicates from ${kills} kills`);
+      assert.deepEqual(missing, [], `${stanza}: item versions never emitted; ${story.join('; ')}`);
+      assert.ok(duplicates <= kills * target.page, `${stanza}: ${duplicates} duplicates from ${kills} kills; ${story.join('; ')}`);
       const seen = marks.get(stanza) ?? [];
       assert.ok(seen.length > 0, `${stanza}: no checkpoint`);
-      assert.deepEqual(seen, [...seen].sort(), `${stanza}: the checkpoint moved backwards`);
+      assert.deepEqual(seen, [...seen].sort(), `${stanza}: the checkpoint moved backwards; ${story.join('; ')}`);
     }
     // One stanza's failure does not stop the others: it failed at every poll, in every process.
     const brokenPolls = polls.filter((p) => p.stanza === brokenStanza.stanza);

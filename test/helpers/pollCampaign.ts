@@ -15,13 +15,16 @@ export interface Target {
   page: number;
   path: RegExp;
   reset(): void;
-  add(n: number): { id: string }[];
+  /** Items last updated over the past 6 hours (a backlog), or, `recent`, within the last 30 s (new arrivals). */
+  add(n: number, recent?: boolean): { id: string }[];
   update(id: string): void;
   /** `id@version` of an emitted event, and of every item the simulator holds. */
   versionOf(data: Record<string, unknown>): string;
   held(): string[];
   onListPage(hook: (() => void) | undefined): void;
 }
+
+const arrival = (recent = false) => (recent ? { at: new Date(), spreadMs: 30_000 } : { at: new Date(Date.now() - 120_000), spreadMs: 6 * 3_600_000 });
 
 /** The schemes of pollTargets, by index (known before the stand-ins start: test names). */
 export const POLL_SCHEMES = ['defender_xdr_alerts', 'defender_endpoint_alerts'] as const;
@@ -33,7 +36,7 @@ export const pollTargets = (s: StandIns): Target[] => [
     page: 1000,
     path: /alerts_v2/,
     reset: () => s.graph.alerts.clear(),
-    add: (n) => s.graph.addAlerts(n, { at: new Date(Date.now() - 120_000), spreadMs: 6 * 3_600_000 }),
+    add: (n, recent) => s.graph.addAlerts(n, arrival(recent)),
     update: (id) => void s.graph.updateAlert(id),
     versionOf: (d) => `${d.id}@${d.lastUpdateDateTime}`,
     held: () => [...s.graph.alerts.values()].map((a) => `${a.id}@${a.lastUpdateDateTime}`),
@@ -47,7 +50,7 @@ export const pollTargets = (s: StandIns): Target[] => [
       s.graph.mde.alerts.clear();
       s.graph.mde.resetBudget();
     },
-    add: (n) => s.graph.mde.addAlerts(n, { at: new Date(Date.now() - 120_000), spreadMs: 6 * 3_600_000 }),
+    add: (n, recent) => s.graph.mde.addAlerts(n, arrival(recent)),
     update: (id) => void s.graph.mde.updateAlert(id),
     versionOf: (d) => `${d.id}@${d.lastUpdateTime}`,
     held: () => [...s.graph.mde.alerts.values()].map((a) => `${a.id}@${a.lastUpdateTime}`),
