@@ -371,6 +371,50 @@ test('a stuck connection holds its own stanza only', PENDING, async () => {
   }
 });
 
+test('a secret changed while resident is used from the next poll, without a restart', PENDING, async () => {
+  const target = pollTargets(s)[0];
+  target.reset();
+  s.graph.faults.length = 0;
+  target.add(300);
+  // One account that works, one whose stored secret is wrong; then the app's secret is rotated and
+  // both stored secrets set to the new one, and every token issued so far expires.
+  provisionAccount(s, 'rotated');
+  provisionAccount(s, 'fixed', {}, `${SECRET_CANARY}not-the-secret-yet`);
+  const cp = mkdtempSync(path.join(s.workDir, 'secret-'));
+  const params = (account: string) => ({ account, start_date: new Date(Date.now() - 86_400_000).toISOString(), interval: '1' });
+  const stanzas: Stanza[] = [
+    { stanza: `${target.scheme}://rotated`, params: params('rotated') },
+    { stanza: `${target.scheme}://fixed`, params: params('fixed') },
+  ];
+  const [rotated, fixed] = stanzas.map((x) => x.stanza) as [string, string];
+  const app = s.graph.apps[0]!;
+  const r = startResident(target.scheme, configure(stanzas, cp));
+  try {
+    await until(r, () => pollLines(r).some((p) => p.stanza === rotated && p.ok) && pollLines(r).some((p) => p.stanza === fixed && !p.ok), 20_000, 'a first poll of each');
+    const newSecret = `${SECRET_CANARY}rotated-${randomUUID()}`;
+    app.clientSecret = newSecret;
+    s.splunkd.setPassword(APP, APP, 'rotated', newSecret);
+    s.splunkd.setPassword(APP, APP, 'fixed', newSecret);
+    s.graph.expireTokens();
+    const changed = performance.now();
+    // Both poll successfully from a poll begun after the change, and catch up.
+    await until(
+      r,
+      () => [rotated, fixed].every((stanza) => pollLines(r).some((p) => p.stanza === stanza && p.ok && p.at - p.durationMs > changed)),
+      20_000,
+      'both stanzas polling with the new secret',
+    );
+    await pollUntilQuiet(r, [rotated, fixed], []);
+    const emitted = new Map<string, string[]>();
+    collect(target, (await stop(r)).stdout, true, emitted);
+    for (const stanza of [rotated, fixed]) assert.deepEqual(coverage(emitted.get(stanza) ?? [], target.held()).missing, [], `${stanza}: item versions never emitted`);
+  } finally {
+    if (!r.exited) r.child.kill('SIGKILL');
+    app.clientSecret = s.clientSecret;
+    retire(stanzas);
+  }
+});
+
 test('resident campaign figures', PENDING, () => {
   console.log(
     `resident fault campaign: rounds=${totals.rounds} stanzas=${totals.stanzas} processes=${totals.processes} kills=${totals.kills} sigterms=${totals.sigterms} faults_fired=${totals.faultsFired} items=${totals.items} missing=${totals.missing} duplicates=${totals.duplicates} broken_polls=${totals.brokenPolls}`,
