@@ -33,8 +33,6 @@ const RUNS = Number(process.env.FAULT_RUNS ?? 4);
 const SEED = campaignSeed(1);
 /** What the contract gives in-flight polls after SIGTERM (10 s), plus start-up and slack. */
 const SIGTERM_EXIT_MS = 20_000;
-/** Until the core (branch resident-core) is merged, this campaign has nothing to run against. */
-const PENDING = { skip: 'the resident collector (issue 19, branch resident-core) is not merged yet' };
 /** About what one item's event takes on stdout (a backlog's output, to kill within it). */
 const EVENT_BYTES = 4500;
 const SETTINGS = { reread_window: '300', request_timeout: '2', max_retries: '8', resident: '1' };
@@ -209,7 +207,7 @@ const plan = Array.from({ length: RUNS }, (_, round) => ({ round, which: round %
 
 for (const { round, which } of plan) {
   const seed = SEED + round + 1000 * which;
-  test(`resident round ${round + 1} (seed ${seed}), ${POLL_SCHEMES[which]}`, PENDING, async () => {
+  test(`resident round ${round + 1} (seed ${seed}), ${POLL_SCHEMES[which]}`, async () => {
     const target = pollTargets(s)[which];
     const random = rng(seed);
     target.reset();
@@ -313,7 +311,7 @@ for (const { round, which } of plan) {
   });
 }
 
-test('a stuck connection holds its own stanza only', PENDING, async () => {
+test('a stuck connection holds its own stanza only', async () => {
   const target = pollTargets(s)[0];
   target.reset();
   s.graph.faults.length = 0;
@@ -371,7 +369,7 @@ test('a stuck connection holds its own stanza only', PENDING, async () => {
   }
 });
 
-test('a secret changed while resident is used from the next poll, without a restart', PENDING, async () => {
+test('a secret changed while resident is used from the next poll, without a restart', async () => {
   const target = pollTargets(s)[0];
   target.reset();
   s.graph.faults.length = 0;
@@ -415,7 +413,7 @@ test('a secret changed while resident is used from the next poll, without a rest
   }
 });
 
-test('resident campaign figures', PENDING, () => {
+test('resident campaign figures', () => {
   console.log(
     `resident fault campaign: rounds=${totals.rounds} stanzas=${totals.stanzas} processes=${totals.processes} kills=${totals.kills} sigterms=${totals.sigterms} faults_fired=${totals.faultsFired} items=${totals.items} missing=${totals.missing} duplicates=${totals.duplicates} broken_polls=${totals.brokenPolls}`,
   );
