@@ -11,7 +11,8 @@
  * kills (at most one page per kill), the checkpoint never moved backwards; every SIGTERM exits 0
  * with the stream closed; a stanza whose account has a wrong secret fails at every poll while the
  * others get everything. And once per campaign: one account's connections held open (its tenant's
- * requests never answered) while the other stanzas keep polling; released, it catches up.
+ * requests never answered) while the other stanzas keep polling; released, it catches up. And a
+ * secret changed while the collector runs is used from the next poll, without a restart.
  *
  * Each round runs the Graph alerts input with three stanzas over two accounts (every third round
  * the Defender for Endpoint alerts input with two), plus the broken stanza. FAULT_RUNS (default 4)
