@@ -16,52 +16,10 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseStream, provisionAccount, runConfigXml, runInputProcess, startStandIns, type StandIns } from '../../tools/harness.js';
 import { campaignSeed, rng } from '../helpers/faultSchedule.js';
+import { churnWhilePaged, coverage, POLL_SCHEMES, pollTargets, queueFaults } from '../helpers/pollCampaign.js';
 
 const RUNS = Number(process.env.FAULT_RUNS ?? 4);
 const SEED = campaignSeed(1);
-
-/** What the campaign needs of one input and its API in the simulator. */
-interface Target {
-  scheme: string;
-  /** Largest page the input reads: the most a kill can repeat. */
-  page: number;
-  path: RegExp;
-  reset(): void;
-  add(n: number): { id: string }[];
-  update(id: string): void;
-  /** `id@version` of an emitted event, and of every item the simulator holds. */
-  versionOf(data: Record<string, unknown>): string;
-  held(): string[];
-  onListPage(hook: (() => void) | undefined): void;
-}
-
-const targets = (): Target[] => [
-  {
-    scheme: 'defender_xdr_alerts',
-    page: 1000,
-    path: /alerts_v2/,
-    reset: () => s.graph.alerts.clear(),
-    add: (n) => s.graph.addAlerts(n, { at: new Date(Date.now() - 120_000), spreadMs: 6 * 3_600_000 }),
-    update: (id) => void s.graph.updateAlert(id),
-    versionOf: (d) => `${d.id}@${d.lastUpdateDateTime}`,
-    held: () => [...s.graph.alerts.values()].map((a) => `${a.id}@${a.lastUpdateDateTime}`),
-    onListPage: (hook) => (s.graph.onListPage = hook),
-  },
-  {
-    scheme: 'defender_endpoint_alerts',
-    page: 2000,
-    path: /^\/api\/alerts/,
-    reset: () => {
-      s.graph.mde.alerts.clear();
-      s.graph.mde.resetBudget();
-    },
-    add: (n) => s.graph.mde.addAlerts(n, { at: new Date(Date.now() - 120_000), spreadMs: 6 * 3_600_000 }),
-    update: (id) => void s.graph.mde.updateAlert(id),
-    versionOf: (d) => `${d.id}@${d.lastUpdateTime}`,
-    held: () => [...s.graph.mde.alerts.values()].map((a) => `${a.id}@${a.lastUpdateTime}`),
-    onListPage: (hook) => (s.graph.mde.onListPage = hook),
-  },
-];
 
 let s: StandIns;
 before(async () => {
@@ -82,10 +40,9 @@ const plan: [run: number, target: number][] = [
 ];
 
 for (const [run, which] of plan) {
-  test(`campaign run ${run + 1} (seed ${SEED + run + 1000 * which}), ${targets()[which].scheme}`, async () => {
-    const target = targets()[which];
+  test(`campaign run ${run + 1} (seed ${SEED + run + 1000 * which}), ${POLL_SCHEMES[which]}`, async () => {
+    const target = pollTargets(s)[which];
     const random = rng(SEED + run + 1000 * which);
-    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
     target.reset();
     s.graph.faults.length = 0;
     const size = 1500 + Math.floor(random() * 2500);
@@ -104,26 +61,8 @@ for (const [run, which] of plan) {
       return result;
     };
     let kills = 0;
-    let faults = 0;
-
-    const faultKinds = [
-      () => ({ kind: 'status' as const, status: 429, retryAfter: '1' }),
-      () => ({ kind: 'status' as const, status: 429, retryAfter: new Date(Date.now() + 1000).toUTCString() }),
-      () => ({ kind: 'status' as const, status: 429, retryAfter: '1', bodyRetryText: true }),
-      () => ({ kind: 'status' as const, status: pick([500, 502, 503, 504]) }),
-      () => ({ kind: 'reset' as const }),
-      () => ({ kind: 'truncate' as const }),
-      () => ({ kind: 'delay' as const, ms: 2500 }), // beyond request_timeout = 2 s
-    ];
-    for (let i = 0; i < 3 + Math.floor(random() * 4); i++) {
-      s.graph.faults.push({ match: pick([target.path, target.path, /oauth2/]), fault: pick(faultKinds)(), times: 1 });
-      faults++;
-    }
-    // Items change while being paged, and tokens expire mid-backlog (the next call gets a 401).
-    target.onListPage(() => {
-      if (random() < 0.3) for (let i = 0; i < 5; i++) target.update(pick(created).id);
-      if (random() < 0.15) s.graph.expireTokens();
-    });
+    const faults = queueFaults(s, target, random);
+    churnWhilePaged(s, target, created, random);
 
     for (let attempt = 0; attempt < 12; attempt++) {
       const kill = attempt < 4 && random() < 0.6;
@@ -145,10 +84,8 @@ for (const [run, which] of plan) {
     assert.equal(clean.code, 0, clean.stderr);
     for (const e of parseStream(clean.stdout)) emitted.push(target.versionOf(JSON.parse(e.data)));
 
-    const seen = new Set(emitted);
     const held = target.held();
-    const missing = held.filter((version) => !seen.has(version));
-    const duplicates = emitted.length - seen.size;
+    const { missing, duplicates } = coverage(emitted, held);
     totals.runs++;
     totals.faults += faults;
     totals.kills += kills;

@@ -602,6 +602,26 @@ describe('faults', () => {
     assert.equal(r.status, 200);
     assert.ok(Date.now() - started >= 290);
   });
+
+  test('a rule with a tenant takes only that tenant\'s requests: its token endpoint, and calls with its tokens', async () => {
+    const other = randomUUID();
+    sim.apps.push({ tenantId: other, clientId: CLIENT, clientSecret: SECRET, roles: ROLES });
+    try {
+      sim.faults.push(
+        { match: /oauth2/, tenant: other, fault: { kind: 'status', status: 503 }, times: 1 },
+        { match: /alerts_v2/, tenant: other, fault: { kind: 'status', status: 503 }, times: 1 },
+      );
+      assert.equal((await graph('/v1.0/security/alerts_v2', token)).status, 200);
+      assert.equal((await tokenRequest({ grant_type: 'client_credentials', client_id: CLIENT, client_secret: SECRET, scope: GRAPH_SCOPE })).status, 200);
+      assert.equal((await tokenRequest({ grant_type: 'client_credentials', client_id: CLIENT, client_secret: SECRET, scope: GRAPH_SCOPE }, other)).status, 503);
+      const otherToken = await tokenRequest({ grant_type: 'client_credentials', client_id: CLIENT, client_secret: SECRET, scope: GRAPH_SCOPE }, other);
+      assert.equal(otherToken.status, 200);
+      assert.equal((await graph('/v1.0/security/alerts_v2', String(otherToken.json.access_token))).status, 503);
+      assert.deepEqual(sim.faults.slice(-2).map((f) => f.times), [0, 0]);
+    } finally {
+      sim.apps.pop();
+    }
+  });
 });
 
 describe('documents', () => {

@@ -58,6 +58,11 @@ export interface FaultRule {
   fault: Fault;
   /** How many matching requests get the fault; decremented on each use. */
   times: number;
+  /**
+   * Only requests made for this tenant: to its token endpoint, or with an access token issued in it
+   * (one account's stuck connection while the others' go through).
+   */
+  tenant?: string;
 }
 
 export interface RecordedRequest {
@@ -422,7 +427,7 @@ export class GraphSimulator {
     try {
       const body = await readBody(req);
       const ctx = this.context(req, body);
-      const fault = this.takeFault(req.url ?? '/');
+      const fault = this.takeFault(req);
       if (fault?.kind === 'reset') return resetConnection(req);
       if (fault?.kind === 'delay' && !(await this.delay(fault.ms))) return;
       const reply = fault?.kind === 'status' ? this.faultReply(fault, ctx) : this.route(ctx);
@@ -469,12 +474,19 @@ export class GraphSimulator {
     };
   }
 
-  private takeFault(rawUrl: string): Fault | undefined {
-    const target = safeDecode(rawUrl);
-    const rule = this.faults.find((r) => r.times > 0 && r.match.test(target));
+  private takeFault(req: IncomingMessage): Fault | undefined {
+    const target = safeDecode(req.url ?? '/');
+    const rule = this.faults.find((r) => r.times > 0 && r.match.test(target) && (r.tenant === undefined || r.tenant === this.requestTenant(req)));
     if (!rule) return undefined;
     rule.times--;
     return rule.fault;
+  }
+
+  /** The tenant a request is made for: its access token's, or the token endpoint's path segment. */
+  private requestTenant(req: IncomingMessage): string | undefined {
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headerValue(req.headers.authorization) ?? '');
+    if (bearer) return this.tokens.get(bearer[1]!)?.tenantId;
+    return safeDecode(requestUrl(req).pathname.split('/')[1] ?? '');
   }
 
   /** Resolves false when the simulator stops during the delay (the response is then dropped). */
