@@ -82,12 +82,23 @@ export function provisionAccount(s: StandIns, name = 'demo', overrides: Record<s
 }
 
 export function runConfigXml(s: StandIns, scheme: string, name: string, params: Record<string, string>, checkpointDir: string): string {
+  return runConfigXmlStanzas(s, [{ stanza: `${scheme}://${name}`, params }], checkpointDir);
+}
+
+/**
+ * The run XML of a single-instance input (`use_single_instance`): splunkd starts one process per
+ * scheme and hands it every enabled stanza of the scheme, each `<stanza name="scheme://name">` with
+ * its parameters, and one checkpoint_dir for them all.
+ */
+export function runConfigXmlStanzas(s: StandIns, stanzas: { stanza: string; params: Record<string, string> }[], checkpointDir: string): string {
   const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  const paramXml = Object.entries(params).map(([k, v]) => `<param name="${esc(k)}">${esc(v)}</param>`).join('');
+  const stanzaXml = stanzas
+    .map(({ stanza, params }) => `<stanza name="${esc(stanza)}" app="${APP}">${Object.entries(params).map(([k, v]) => `<param name="${esc(k)}">${esc(v)}</param>`).join('')}</stanza>`)
+    .join('');
   return `<?xml version="1.0" encoding="UTF-8"?>
 <input><server_host>hf01</server_host><server_uri>${esc(s.splunkd.serverUri)}</server_uri><session_key>${esc(s.sessionKey)}</session_key>
 <checkpoint_dir>${esc(checkpointDir)}</checkpoint_dir>
-<configuration><stanza name="${esc(`${scheme}://${name}`)}" app="${APP}">${paramXml}</stanza></configuration></input>`;
+<configuration>${stanzaXml}</configuration></input>`;
 }
 
 export function validateConfigXml(s: StandIns, name: string, params: Record<string, string>): string {
