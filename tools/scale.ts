@@ -159,11 +159,11 @@ export interface ResidentFigures {
   exits: { scheme: string; code: number; stopMs: number; streamClosed: boolean; early: boolean }[];
   /** Stanzas with no poll started after the trickle stopped (their last documents may be missing). */
   notPolledAfterTrickle: number;
-  /** `Resident collector` lines seen. */
+  /** Periodic `Resident collector` lines seen (one a minute per process). */
   collectorLines: number;
   /** Events whose stanza attribute names no stanza of the run. */
   unknownStanzaEvents: number;
-  /** The first WARN and ERROR lines, for a failed run's diagnosis. */
+  /** The first WARN and ERROR lines (and stanzas seen added or removed), for a failed run's diagnosis. */
   problems: string[];
 }
 
@@ -187,6 +187,9 @@ export interface ScaleFigures {
   maxPollMs: number;
   /** Token requests the polls made (SPLUNK_HOME is set: a stanza's account keeps its token between polls). */
   tokenRequests: number;
+  /** Accounts the stanzas use, and pairs of scheme and account (a resident process keeps its own tokens). */
+  accounts: number;
+  schemeAccounts: number;
   resident?: ResidentFigures;
 }
 
@@ -209,7 +212,7 @@ export async function scaleRun(): Promise<[string, boolean][]> {
   console.log(`\nscale run (${options.mode}): ${options.tenants} tenants, ${options.stanzas} stanzas (alerts and incidents), ${how}, interval ${options.intervalMs / 1000} s counted from each poll's ${schedule}, ${options.minutes} min, ${f.documents} documents trickled in`);
   console.log(`  polls ${f.polls} (${f.failedPolls} failed, at least ${f.minPollsPerStanza} per stanza), CPU ${f.cpuSecondsPerMinute.toFixed(1)} CPU-s per minute (${cores.toFixed(2)} core on average), ` +
     `peak summed RSS ${f.peakRssMb.toFixed(0)} MB (private ${f.peakPrivateMb.toFixed(0)} MB), ${overlapLabel} ${f.overlapped}, ` +
-    `stanzas not exactly once ${f.notExactlyOnce}; poll wall time median ${f.medianPollMs} ms, max ${f.maxPollMs} ms; token requests ${f.tokenRequests} for ${f.polls} polls`);
+    `stanzas not exactly once ${f.notExactlyOnce}; poll wall time median ${f.medianPollMs} ms, max ${f.maxPollMs} ms; token requests ${f.tokenRequests} for ${f.polls} polls (${f.accounts} accounts, ${f.schemeAccounts} pairs of scheme and account)`);
   const r = f.resident;
   if (r) {
     console.log(`  resident: start-up (until every stanza's first poll ended) ${r.startupCpuS.toFixed(1)} CPU-s in ${r.startupS.toFixed(1)} s; after it ${r.steadyCpuSecondsPerMinute.toFixed(2)} CPU-s per minute ` +
@@ -314,6 +317,8 @@ export async function runAtScale({ tenants, stanzas: stanzaCount, intervalMs, mi
       medianPollMs: m.durations[Math.floor(m.durations.length / 2)] ?? 0,
       maxPollMs: m.durations.at(-1) ?? 0,
       tokenRequests: s.graph.requests.filter((r) => r.path.endsWith('/oauth2/v2.0/token')).length,
+      accounts: new Set(stanzas.map((st) => st.params.account)).size,
+      schemeAccounts: new Set(stanzas.map((st) => `${st.scheme} ${st.params.account}`)).size,
       resident: m.resident,
     };
   } finally {
@@ -497,10 +502,12 @@ async function runResident(s: StandIns, env: NodeJS.ProcessEnv, stanzas: Stanza[
         // When it started, as near as the line's arrival tells (late by the pipe, never early).
         entry.lastStart = Date.now() - (Number.isFinite(ms) ? ms : 0);
       }
-    } else if (/ Resident collector\b/.test(line)) {
+    } else if (/^\w+ Resident collector \w+=/.test(line)) {
+      // The periodic line (not its `started` and `stopped` ones).
       collectorLines++;
     }
-    if (/^(WARN|ERROR) /.test(line) && problems.length < 10) problems.push(line);
+    // Also a stanza the collector saw added or removed when it listed them again: none is, here.
+    if ((/^(WARN|ERROR) /.test(line) || / Input (added|removed)\b/.test(line)) && problems.length < 10) problems.push(line);
   };
 
   const started = Date.now();
