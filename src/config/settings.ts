@@ -13,6 +13,8 @@ export interface Settings {
   reReadWindowSeconds: number;
   requestTimeoutSeconds: number;
   maxRetries: number;
+  /** `[collection] resident`: the polling inputs run in one long-lived process per input type (docs/resident.md). */
+  resident: boolean;
 }
 
 function positive(value: string | undefined, fallback: number): number {
@@ -32,6 +34,7 @@ export async function loadSettings(rest: SplunkRest): Promise<Settings> {
     reReadWindowSeconds: positive(collection?.reread_window, 300),
     requestTimeoutSeconds: positive(collection?.request_timeout, 60) || 60,
     maxRetries: Math.round(positive(collection?.max_retries, 6)),
+    resident: isTrue(collection?.resident),
   };
   if (isTrue(proxy?.proxy_enabled) && proxy?.proxy_url) {
     const problem = proxyUrl(proxy.proxy_url);

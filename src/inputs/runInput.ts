@@ -1,17 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { accountFromStanza, ACCOUNT_CONF, ConfigError, loadSecret, validateAccountStanza, type Account } from '../config/account.js';
 import { interval } from '../config/rules.js';
-import { loadSettings } from '../config/settings.js';
-import type { HttpClient } from '../http/client.js';
-import type { TokenProvider } from '../microsoft/auth.js';
-import { openAccountSession } from '../microsoft/accountSession.js';
+import { loadSettings, type Settings } from '../config/settings.js';
+import { openAccountSession, type AccountSession, type AccountSessionOptions } from '../microsoft/accountSession.js';
 import { tokenCacheDir } from '../microsoft/tokenCache.js';
 import type { PollContext, PollSummary, StreamingContext } from '../sources/pollContext.js';
 import { EventWriter } from '../splunk/eventWriter.js';
 import { exitWhenDone } from '../splunk/exitCode.js';
 import { createLogger, redactSecret, type Logger } from '../splunk/log.js';
 import { openAddonLog } from '../splunk/logFile.js';
-import { parseInputConfig, readStdin, type InputConfig } from '../splunk/modinput.js';
+import { parseInputConfig, parseRunConfig, readStdin, type InputConfig, type RunConfig, type StanzaConfig } from '../splunk/modinput.js';
 import { SplunkRest } from '../splunk/rest.js';
 import { LockHeldError } from '../splunk/stanzaLock.js';
 import { schemeXml, validateParams, type InputDefinition } from '../splunk/scheme.js';
@@ -131,77 +129,141 @@ async function run(program: Program, io: Io): Promise<number> {
 }
 
 async function runWithLog(program: Program, io: Io, writeLine: (line: string) => void): Promise<number> {
-  const started = Date.now();
-  let logger: Logger = createLogger({ write: writeLine });
-  let config: InputConfig;
+  let config: RunConfig;
   try {
-    config = parseInputConfig(await readStdin(io.stdin));
+    config = parseRunConfig(await readStdin(io.stdin));
   } catch (error) {
-    logger.error(`Cannot read the configuration from splunkd: ${(error as Error).message}`, { error_kind: 'config' });
+    createLogger({ write: writeLine }).error(`Cannot read the configuration from splunkd: ${(error as Error).message}`, { error_kind: 'config' });
     return 1;
   }
-  // Every line names the input and its scheme; the account and tenant join once they are known.
-  // interval lets the "has not polled for 3 intervals" alert judge each input by its own schedule.
-  const base = { input: config.stanza, scheme: config.stanza.split('://')[0], interval: config.params.interval?.trim() || undefined };
-  logger = logger.child(base);
   redactSecret(config.sessionKey);
-  const writer = new EventWriter(io.stdout, config.stanza);
-  let http: HttpClient | undefined;
-  let tokens: TokenProvider | undefined;
+  const rest = new SplunkRest(config.serverUri, config.sessionKey);
+  const writer = new EventWriter(io.stdout, config.stanzas[0]!.stanza);
+  // Read once here, for the first poll and to choose the mode; a failure is that poll's to report.
+  const settings = await loadSettings(rest).catch(() => undefined);
+  if (settings?.resident && !isStreaming(program) && program.definition.resident) {
+    const { runResident } = await import('./resident.js');
+    return runResident({ program, config, rest, writer, writeLine, env: io.env, settings });
+  }
   let exitCode = 0;
   try {
-    const problem = validateParams(program.definition, config.params);
+    // One stanza per process, as splunkd runs these inputs; several only when splunkd was told
+    // single-instance and the resident setting has since been turned off (until it restarts).
+    for (const [i, stanza] of config.stanzas.entries()) {
+      const outcome = await pollStanza({ program, config, stanza, rest, writer: writer.forStanza(stanza.stanza), writeLine, env: io.env, settings: i === 0 ? settings : undefined });
+      if (outcome !== 'success' && outcome !== 'skipped') exitCode = 1;
+    }
+  } finally {
+    try {
+      await writer.close();
+    } catch (error) {
+      createLogger({ write: writeLine }).error(`Cannot write to splunkd: ${(error as Error).message}`, { error_kind: 'output' });
+      exitCode = 1;
+    }
+  }
+  return exitCode;
+}
+
+/** One poll of one stanza, in either mode. */
+export interface StanzaPoll {
+  program: InputProgram | StreamingProgram;
+  config: RunConfig;
+  stanza: StanzaConfig;
+  rest: SplunkRest;
+  writer: EventWriter;
+  writeLine: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Already read for this poll; read again when undefined. */
+  settings?: Settings;
+  /** The resident collector's: sessions kept between polls, fields of its lines, the poll's share of the process's cost. */
+  resident?: {
+    sessions: SessionSource;
+    fields: Record<string, string>;
+    cost: () => { cpu_ms: number; max_rss_mb: number };
+  };
+}
+
+/** Where a poll gets its account session: opened for it (and closed after), or kept by the resident collector. */
+export interface SessionSource {
+  open(rest: SplunkRest, name: string, settings: Settings, logger: Logger, options: AccountSessionOptions): Promise<{ session: AccountSession; release: () => Promise<void> }>;
+}
+
+const openForOnePoll: SessionSource = {
+  async open(rest, name, settings, logger, options) {
+    const session = await openAccountSession(rest, name, settings, logger, options);
+    return { session, release: () => session.http.close() };
+  },
+};
+
+export type PollOutcome = 'success' | 'failure' | 'skipped';
+
+/** Polls one stanza once and logs its summary line; never throws. */
+export async function pollStanza(run: StanzaPoll): Promise<PollOutcome> {
+  const { program, config, stanza } = run;
+  const started = Date.now();
+  const sessions = run.resident?.sessions ?? openForOnePoll;
+  const cost = run.resident?.cost ?? processCost;
+  // Every line names the input and its scheme; the account and tenant join once they are known.
+  // interval lets the "has not polled for 3 intervals" alert judge each input by its own schedule.
+  const base = { input: stanza.stanza, scheme: stanza.stanza.split('://')[0], interval: stanza.params.interval?.trim() || undefined, ...run.resident?.fields };
+  let logger: Logger = createLogger({ write: run.writeLine, level: run.settings?.logLevel }, base);
+  let session: AccountSession | undefined;
+  let release: (() => Promise<void>) | undefined;
+  let before: Record<string, number> = {};
+  try {
+    const problem = validateParams(program.definition, stanza.params);
     if (problem) throw new ConfigError(problem);
-    const rest = new SplunkRest(config.serverUri, config.sessionKey);
-    const settings = await loadSettings(rest);
-    logger = createLogger({ write: writeLine, level: settings.logLevel }, base);
+    const settings = run.settings ?? (await loadSettings(run.rest));
+    logger = createLogger({ write: run.writeLine, level: settings.logLevel }, base);
     redactSecret(settings.proxy?.password);
-    const context = { stanza: config.stanza, params: config.params, checkpointDir: config.checkpointDir, settings, writer, nowMs: started };
+    const context = { stanza: stanza.stanza, params: stanza.params, checkpointDir: config.checkpointDir, settings, writer: run.writer, nowMs: started };
     let summary: PollSummary;
+    const name = stanza.params.account?.trim();
     if (isStreaming(program)) {
-      const name = config.params.account?.trim();
-      const session = name ? await openAccountSession(rest, name, settings, logger, { tagLogger: true }) : undefined;
+      if (name) ({ session, release } = await sessions.open(run.rest, name, settings, logger, { tagLogger: true }));
       if (session) logger = logger.child({ account: session.account.name, tenant: session.account.tenantId });
-      http = session?.http;
-      tokens = session?.tokens;
-      summary = await program.collect({ ...context, logger, rest, session });
+      before = counters(session);
+      summary = await program.collect({ ...context, logger, rest: run.rest, session });
     } else {
       // Tokens kept between polls (tokenCache.ts): these inputs' calls all go through GraphClient,
       // which refreshes past a kept token an API rejects. Not the streaming inputs (the Azure SDKs'
       // calls would not).
-      const session = await openAccountSession(rest, config.params.account.trim(), settings, logger, { unsupported: program.unsupported, tagLogger: true, tokenCache: tokenCacheDir(io.env) });
+      ({ session, release } = await sessions.open(run.rest, name ?? '', settings, logger, { unsupported: program.unsupported, tagLogger: true, tokenCache: tokenCacheDir(run.env) }));
       logger = logger.child({ account: session.account.name, tenant: session.account.tenantId });
-      http = session.http;
-      tokens = session.tokens;
+      before = counters(session);
       summary = await program.poll({ ...context, logger, ...session });
     }
-    logger.info('Poll finished', { outcome: 'success', ...summary, ...(http ? http.stats : {}), ...(tokens ? tokens.stats : {}), duration_ms: Date.now() - started, ...processCost() });
+    logger.info('Poll finished', { outcome: 'success', ...summary, ...since(before, session), duration_ms: Date.now() - started, ...cost() });
+    return 'success';
   } catch (error) {
     if (error instanceof LockHeldError) {
       logger.warn(error.message, { outcome: 'skipped', owner_pid: error.pid });
-      return exitCode;
+      return 'skipped';
     }
-    exitCode = 1;
     const err = error as Error;
     logger.error(`Poll failed: ${err.message}`, {
       outcome: 'failure',
       error: err.name,
       error_kind: errorKind(err),
-      ...(http ? http.stats : {}),
-      ...(tokens ? tokens.stats : {}),
+      ...since(before, session),
       duration_ms: Date.now() - started,
-      ...processCost(),
+      ...cost(),
     });
+    return 'failure';
   } finally {
-    try {
-      await writer.close();
-    } catch (error) {
-      logger.error(`Cannot write to splunkd: ${(error as Error).message}`, { error_kind: 'output' });
-      exitCode = 1;
-    }
-    await http?.close();
+    await release?.();
   }
-  return exitCode;
+}
+
+/** The HTTP and token counters of a session, which the resident collector keeps across polls. */
+function counters(session: AccountSession | undefined): Record<string, number> {
+  return session ? { ...session.http.stats, ...session.tokens.stats } : {};
+}
+
+/** What the counters moved during this poll (all of them for a session opened for it). */
+function since(before: Record<string, number>, session: AccountSession | undefined): Record<string, number> {
+  const now = counters(session);
+  return Object.fromEntries(Object.entries(now).map(([key, value]) => [key, value - (before[key] ?? 0)]));
 }
 
 /**

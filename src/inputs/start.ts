@@ -3,6 +3,7 @@ import { spawnPageWorker } from '../sources/pageWorkerThread.js';
 import type { InputDefinition } from '../splunk/scheme.js';
 import { schemeXml } from '../splunk/scheme.js';
 import { codeCacheDir, requireCached } from './codeCache.js';
+import { residentOnDisk } from './residentSwitch.js';
 import type * as Collector from './collector.js';
 import type { InputProgram, StreamingProgram } from './runInput.js';
 
@@ -17,7 +18,7 @@ export function start(
   options: { pageWorker?: boolean; exitAfterRunMs?: number } = {},
 ): void {
   if (process.argv[2] === '--scheme') {
-    process.stdout.write(schemeXml(definition) + '\n');
+    process.stdout.write(schemeXml(definition, definition.resident === true && residentOnDisk(path.dirname(__dirname))) + '\n');
     return;
   }
   // A run (no argument) of an input that asks for it: the page worker starts now, on another core,

@@ -36,11 +36,22 @@ export interface AccountSessionOptions {
  * the app does, with the settings' proxy and the account's CA file. The caller closes `http`.
  */
 export async function openAccountSession(rest: SplunkRest, name: string, settings: Settings, logger: Logger, options: AccountSessionOptions = {}): Promise<AccountSession> {
+  const { account, secret } = await readAccount(rest, name, options);
+  return buildAccountSession(account, secret, settings, logger, options);
+}
+
+/** The account and its secret (redacted from every later log line), as splunkd holds them now. */
+export async function readAccount(rest: SplunkRest, name: string, options: Pick<AccountSessionOptions, 'unsupported'> = {}): Promise<{ account: Account; secret: string }> {
   const account = await loadAccount(rest, name);
   const unsupported = options.unsupported?.(account);
   if (unsupported) throw new ConfigError(unsupported);
   const secret = await loadSecret(rest, account);
   redactSecret(secret);
+  return { account, secret };
+}
+
+/** The HTTP client and token provider over an account already read (readAccount). */
+export function buildAccountSession(account: Account, secret: string, settings: Settings, logger: Logger, options: AccountSessionOptions = {}): AccountSession {
   const log = options.tagLogger ? logger.child({ account: account.name, tenant: account.tenantId }) : logger;
   const http = new HttpClient({
     logger: log,

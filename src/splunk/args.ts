@@ -38,6 +38,8 @@ export interface InputDefinition {
   description: string;
   args: ArgDefinition[];
   probe?: ApiProbe;
+  /** Can run in the resident collector (docs/resident.md): a polling input whose polls end on their own. */
+  resident?: boolean;
 }
 
 /** Checks one parameter value against its definition; the message does not name the field. */

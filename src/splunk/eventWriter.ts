@@ -23,15 +23,23 @@ export interface SplunkEvent {
  * written so far has been handed to the OS, which is what the checkpoint waits for.
  */
 export class EventWriter {
-  private opened = false;
-  private closed = false;
   private readonly stanza: string;
 
-  constructor(private readonly out: Writable, stanza: string) {
+  /** `stream`: the `<stream>` this writer shares with the other stanzas of a resident process (forStanza). */
+  constructor(
+    private readonly out: Writable,
+    stanza: string,
+    private readonly stream = { opened: false, closed: false },
+  ) {
     this.stanza = xmlText(stanza);
     // A closed pipe (splunkd stopped) reaches the write callbacks; without a listener the same
     // error would also be thrown as an unhandled 'error' event and crash the process.
-    out.on('error', () => undefined);
+    if (!out.listenerCount('error')) out.on('error', () => undefined);
+  }
+
+  /** A writer for another stanza into the same `<stream>` (single-instance mode: every event names its stanza). */
+  forStanza(stanza: string): EventWriter {
+    return new EventWriter(this.out, stanza, this.stream);
   }
 
   /** Writes a batch (typically one API page) and resolves when it has been flushed. */
@@ -43,8 +51,11 @@ export class EventWriter {
       count++;
     }
     if (!count) return 0;
-    if (!this.opened) chunks[0] = '<stream>' + chunks[0];
-    this.opened = true;
+    // Nothing may follow </stream>: a poll still writing when a resident process stops fails
+    // here, before its checkpoint moves.
+    if (this.stream.closed) throw new Error('The event stream to splunkd is closed.');
+    if (!this.stream.opened) chunks[0] = '<stream>' + chunks[0];
+    this.stream.opened = true;
     // Corked, each chunk is its own buffered write and the batch leaves as one writev: no large
     // concatenated string to build and flatten, and event bytes from the API are never copied.
     // Callbacks run in order, so the last one resolving means the whole batch has left.
@@ -58,10 +69,10 @@ export class EventWriter {
 
   /** Closes the stream; safe to call when nothing was written (an empty stream is valid). */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.write(this.opened ? '</stream>' : '<stream></stream>');
-    this.opened = true;
+    if (this.stream.closed) return;
+    this.stream.closed = true;
+    await this.write(this.stream.opened ? '</stream>' : '<stream></stream>');
+    this.stream.opened = true;
   }
 
   /** Appends the event's chunks: markup before the data, the data, markup after. */

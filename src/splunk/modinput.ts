@@ -41,28 +41,41 @@ function readParams(node: XmlNode): Record<string, string> {
   return params;
 }
 
+/** What splunkd hands a run: its session and every stanza it starts this process for. */
+export interface RunConfig extends Omit<InputConfig, 'stanza' | 'name' | 'params'> {
+  /** One per process, or all of the scheme's enabled stanzas in single-instance mode. */
+  stanzas: StanzaConfig[];
+}
+
+export type StanzaConfig = Pick<InputConfig, 'stanza' | 'name' | 'params'>;
+
 /**
- * Parses the run-mode `<input>` or validation-mode `<items>` document. splunkd may declare
- * `encoding="utf-16"` while sending UTF-8, so the declaration is ignored.
+ * Parses the run-mode `<input>` or validation-mode `<items>` document; the first stanza only.
+ * splunkd may declare `encoding="utf-16"` while sending UTF-8, so the declaration is ignored.
  */
 export function parseInputConfig(xml: string): InputConfig {
+  const { stanzas, ...rest } = parseRunConfig(xml);
+  return { ...rest, ...stanzas[0]! };
+}
+
+/** Parses a run or validation document with all its stanzas (at least one). */
+export function parseRunConfig(xml: string): RunConfig {
   const doc = parser.parse(xml.replace(/^\uFEFF?\s*<\?xml[^>]*\?>/, '')) as XmlNode;
   const root = (doc.input ?? doc.items) as XmlNode | undefined;
   if (!root) throw new Error('The configuration from splunkd has neither <input> nor <items>.');
-  const stanzaNode = doc.input
-    ? ((root.configuration as XmlNode | undefined)?.stanza as XmlNode[] | undefined)?.[0]
-    : (root.item as XmlNode[] | undefined)?.[0];
-  if (!stanzaNode) throw new Error('The configuration from splunkd holds no stanza.');
-  const stanza = String(stanzaNode['@_name'] ?? '');
+  const nodes = doc.input ? (((root.configuration as XmlNode | undefined)?.stanza as XmlNode[] | undefined) ?? []) : ((root.item as XmlNode[] | undefined) ?? []);
+  if (!nodes.length) throw new Error('The configuration from splunkd holds no stanza.');
   return {
     serverHost: text(root.server_host),
     serverUri: text(root.server_uri),
     sessionKey: text(root.session_key),
     checkpointDir: text(root.checkpoint_dir),
-    stanza,
-    name: stanza.includes('://') ? stanza.slice(stanza.indexOf('://') + 3) : stanza,
-    params: readParams(stanzaNode),
+    stanzas: nodes.map((node) => stanzaConfig(String(node['@_name'] ?? ''), readParams(node))),
   };
+}
+
+export function stanzaConfig(stanza: string, params: Record<string, string>): StanzaConfig {
+  return { stanza, name: stanza.includes('://') ? stanza.slice(stanza.indexOf('://') + 3) : stanza, params };
 }
 
 export async function readStdin(stream: NodeJS.ReadableStream = process.stdin): Promise<string> {

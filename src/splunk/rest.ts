@@ -68,6 +68,21 @@ export class SplunkRest {
     return new Map((feed?.entry ?? []).map((entry) => [entry.name, stringContent(entry.content)]));
   }
 
+  /**
+   * The enabled stanzas of a modular input scheme, in every app (the wildcard namespace), by name,
+   * with their parameters (splunkd's `eai:` fields and `disabled` left out).
+   */
+  async inputStanzas(scheme: string): Promise<Map<string, Record<string, string>>> {
+    const feed = await this.get(`../../-/-/data/inputs/${encodeURIComponent(scheme)}`, 'count=0');
+    const stanzas = new Map<string, Record<string, string>>();
+    for (const entry of feed?.entry ?? []) {
+      const content = stringContent(entry.content);
+      if (/^(1|true|t|yes|y)$/i.test(content.disabled ?? '')) continue;
+      stanzas.set(entry.name, Object.fromEntries(Object.entries(content).filter(([key]) => key !== 'disabled' && !key.startsWith('eai:'))));
+    }
+    return stanzas;
+  }
+
   /** The clear-text password stored for realm + username, or undefined. */
   async password(realm: string, username: string): Promise<string | undefined> {
     const name = `${escapeColons(realm)}:${escapeColons(username)}:`;

@@ -6,7 +6,8 @@ export { validateArg, validateParams } from './args.js';
 
 const builder = new XMLBuilder({ format: true, indentBy: '  ', ignoreAttributes: false, attributeNamePrefix: '@_' });
 
-export function schemeXml(def: InputDefinition): string {
+/** `singleInstance`: splunkd runs one process for all of the scheme's stanzas (the resident collector). */
+export function schemeXml(def: InputDefinition, singleInstance = false): string {
   const arg = def.args.map((a) => ({
     '@_name': a.name,
     title: a.title,
@@ -20,8 +21,8 @@ export function schemeXml(def: InputDefinition): string {
       title: def.title,
       description: def.description,
       use_external_validation: 'true',
-      // One process per stanza: a slow tenant cannot hold up another input.
-      use_single_instance: 'false',
+      // By default one process per stanza and poll; the resident collector is opt-in (docs/resident.md).
+      use_single_instance: String(singleInstance),
       streaming_mode: 'xml',
       endpoint: { args: { arg } },
     },

@@ -22,7 +22,7 @@ import { appendRaw, appendRecords, blobPath, newTenant, startAzurite, streamingR
 
 const APP = 'TA-defender-xdr';
 const SESSION = 'session-key-streaming';
-const SETTINGS: Settings = { logLevel: 'DEBUG', reReadWindowSeconds: 300, requestTimeoutSeconds: 30, maxRetries: 2 };
+const SETTINGS: Settings = { logLevel: 'DEBUG', reReadWindowSeconds: 300, requestTimeoutSeconds: 30, maxRetries: 2, resident: false };
 let az: Azurite;
 let splunkd: SplunkdStandIn;
 

@@ -5,6 +5,7 @@ export const ALERTS_PATH = '/v1.0/security/alerts_v2';
 
 export const alertsDefinition: InputDefinition = {
   scheme: 'defender_xdr_alerts',
+  resident: true,
   title: 'Microsoft Defender XDR alerts',
   description: 'Alerts from every Microsoft Defender product through Microsoft Graph (security/alerts_v2), one event per alert version.',
   args: [accountArg, startDateArg, filterArg, reReadWindowArg],

@@ -15,6 +15,7 @@ const queryRule: rules.Rule = (v) => {
 
 export const huntingDefinition: InputDefinition = {
   scheme: 'defender_xdr_hunting',
+  resident: true,
   title: 'Microsoft Defender XDR advanced hunting',
   description: 'Rows of a scheduled advanced-hunting (KQL) query through Microsoft Graph (security/runHuntingQuery), each row once, by ingestion time.',
   args: [

@@ -5,6 +5,7 @@ export const INCIDENTS_PATH = '/v1.0/security/incidents';
 
 export const incidentsDefinition: InputDefinition = {
   scheme: 'defender_xdr_incidents',
+  resident: true,
   title: 'Microsoft Defender XDR incidents',
   description: 'Incidents with their alerts through Microsoft Graph (security/incidents?$expand=alerts), one event per incident version.',
   args: [accountArg, startDateArg, filterArg, reReadWindowArg],

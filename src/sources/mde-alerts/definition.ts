@@ -4,6 +4,7 @@ import { accountArg, filterArg, reReadWindowArg, startDateArg } from '../commonA
 
 export const mdeAlertsDefinition: InputDefinition = {
   scheme: 'defender_endpoint_alerts',
+  resident: true,
   title: 'Microsoft Defender for Endpoint alerts',
   description: 'Alerts with their evidence from the Defender for Endpoint alerts API (api/alerts), one event per alert version; optionally in the retired SIEM API layout.',
   args: [

@@ -4,6 +4,7 @@ import { accountArg, filterArg } from '../commonArgs.js';
 
 export const mdeMachinesDefinition: InputDefinition = {
   scheme: 'defender_endpoint_machines',
+  resident: true,
   title: 'Microsoft Defender for Endpoint devices',
   probe: { path: '/api/machines', permission: 'Machine.Read.All', api: 'mde' },
   description: 'The device inventory of Defender for Endpoint (api/machines): every device once per poll, a full snapshot, for CIM Inventory and the ES asset lookup defender_xdr_assets.',

@@ -4,6 +4,7 @@ import { accountArg } from '../commonArgs.js';
 
 export const mdeVulnerabilitiesDefinition: InputDefinition = {
   scheme: 'defender_endpoint_vulnerabilities',
+  resident: true,
   title: 'Microsoft Defender Vulnerability Management: vulnerabilities by device',
   probe: { path: '/api/machines/SoftwareVulnerabilitiesByMachine', permission: 'Vulnerability.Read.All', api: 'mde' },
   description: 'Software vulnerabilities per device (api/machines/SoftwareVulnerabilitiesByMachine): a full snapshot first and every full_snapshot_days, the changes (New, Fixed, Updated) in between.',
