@@ -82,23 +82,23 @@ export function provisionAccount(s: StandIns, name = 'demo', overrides: Record<s
 }
 
 export function runConfigXml(s: StandIns, scheme: string, name: string, params: Record<string, string>, checkpointDir: string): string {
-  return runConfigXmlStanzas(s, [{ stanza: `${scheme}://${name}`, params }], checkpointDir);
+  return runConfigXmlMany(s, [{ stanza: `${scheme}://${name}`, params }], checkpointDir);
 }
 
 /**
- * The run XML of a single-instance input (`use_single_instance`): splunkd starts one process per
- * scheme and hands it every enabled stanza of the scheme, each `<stanza name="scheme://name">` with
- * its parameters, and one checkpoint_dir for them all.
+ * The run XML of a single-instance input (`<use_single_instance>true`): splunkd starts one process
+ * for the scheme with every enabled stanza in one `<configuration>`.
  */
-export function runConfigXmlStanzas(s: StandIns, stanzas: { stanza: string; params: Record<string, string> }[], checkpointDir: string): string {
+export function runConfigXmlMany(s: StandIns, stanzas: { stanza: string; params: Record<string, string> }[], checkpointDir: string): string {
   const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  const stanzaXml = stanzas
-    .map(({ stanza, params }) => `<stanza name="${esc(stanza)}" app="${APP}">${Object.entries(params).map(([k, v]) => `<param name="${esc(k)}">${esc(v)}</param>`).join('')}</stanza>`)
-    .join('');
+  const stanzaXml = stanzas.map(({ stanza, params }) => {
+    const paramXml = Object.entries(params).map(([k, v]) => `<param name="${esc(k)}">${esc(v)}</param>`).join('');
+    return `<stanza name="${esc(stanza)}" app="${APP}">${paramXml}</stanza>`;
+  });
   return `<?xml version="1.0" encoding="UTF-8"?>
 <input><server_host>hf01</server_host><server_uri>${esc(s.splunkd.serverUri)}</server_uri><session_key>${esc(s.sessionKey)}</session_key>
 <checkpoint_dir>${esc(checkpointDir)}</checkpoint_dir>
-<configuration>${stanzaXml}</configuration></input>`;
+<configuration>${stanzaXml.join('')}</configuration></input>`;
 }
 
 export function validateConfigXml(s: StandIns, name: string, params: Record<string, string>): string {

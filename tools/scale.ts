@@ -25,7 +25,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConf } from './conf.js';
-import { APP, APP_DIR, parseStream, provisionAccount, ROOT, runConfigXml, runConfigXmlStanzas, SECRET_CANARY, startStandIns, type StandIns, type StreamEvent } from './harness.js';
+import { APP, APP_DIR, parseStream, provisionAccount, ROOT, runConfigXml, runConfigXmlMany, SECRET_CANARY, startStandIns, type StandIns, type StreamEvent } from './harness.js';
 
 const WAIT4 = `
 import os, subprocess, sys, json
@@ -514,7 +514,7 @@ async function runResident(s: StandIns, env: NodeJS.ProcessEnv, stanzas: Stanza[
   const processes = schemes.map((scheme) => {
     const own = stanzas.filter((st) => st.scheme === scheme);
     // splunkd hands a single-instance input one checkpoint_dir for all its stanzas.
-    const xml = runConfigXmlStanzas(s, own.map((st) => ({ stanza: `${st.scheme}://${st.name}`, params: st.params })), mkdtempSync(path.join(s.workDir, `cp-${scheme}-`)));
+    const xml = runConfigXmlMany(s, own.map((st) => ({ stanza: `${st.scheme}://${st.name}`, params: st.params })), mkdtempSync(path.join(s.workDir, `cp-${scheme}-`)));
     const reader = new StreamReader((event) => {
       const entry = byStanza.get(event.stanza);
       if (entry) entry.stanza.ids.push((JSON.parse(event.data) as { id: string }).id);

@@ -69,6 +69,20 @@ class ResidentCollector {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // splunkd gone (crashed, or killed without stopping its inputs): a collector left behind would
+    // poll on beside the one the next splunkd starts. The launcher execs Node, so the parent is
+    // splunkd; its stdout pipe breaking says the same where the parent cannot be watched.
+    const parent = process.ppid;
+    const orphaned = setInterval(() => {
+      if (process.ppid === parent) return;
+      this.logger.warn('splunkd, which started this collector, is gone: stopping', { parent_pid: parent });
+      stop();
+    }, 1000);
+    const brokenPipe = (): void => {
+      this.logger.warn('The event stream to splunkd broke: stopping');
+      stop();
+    };
+    process.stdout.once('error', brokenPipe);
     const relist = setInterval(() => void this.relist(), RELIST_MS);
     const report = setInterval(() => this.report(), RELIST_MS);
     this.logger.info('Resident collector started', { stanzas: this.slots.size, concurrency: RESIDENT_CONCURRENCY });
@@ -78,8 +92,10 @@ class ResidentCollector {
         await this.sleep();
       }
     } finally {
+      clearInterval(orphaned);
       clearInterval(relist);
       clearInterval(report);
+      process.stdout.off('error', brokenPipe);
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
     }

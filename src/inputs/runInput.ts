@@ -141,7 +141,7 @@ async function runWithLog(program: Program, io: Io, writeLine: (line: string) =>
   const writer = new EventWriter(io.stdout, config.stanzas[0]!.stanza);
   // Read once here, for the first poll and to choose the mode; a failure is that poll's to report.
   const settings = await loadSettings(rest).catch(() => undefined);
-  if (settings?.resident && !isStreaming(program) && program.definition.resident) {
+  if (settings?.resident && !isStreaming(program) && program.definition.resident && (await singleInstanceRun(config, rest, program.definition.scheme))) {
     const { runResident } = await import('./resident.js');
     return runResident({ program, config, rest, writer, writeLine, env: io.env, settings });
   }
@@ -162,6 +162,22 @@ async function runWithLog(program: Program, io: Io, writeLine: (line: string) =>
     }
   }
   return exitCode;
+}
+
+/**
+ * Whether splunkd started this process for all of the scheme's stanzas (single-instance), not for
+ * one of them: between turning the resident setting on and restarting splunkd, splunkd still runs
+ * one process per stanza, and each must poll once and exit, not stay up. A per-stanza run holds one
+ * stanza; so does a single-instance run when only one is enabled, which the listing tells apart.
+ * When splunkd cannot be asked, staying up is what loses nothing.
+ */
+async function singleInstanceRun(config: RunConfig, rest: SplunkRest, scheme: string): Promise<boolean> {
+  if (config.stanzas.length > 1) return true;
+  try {
+    return (await rest.inputStanzas(scheme)).size <= 1;
+  } catch {
+    return true;
+  }
 }
 
 /** One poll of one stanza, in either mode. */

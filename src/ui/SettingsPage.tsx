@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
 import Button from '@splunk/react-ui/Button';
+import Checkbox from '@splunk/react-ui/Checkbox';
+import ControlGroup from '@splunk/react-ui/ControlGroup';
 import Heading from '@splunk/react-ui/Heading';
 import Paragraph from '@splunk/react-ui/Paragraph';
 import Switch from '@splunk/react-ui/Switch';
@@ -19,6 +21,7 @@ export function SettingsPage() {
   const announce = useAnnounce();
   const [proxy, setProxy] = useState<Values>({ proxy_enabled: '0', proxy_url: '', proxy_username: '', password: '' });
   const [loglevel, setLoglevel] = useState('INFO');
+  const [resident, setResident] = useState(false);
   const [submitted, setSubmitted] = useState(false);
   const [loaded, setLoaded] = useState(false);
   const errors: Errors = submitted ? proxyErrors(proxy) : {};
@@ -32,6 +35,8 @@ export function SettingsPage() {
         if (p) setProxy({ proxy_enabled: isTrue(text(p, 'proxy_enabled')) ? '1' : '0', proxy_url: text(p, 'proxy_url'), proxy_username: text(p, 'proxy_username'), password: '' });
         const l = stanza('logging');
         if (l) setLoglevel(text(l, 'loglevel').toUpperCase() || 'INFO');
+        const c = stanza('collection');
+        if (c) setResident(isTrue(text(c, 'resident')));
         setLoaded(true);
       },
       (error: Error) => announce({ type: 'error', text: `Cannot read the settings: ${error.message}` }),
@@ -59,6 +64,17 @@ export function SettingsPage() {
       announce({ type: 'success', text: `Log level set to ${loglevel}.` });
     } catch (error) {
       announce({ type: 'error', text: `Log level not saved: ${(error as Error).message}` });
+    }
+  };
+
+  // Only this key is posted: the other [collection] keys (reread_window, request_timeout,
+  // max_retries) are left as the admin set them in the .conf file.
+  const saveCollection = async () => {
+    try {
+      await rest.update(endpoint(CONF, 'collection'), { resident: resident ? '1' : '0' });
+      announce({ type: 'success', text: `Resident collector ${resident ? 'on' : 'off'}: restart Splunk to apply.` });
+    } catch (error) {
+      announce({ type: 'error', text: `Collection settings not saved: ${(error as Error).message}` });
     }
   };
 
@@ -103,6 +119,21 @@ export function SettingsPage() {
         <SelectField label="Log level" name="loglevel" value={loglevel} onChange={setLoglevel} help="What the inputs write to splunkd.log (index=_internal)." options={LOG_LEVELS.map((l) => ({ value: l, label: l }))} />
         <div style={TOOLBAR}>
           <Button appearance="primary" label="Save log level" onClick={() => void saveLogging()} />
+        </div>
+      </section>
+      <section aria-labelledby="collection-heading" style={SECTION}>
+        <Heading level={2} id="collection-heading">
+          Collection
+        </Heading>
+        <ControlGroup
+          label="Resident collector"
+          labelPosition="top"
+          help="One process per input type instead of one per poll, for forwarders with many inputs. Restart Splunk to apply."
+        >
+          <Checkbox name="resident" checked={resident} onChange={(_e, d) => setResident(d.checked)} />
+        </ControlGroup>
+        <div style={TOOLBAR}>
+          <Button appearance="primary" label="Save collection settings" onClick={() => void saveCollection()} />
         </div>
       </section>
     </>

@@ -519,6 +519,30 @@ test('settings: proxy (password write-only, in storage/passwords as __proxy__) a
   assert.ok(!web.responses.some((r) => r.body.includes(proxyPassword)), 'the proxy password is never sent back');
 });
 
+test('settings: the resident collector checkbox saves [collection] resident, with its help, and keeps the other keys', async () => {
+  await tab('Settings');
+  const box = page.getByRole('checkbox', { name: 'Resident collector', exact: true });
+  assert.equal(await box.isChecked(), false, 'off by default (default/defender_xdr_settings.conf)');
+  const help = await box.evaluate((el) => (el.getAttribute('aria-describedby') ?? '').split(' ').map((id) => document.getElementById(id)?.textContent ?? '').join(' '));
+  assert.match(help, /one process per input type instead of one per poll/i);
+  assert.match(help, /Restart Splunk to apply/);
+  await box.check();
+  await page.getByRole('button', { name: 'Save collection settings' }).click();
+  await page.getByTestId('status').getByText('Resident collector on: restart Splunk to apply.').waitFor();
+  await screenshot(page, '14-settings-resident');
+  const collection = await stanza('defender_xdr_settings', 'collection');
+  assert.equal(collection?.resident, '1');
+  assert.deepEqual([collection?.reread_window, collection?.request_timeout, collection?.max_retries], ['300', '60', '6'], 'the other [collection] keys are not posted over');
+
+  await page.reload();
+  await tab('Settings');
+  assert.equal(await box.isChecked(), true, 'the page shows the stored value');
+  await box.uncheck();
+  await page.getByRole('button', { name: 'Save collection settings' }).click();
+  await page.getByTestId('status').getByText('Resident collector off: restart Splunk to apply.').waitFor();
+  assert.equal((await stanza('defender_xdr_settings', 'collection'))?.resident, '0');
+});
+
 test('the page never tripped the CSRF check and raised no script error', () => {
   assert.equal(web.csrfRefusals, 0);
   assert.deepEqual(pageErrors, []);

@@ -132,7 +132,7 @@ describe('custom conf files', () => {
     const settings = conf('default/defender_xdr_settings.conf');
     assert.deepEqual(Object.fromEntries(stanza(settings, 'proxy')), { proxy_enabled: 'false', proxy_url: '', proxy_username: '' });
     assert.deepEqual(Object.fromEntries(stanza(settings, 'logging')), { loglevel: 'INFO' });
-    assert.deepEqual(Object.fromEntries(stanza(settings, 'collection')), { reread_window: '300', request_timeout: '60', max_retries: '6' });
+    assert.deepEqual(Object.fromEntries(stanza(settings, 'collection')), { reread_window: '300', request_timeout: '60', max_retries: '6', resident: '0' });
   });
 
   it('keeps secrets and accounts out of default/', () => {

@@ -51,12 +51,21 @@ test('the settings come from one request for the whole conf file', async () => {
   assert.equal(settings.logLevel, 'DEBUG');
   assert.equal(settings.reReadWindowSeconds, 120);
   assert.equal(settings.maxRetries, 2);
+  assert.equal(settings.resident, false, 'no resident key: off');
   const made = plainSplunkd.requests.slice(before);
   assert.deepEqual(
     made.map((r) => r.path),
     [`/servicesNS/nobody/${APP}/configs/conf-defender_xdr_settings`],
   );
   assert.equal(made[0].query.get('count'), '0');
+});
+
+test('[collection] resident as the configuration page writes it (1 or 0) and as an admin may (true)', async () => {
+  for (const [value, expected] of [['1', true], ['0', false], ['true', true], ['', false]] as const) {
+    plainSplunkd.setConfStanza(APP, 'defender_xdr_settings', 'collection', { reread_window: '120', max_retries: '2', resident: value });
+    assert.equal((await loadSettings(new SplunkRest(plainSplunkd.serverUri, KEY))).resident, expected, JSON.stringify(value));
+  }
+  plainSplunkd.setConfStanza(APP, 'defender_xdr_settings', 'collection', { reread_window: '120', max_retries: '2' });
 });
 
 test('a refused session key and a server error carry the path and splunkd\'s message', async () => {
