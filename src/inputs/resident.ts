@@ -8,7 +8,7 @@ import { ResidentSessions } from './residentSessions.js';
 import { pollStanza, processCost, type InputProgram } from './runInput.js';
 
 /** Polls running at once; the others wait their turn (most polls wait on the network, not the CPU). */
-export const RESIDENT_CONCURRENCY = 8;
+const RESIDENT_CONCURRENCY = 8;
 /** How often the stanzas are listed again from splunkd, and the collector's own line written. */
 const RELIST_MS = 60_000;
 /** After SIGTERM, how long polls in flight get to finish before `</stream>` is written. */

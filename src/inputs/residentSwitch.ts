@@ -12,6 +12,8 @@ export function residentOnDisk(appDir: string): boolean {
     const found = settingIn(path.join(appDir, layer, 'defender_xdr_settings.conf'), 'collection', 'resident');
     if (found !== undefined) value = found;
   }
+  // The words settings.ts's isTrue takes; not imported, so that every input's --scheme bundle stays
+  // free of the settings module and what it pulls in.
   return /^(1|true|yes|t|y|on)$/i.test(value ?? '');
 }
 
