@@ -101,6 +101,22 @@ function rssOf(wrapperPid: number): { rss: number; anon: number } {
   return { rss, anon };
 }
 
+/** Samples the summed RSS and RssAnon of the processes under the wrappers `pids()` names, every 250 ms, keeping the peak. */
+function peakRss(pids: () => number[]): { peak: { rss: number; anon: number }; stop: () => void } {
+  const sampled = { peak: { rss: 0, anon: 0 }, stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    let rss = 0;
+    let anon = 0;
+    for (const pid of pids()) {
+      const one = rssOf(pid);
+      rss += one.rss;
+      anon += one.anon;
+    }
+    if (rss > sampled.peak.rss) sampled.peak = { rss, anon };
+  }, 250);
+  return sampled;
+}
+
 let clockTicks: number | undefined;
 
 /** CPU milliseconds (all threads) the input process under a wrapper has used so far, from /proc/<pid>/stat. */
@@ -345,7 +361,6 @@ async function runPerProcess(s: StandIns, env: NodeJS.ProcessEnv, stanzaList: St
   const polls: Poll[] = [];
   let overlapped = 0;
   let failed = 0;
-  let peak = { rss: 0, anon: 0 };
   const started = Date.now();
   const endAt = started + minutes * 60_000;
   // Every poll in flight, so that the final round and the check wait for all of them.
@@ -367,17 +382,7 @@ async function runPerProcess(s: StandIns, env: NodeJS.ProcessEnv, stanzaList: St
       if (schedule === 'end') entry.nextStart = Date.now() + intervalMs;
     });
   };
-  const sampler = setInterval(() => {
-    let rss = 0;
-    let anon = 0;
-    for (const entry of stanzas) {
-      if (!entry.running) continue;
-      const one = rssOf(entry.running.pid);
-      rss += one.rss;
-      anon += one.anon;
-    }
-    if (rss > peak.rss) peak = { rss, anon };
-  }, 250);
+  const sampler = peakRss(() => stanzas.flatMap((entry) => (entry.running ? [entry.running.pid] : [])));
   try {
     // Every stanza at its next start (see schedule); one still running then starts when it ends.
     while (Date.now() < endAt) {
@@ -416,14 +421,14 @@ async function runPerProcess(s: StandIns, env: NodeJS.ProcessEnv, stanzaList: St
       polls: polls.length,
       failedPolls: failed,
       cpuSecondsPerMinute: cpuBeforeDrain / 1000 / elapsedMin,
-      peak,
+      peak: sampler.peak,
       // Counted from the end, a poll cannot be running at its next start: one longer than the
       // interval is what would have been (and delays its stanza's next data).
       overlapped: schedule === 'end' ? durations.filter((ms) => ms > intervalMs).length : overlapped,
       durations,
     };
   } finally {
-    clearInterval(sampler);
+    sampler.stop();
   }
 }
 
@@ -528,17 +533,7 @@ async function runResident(s: StandIns, env: NodeJS.ProcessEnv, stanzas: Stanza[
   const allExited = () => processes.every((p) => p.exited());
   const cpuNow = () => processes.reduce((sum, p) => sum + cpuMsOf(p.run.pid), 0);
 
-  let peak = { rss: 0, anon: 0 };
-  const sampler = setInterval(() => {
-    let rss = 0;
-    let anon = 0;
-    for (const p of processes) {
-      const one = rssOf(p.run.pid);
-      rss += one.rss;
-      anon += one.anon;
-    }
-    if (rss > peak.rss) peak = { rss, anon };
-  }, 250);
+  const sampler = peakRss(() => processes.map((p) => p.run.pid));
   try {
     // Start-up: until every stanza's first poll ended (each account's token, the backfill).
     let startup: { at: number; cpuMs: number } | undefined;
@@ -575,7 +570,7 @@ async function runResident(s: StandIns, env: NodeJS.ProcessEnv, stanzas: Stanza[
       failedPolls: failed,
       // Everything the processes used from their start to their exit, as wait4 counts it.
       cpuSecondsPerMinute: totalCpuMs / 1000 / lifeMin,
-      peak,
+      peak: sampler.peak,
       overlapped: durations.filter((ms) => ms > intervalMs).length,
       durations,
       resident: {
@@ -590,7 +585,7 @@ async function runResident(s: StandIns, env: NodeJS.ProcessEnv, stanzas: Stanza[
       },
     };
   } finally {
-    clearInterval(sampler);
+    sampler.stop();
     // A failure above must not leave a resident process behind.
     for (const p of processes) signal(p.run.pid, 'SIGKILL');
   }
